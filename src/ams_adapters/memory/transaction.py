@@ -1,0 +1,60 @@
+"""An undo log: every write to the store records how to take it back."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Hashable, MutableMapping, MutableSet
+from typing import Any
+
+_MISSING: Any = object()
+
+
+class UndoLog:
+    """Writes applied directly to the store, with their inverses kept until commit."""
+
+    def __init__(self) -> None:
+        self._undo: list[Callable[[], None]] = []
+
+    def set(self, mapping: MutableMapping[Any, Any], key: Hashable, value: object) -> None:
+        """``mapping[key] = value``, undoably."""
+        old = mapping.get(key, _MISSING)
+        mapping[key] = value
+        if old is _MISSING:
+            self._undo.append(lambda: mapping.pop(key, None))
+        else:
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
+    def delete(self, mapping: MutableMapping[Any, Any], key: Hashable) -> None:
+        """``del mapping[key]`` if present, undoably."""
+        if key in mapping:
+            old = mapping.pop(key)
+            self._undo.append(lambda: mapping.__setitem__(key, old))
+
+    def add(self, members: MutableSet[Any], member: Hashable) -> None:
+        """``members.add(member)``, undoably."""
+        if member not in members:
+            members.add(member)
+            self._undo.append(lambda: members.discard(member))
+
+    def discard(self, members: MutableSet[Any], member: Hashable) -> None:
+        """``members.discard(member)``, undoably."""
+        if member in members:
+            members.discard(member)
+            self._undo.append(lambda: members.add(member))
+
+    def append(self, items: list[Any], item: object) -> None:
+        """``items.append(item)``, undoably."""
+        items.append(item)
+        self._undo.append(items.pop)
+
+    def on_undo(self, action: Callable[[], None]) -> None:
+        """Run ``action`` if the transaction is rolled back."""
+        self._undo.append(action)
+
+    def rollback(self) -> None:
+        """Undo every write, newest first."""
+        while self._undo:
+            self._undo.pop()()
+
+    def clear(self) -> None:
+        """Forget the inverses (the writes are committed)."""
+        self._undo.clear()

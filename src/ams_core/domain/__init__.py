@@ -1,0 +1,126 @@
+"""Entities, value objects and pure policies of the attendance domain."""
+
+from ams_core.domain.attendance import (
+    AttendanceMark,
+    AttendanceStatus,
+    AuditEntry,
+    MarkSource,
+    StatusTally,
+)
+from ams_core.domain.calendar import DateRange, IsoWeek
+from ams_core.domain.codes import code_for_step, code_matches, code_step, current_code
+from ams_core.domain.errors import (
+    AmsError,
+    AuthenticationError,
+    CheckInRefusal,
+    CheckInRefusedError,
+    ConcurrencyError,
+    ConflictError,
+    FieldProblem,
+    NotFoundError,
+    PermissionDeniedError,
+    UnavailableError,
+    ValidationError,
+)
+from ams_core.domain.identity import Principal, Role
+from ams_core.domain.ids import (
+    AssignmentId,
+    DeviceId,
+    FacultyId,
+    InstitutionId,
+    NotificationId,
+    SectionId,
+    SessionId,
+    SlotId,
+    StudentId,
+    SubjectCode,
+    TermId,
+)
+from ams_core.domain.institution import CoverSettings, Institution, InstitutionSettings
+from ams_core.domain.notifications import DeliveryReport, Notification, Recipient, RecipientKind
+from ams_core.domain.people import DeviceBinding, Faculty, Section, Student
+from ams_core.domain.reports import (
+    AssignmentSummary,
+    SessionCounts,
+    SubjectAttendance,
+    attendance_percent,
+    need_to_attend,
+)
+from ams_core.domain.security import SecurityEvent, SecurityEventKind
+from ams_core.domain.sessions import AttendanceWindow, ClassSession, SessionStatus
+from ams_core.domain.teaching import (
+    Holiday,
+    Subject,
+    SubjectKind,
+    TeachingAssignment,
+    Term,
+    WeeklySlot,
+)
+from ams_core.domain.timetable import WeekPlan, plan_sessions
+
+__all__ = [
+    "AmsError",
+    "AssignmentId",
+    "AssignmentSummary",
+    "AttendanceMark",
+    "AttendanceStatus",
+    "AttendanceWindow",
+    "AuditEntry",
+    "AuthenticationError",
+    "CheckInRefusal",
+    "CheckInRefusedError",
+    "ClassSession",
+    "ConcurrencyError",
+    "ConflictError",
+    "CoverSettings",
+    "DateRange",
+    "DeliveryReport",
+    "DeviceBinding",
+    "DeviceId",
+    "Faculty",
+    "FacultyId",
+    "FieldProblem",
+    "Holiday",
+    "Institution",
+    "InstitutionId",
+    "InstitutionSettings",
+    "IsoWeek",
+    "MarkSource",
+    "NotFoundError",
+    "Notification",
+    "NotificationId",
+    "PermissionDeniedError",
+    "Principal",
+    "Recipient",
+    "RecipientKind",
+    "Role",
+    "Section",
+    "SectionId",
+    "SecurityEvent",
+    "SecurityEventKind",
+    "SessionCounts",
+    "SessionId",
+    "SessionStatus",
+    "SlotId",
+    "StatusTally",
+    "Student",
+    "StudentId",
+    "Subject",
+    "SubjectAttendance",
+    "SubjectCode",
+    "SubjectKind",
+    "TeachingAssignment",
+    "Term",
+    "TermId",
+    "UnavailableError",
+    "ValidationError",
+    "WeekPlan",
+    "WeeklySlot",
+    "attendance_percent",
+    "code_for_step",
+    "code_matches",
+    "code_step",
+    "current_code",
+    "need_to_attend",
+    "plan_sessions",
+]

@@ -1,0 +1,86 @@
+"""Sections, students, faculty and device bindings."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from ams_core.domain.errors import FieldProblem, ValidationError
+from ams_core.domain.ids import (
+    DeviceId,
+    FacultyId,
+    InstitutionId,
+    SectionId,
+    StudentId,
+    SubjectCode,
+)
+
+
+def normalise_email(email: str) -> str:
+    """Return ``email`` trimmed and lower-cased, or raise if it is not an address."""
+    value = email.strip().lower()
+    local, at, domain = value.partition("@")
+    if not at or not local or "." not in domain or "@" in domain:
+        raise ValidationError([FieldProblem("email", f"{email!r} is not an email address")])
+    return value
+
+
+@dataclass(frozen=True, slots=True)
+class Section:
+    """A class group such as E2-CSE-A: year, department and name."""
+
+    id: SectionId
+    institution_id: InstitutionId
+    year: int
+    department: str
+    name: str
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Student:
+    """A student, identified by roll id (e.g. N210595) within the institution."""
+
+    id: StudentId
+    institution_id: InstitutionId
+    name: str
+    email: str
+    section_id: SectionId
+    roll_number: int | None = None
+    is_class_representative: bool = False
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class Faculty:
+    """A teacher: department, subjects they are qualified for and cover caps."""
+
+    id: FacultyId
+    institution_id: InstitutionId
+    name: str
+    email: str
+    department: str
+    qualified_subjects: frozenset[SubjectCode] = frozenset()
+    max_covers_per_day: int | None = None
+    max_covers_per_week: int | None = None
+    is_admin: bool = False
+    version: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class DeviceBinding:
+    """The one device a student may check in from (one per student, one student per device)."""
+
+    institution_id: InstitutionId
+    student_id: StudentId
+    device_id: DeviceId
+    bound_at: datetime
+
+
+def validate_device_id(device_id: str) -> DeviceId:
+    """Return a device id if it is well-formed: 8 to 200 printable characters, no spaces."""
+    if not 8 <= len(device_id) <= 200 or not device_id.isprintable() or " " in device_id:
+        raise ValidationError(
+            [FieldProblem("device_id", "must be 8 to 200 printable characters without spaces")]
+        )
+    return DeviceId(device_id)

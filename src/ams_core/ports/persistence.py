@@ -1,0 +1,491 @@
+"""Persistence ports: the unit of work and its repositories.
+
+Semantics every adapter must honour (the contract suite in ``ams_core.testing`` checks them):
+
+* **Tenant scope.** A unit of work is entered for one institution
+  (``uow.for_institution(id)``) or for the platform (``uow.for_platform()``). Inside an
+  institution scope every repository sees and writes only that institution's rows, whether
+  or not a query names the institution; another institution's object is simply not found.
+  Only ``institutions`` and ``outbox`` work in the platform scope.
+* **Atomicity.** Nothing is visible to other units of work before ``commit()``; leaving the
+  ``with`` block without committing (or with an exception) rolls everything back.
+* **Errors.** ``get`` raises :class:`~ams_core.domain.errors.NotFoundError`; ``add`` of an
+  existing key raises :class:`~ams_core.domain.errors.ConflictError`; ``update`` of a stale
+  version raises :class:`~ams_core.domain.errors.ConcurrencyError` and stores the entity with
+  ``version + 1``. Adapters never let a driver exception escape: an unreachable backend is
+  :class:`~ams_core.domain.errors.UnavailableError`.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from types import TracebackType
+from typing import Protocol, Self
+
+from ams_core.domain.attendance import AttendanceMark, AuditEntry, StatusTally
+from ams_core.domain.calendar import DateRange
+from ams_core.domain.ids import (
+    AssignmentId,
+    DeviceId,
+    FacultyId,
+    InstitutionId,
+    NotificationId,
+    SectionId,
+    SessionId,
+    SlotId,
+    StudentId,
+    SubjectCode,
+    TermId,
+)
+from ams_core.domain.institution import Institution
+from ams_core.domain.notifications import DeliveryReport, Notification
+from ams_core.domain.people import DeviceBinding, Faculty, Section, Student
+from ams_core.domain.reports import AssignmentSummary, SessionCounts
+from ams_core.domain.security import SecurityEvent
+from ams_core.domain.sessions import ClassSession
+from ams_core.domain.teaching import Holiday, Subject, TeachingAssignment, Term, WeeklySlot
+
+
+class InstitutionRepository(Protocol):
+    """Institutions (tenants). Usable in both scopes; inside one it sees only its own."""
+
+    @abstractmethod
+    def find(self, institution_id: InstitutionId) -> Institution | None: ...
+
+    @abstractmethod
+    def get(self, institution_id: InstitutionId) -> Institution: ...
+
+    @abstractmethod
+    def add(self, institution: Institution) -> None:
+        """Store a new institution; a domain already used by another one is a ConflictError."""
+
+    @abstractmethod
+    def update(self, institution: Institution) -> Institution: ...
+
+    @abstractmethod
+    def find_by_domain(self, domain: str) -> Institution | None:
+        """Return the institution owning an email domain (lower-case), if any."""
+
+    @abstractmethod
+    def list(self) -> Sequence[Institution]:
+        """All visible institutions, ordered by id."""
+
+
+class SectionRepository(Protocol):
+    """Class groups of the current institution."""
+
+    @abstractmethod
+    def find(self, section_id: SectionId) -> Section | None: ...
+
+    @abstractmethod
+    def get(self, section_id: SectionId) -> Section: ...
+
+    @abstractmethod
+    def add(self, section: Section) -> None: ...
+
+    @abstractmethod
+    def update(self, section: Section) -> Section: ...
+
+    @abstractmethod
+    def list(self) -> Sequence[Section]:
+        """All sections, ordered by id."""
+
+
+class StudentRepository(Protocol):
+    """Students of the current institution; email is unique within it."""
+
+    @abstractmethod
+    def find(self, student_id: StudentId) -> Student | None: ...
+
+    @abstractmethod
+    def get(self, student_id: StudentId) -> Student: ...
+
+    @abstractmethod
+    def add(self, student: Student) -> None:
+        """Store a new student; a taken id or email is a ConflictError."""
+
+    @abstractmethod
+    def add_many(self, students: Iterable[Student]) -> int:
+        """Store many new students at once (all or nothing); return how many."""
+
+    @abstractmethod
+    def update(self, student: Student) -> Student: ...
+
+    @abstractmethod
+    def find_by_email(self, email: str) -> Student | None: ...
+
+    @abstractmethod
+    def list(self, section_id: SectionId | None = None) -> Sequence[Student]:
+        """Students (of one section when given), ordered by roll number then id."""
+
+    @abstractmethod
+    def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]: ...
+
+
+class FacultyRepository(Protocol):
+    """Teachers of the current institution; email is unique within it."""
+
+    @abstractmethod
+    def find(self, faculty_id: FacultyId) -> Faculty | None: ...
+
+    @abstractmethod
+    def get(self, faculty_id: FacultyId) -> Faculty: ...
+
+    @abstractmethod
+    def add(self, faculty: Faculty) -> None: ...
+
+    @abstractmethod
+    def update(self, faculty: Faculty) -> Faculty: ...
+
+    @abstractmethod
+    def find_by_email(self, email: str) -> Faculty | None: ...
+
+    @abstractmethod
+    def find_many(self, faculty_ids: Iterable[FacultyId]) -> Mapping[FacultyId, Faculty]:
+        """The teachers among ``faculty_ids`` that exist (unknown ids are left out)."""
+
+    @abstractmethod
+    def list(self) -> Sequence[Faculty]:
+        """All teachers, ordered by id."""
+
+
+class SubjectRepository(Protocol):
+    """Subjects of the current institution, keyed by code."""
+
+    @abstractmethod
+    def find(self, code: SubjectCode) -> Subject | None: ...
+
+    @abstractmethod
+    def get(self, code: SubjectCode) -> Subject: ...
+
+    @abstractmethod
+    def add(self, subject: Subject) -> None: ...
+
+    @abstractmethod
+    def update(self, subject: Subject) -> Subject: ...
+
+    @abstractmethod
+    def find_many(self, codes: Iterable[SubjectCode]) -> Mapping[SubjectCode, Subject]:
+        """The subjects among ``codes`` that exist (unknown codes are left out)."""
+
+    @abstractmethod
+    def list(self) -> Sequence[Subject]:
+        """All subjects, ordered by code."""
+
+
+class AssignmentRepository(Protocol):
+    """Teaching assignments; (faculty, subject, section) is unique."""
+
+    @abstractmethod
+    def find(self, assignment_id: AssignmentId) -> TeachingAssignment | None: ...
+
+    @abstractmethod
+    def get(self, assignment_id: AssignmentId) -> TeachingAssignment: ...
+
+    @abstractmethod
+    def add(self, assignment: TeachingAssignment) -> None: ...
+
+    @abstractmethod
+    def update(self, assignment: TeachingAssignment) -> TeachingAssignment: ...
+
+    @abstractmethod
+    def list(
+        self, faculty_id: FacultyId | None = None, section_id: SectionId | None = None
+    ) -> Sequence[TeachingAssignment]:
+        """Assignments, filtered by teacher and/or section, ordered by id."""
+
+
+class SlotRepository(Protocol):
+    """The weekly timetable."""
+
+    @abstractmethod
+    def find(self, slot_id: SlotId) -> WeeklySlot | None: ...
+
+    @abstractmethod
+    def get(self, slot_id: SlotId) -> WeeklySlot: ...
+
+    @abstractmethod
+    def add(self, slot: WeeklySlot) -> None: ...
+
+    @abstractmethod
+    def update(self, slot: WeeklySlot) -> WeeklySlot: ...
+
+    @abstractmethod
+    def list(self) -> Sequence[WeeklySlot]:
+        """All slots, ordered by id."""
+
+
+class TermRepository(Protocol):
+    """Teaching terms."""
+
+    @abstractmethod
+    def find(self, term_id: TermId) -> Term | None: ...
+
+    @abstractmethod
+    def get(self, term_id: TermId) -> Term: ...
+
+    @abstractmethod
+    def add(self, term: Term) -> None: ...
+
+    @abstractmethod
+    def update(self, term: Term) -> Term: ...
+
+    @abstractmethod
+    def list(self) -> Sequence[Term]:
+        """All terms, ordered by start date."""
+
+
+class HolidayRepository(Protocol):
+    """Institution-wide holidays, one per date."""
+
+    @abstractmethod
+    def add(self, holiday: Holiday) -> None:
+        """Store a holiday; a second one on the same date is a ConflictError."""
+
+    @abstractmethod
+    def remove(self, day: date) -> bool:
+        """Remove the holiday on ``day``; return whether there was one."""
+
+    @abstractmethod
+    def list(self, dates: DateRange | None = None) -> Sequence[Holiday]:
+        """Holidays (inside ``dates`` when given), ordered by date."""
+
+
+class SessionRepository(Protocol):
+    """Class sessions; at most one generated session per (weekly slot, date)."""
+
+    @abstractmethod
+    def find(self, session_id: SessionId) -> ClassSession | None: ...
+
+    @abstractmethod
+    def get(self, session_id: SessionId) -> ClassSession: ...
+
+    @abstractmethod
+    def add(self, session: ClassSession) -> None: ...
+
+    @abstractmethod
+    def add_many(self, sessions: Sequence[ClassSession]) -> int:
+        """Store new sessions in bulk (all or nothing); a (slot, date) taken is a ConflictError."""
+
+    @abstractmethod
+    def update(self, session: ClassSession) -> ClassSession: ...
+
+    @abstractmethod
+    def list_for_section(self, section_id: SectionId, dates: DateRange) -> Sequence[ClassSession]:
+        """Sessions of a section in ``dates``, ordered by date, start and id."""
+
+    @abstractmethod
+    def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
+        """Sessions whose teacher of record is ``faculty_id``, ordered by date, start and id."""
+
+    @abstractmethod
+    def list_for_assignment(
+        self, assignment_id: AssignmentId, dates: DateRange | None = None
+    ) -> Sequence[ClassSession]:
+        """Sessions of one assignment, ordered by date, start and id."""
+
+    @abstractmethod
+    def generated_keys(self, dates: DateRange) -> set[tuple[SlotId, date]]:
+        """The (slot, date) pairs already generated in ``dates``."""
+
+    @abstractmethod
+    def list_open(self) -> Sequence[ClassSession]:
+        """Sessions whose status is ``open``."""
+
+    @abstractmethod
+    def subject_counts(
+        self, dates: DateRange, today: date, section_id: SectionId | None = None
+    ) -> Mapping[tuple[SectionId, SubjectCode], SessionCounts]:
+        """Per (section, subject) within ``dates``: completed sessions, and sessions still
+        to come (scheduled or open, dated ``today`` or later).
+        """
+
+    @abstractmethod
+    def assignment_summaries(
+        self, assignment_ids: Iterable[AssignmentId], today: date, now: time
+    ) -> Mapping[AssignmentId, AssignmentSummary]:
+        """Per assignment: completed count, summed tally, last completed and next upcoming
+        (scheduled or open, starting at or after ``today``/``now``) session.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class FailureCounts:
+    """Wrong codes so far: by one student in a session, and in the whole session."""
+
+    student: int
+    session: int
+
+
+class MarkRepository(Protocol):
+    """Attendance marks: at most one per (session, student)."""
+
+    @abstractmethod
+    def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None: ...
+
+    @abstractmethod
+    def list_for_session(self, session_id: SessionId) -> Sequence[AttendanceMark]:
+        """Marks of a session, ordered by student id."""
+
+    @abstractmethod
+    def list_for_sessions(self, session_ids: Iterable[SessionId]) -> Sequence[AttendanceMark]:
+        """Marks of several sessions, ordered by session id then student id."""
+
+    @abstractmethod
+    def insert_if_absent(self, mark: AttendanceMark) -> tuple[AttendanceMark, bool]:
+        """Store ``mark`` unless the pair already has one; return the stored mark and whether
+        it was inserted. Safe under concurrency: exactly one of many racing inserts wins.
+        """
+
+    @abstractmethod
+    def add_missing(self, marks: Sequence[AttendanceMark]) -> Sequence[AttendanceMark]:
+        """Insert the marks whose (session, student) has none yet; return those inserted.
+        A mark written concurrently by someone else is kept, never overwritten.
+        """
+
+    @abstractmethod
+    def put_many(self, marks: Sequence[AttendanceMark]) -> None:
+        """Insert or replace marks (replacement bumps the version)."""
+
+    @abstractmethod
+    def for_student(
+        self, student_id: StudentId, session_ids: Iterable[SessionId]
+    ) -> Mapping[SessionId, AttendanceMark]:
+        """One student's marks in the given sessions."""
+
+    @abstractmethod
+    def tallies(
+        self,
+        dates: DateRange,
+        *,
+        student_id: StudentId | None = None,
+        section_id: SectionId | None = None,
+    ) -> Mapping[tuple[StudentId, SubjectCode], StatusTally]:
+        """Per (student, subject): counts of marks on **completed** sessions in ``dates``
+        (of one student, or of the students of one section's sessions, when given).
+        """
+
+
+class AuditRepository(Protocol):
+    """The append-only audit trail of attendance changes."""
+
+    @abstractmethod
+    def add_many(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    @abstractmethod
+    def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
+        """Entries of a session in the order they were written."""
+
+
+class DeviceBindingRepository(Protocol):
+    """One device per student, one student per device."""
+
+    @abstractmethod
+    def for_student(self, student_id: StudentId) -> DeviceBinding | None: ...
+
+    @abstractmethod
+    def for_device(self, device_id: DeviceId) -> DeviceBinding | None: ...
+
+    @abstractmethod
+    def add(self, binding: DeviceBinding) -> None:
+        """Bind; a student or a device already bound is a ConflictError."""
+
+    @abstractmethod
+    def remove(self, student_id: StudentId) -> bool:
+        """Unbind a student's device; return whether there was one."""
+
+
+class CheckInAttemptRepository(Protocol):
+    """Counters of wrong check-in codes (atomic increments)."""
+
+    @abstractmethod
+    def failures(self, session_id: SessionId, student_id: StudentId) -> int: ...
+
+    @abstractmethod
+    def record_failure(self, session_id: SessionId, student_id: StudentId) -> FailureCounts:
+        """Count one more wrong code and return both counters after the increment."""
+
+    @abstractmethod
+    def reset_session(self, session_id: SessionId) -> None:
+        """Reset the session-wide counter (after a secret rotation); per-student counts stay."""
+
+
+class SecurityEventRepository(Protocol):
+    """Suspicious events for review."""
+
+    @abstractmethod
+    def add(self, event: SecurityEvent) -> None: ...
+
+    @abstractmethod
+    def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
+        """Newest first."""
+
+
+class OutboxRepository(Protocol):
+    """Notifications waiting for delivery, written in the transaction that causes them."""
+
+    @abstractmethod
+    def add(self, notification: Notification) -> None:
+        """Queue a notification; the same idempotency key twice is stored once."""
+
+    @abstractmethod
+    def pending(self, limit: int = 100) -> Sequence[Notification]:
+        """Undelivered notifications, oldest first."""
+
+    @abstractmethod
+    def mark_delivered(
+        self, notification_id: NotificationId, at: datetime, report: DeliveryReport
+    ) -> None: ...
+
+
+class UnitOfWork(Protocol):
+    """One transaction over every repository, scoped to an institution or the platform.
+
+    Use it as ``with uow.for_institution(iid): ...; uow.commit()``.
+    """
+
+    institutions: InstitutionRepository
+    sections: SectionRepository
+    students: StudentRepository
+    faculty: FacultyRepository
+    subjects: SubjectRepository
+    assignments: AssignmentRepository
+    slots: SlotRepository
+    terms: TermRepository
+    holidays: HolidayRepository
+    sessions: SessionRepository
+    marks: MarkRepository
+    audit: AuditRepository
+    devices: DeviceBindingRepository
+    attempts: CheckInAttemptRepository
+    security_events: SecurityEventRepository
+    outbox: OutboxRepository
+
+    @abstractmethod
+    def for_institution(self, institution_id: InstitutionId) -> Self:
+        """Scope the next transaction to one institution; returns ``self`` to enter."""
+
+    @abstractmethod
+    def for_platform(self) -> Self:
+        """Scope the next transaction to the platform (institutions and outbox only)."""
+
+    @abstractmethod
+    def __enter__(self) -> Self: ...
+
+    @abstractmethod
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        """Roll back whatever was not committed."""
+
+    @abstractmethod
+    def commit(self) -> None: ...
+
+    @abstractmethod
+    def rollback(self) -> None: ...

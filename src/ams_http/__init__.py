@@ -1,0 +1,1 @@
+"""The HTTP edge (Litestar). Arrives with the HTTP API issue."""
