@@ -1,0 +1,50 @@
+"""`python -m bench [--quick]`: run the benchmarks and print a Markdown table."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import platform
+import sys
+import time
+
+from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
+from bench.timing import Row, render
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
+    parser.add_argument(
+        "--quick", action="store_true", help="tiny sizes: checks the benchmarks still run"
+    )
+    parser.add_argument(
+        "--weeks", type=int, default=4, help="completed weeks before the query benchmarks"
+    )
+    args = parser.parse_args(argv)
+    quick = args.quick
+    print(
+        f"# AMS benchmarks — Python {platform.python_version()}, {os.cpu_count()} CPUs, "
+        f"{platform.machine()}{' (quick)' if quick else ''}",
+        flush=True,
+    )
+    plan = [
+        ("generate week", lambda: [bench_generate_week(2 if quick else 50)]),
+        ("check-ins", lambda: [bench_check_ins(500 if quick else 100_000)]),
+        ("complete session", lambda: [bench_complete(5 if quick else 60)]),
+        (
+            "queries",
+            lambda: bench_queries(1 if quick else args.weeks, 50 if quick else 2_000),
+        ),
+    ]
+    rows: list[Row] = []
+    for name, run in plan:
+        started = time.perf_counter()
+        print(f"… {name}", file=sys.stderr, flush=True)
+        rows.extend(run())
+        print(f"  done in {time.perf_counter() - started:.1f} s", file=sys.stderr, flush=True)
+    print(render(rows))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,143 @@
+"""Data sets shaped like PRODUCT.md §5, seeded through the ports."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, time, timedelta
+
+from ams_core.domain import (
+    AssignmentId,
+    Faculty,
+    FacultyId,
+    Institution,
+    InstitutionId,
+    Section,
+    SectionId,
+    SlotId,
+    Student,
+    StudentId,
+    Subject,
+    SubjectCode,
+    TeachingAssignment,
+    Term,
+    TermId,
+    WeeklySlot,
+)
+from ams_core.ports import UnitOfWork
+
+TERM_START = date(2026, 8, 3)  # a Monday
+TERM_WEEKS = 16
+PERIODS = (time(8, 30), time(9, 30), time(10, 30), time(11, 30), time(13, 40), time(14, 40))
+ASSIGNMENTS_PER_SECTION = 6  # x 5 weekdays = 30 sessions per section per week
+
+
+@dataclass(frozen=True)
+class Shape:
+    """How big one institution is."""
+
+    sections: int
+    students_per_section: int
+    faculty: int
+    subjects: int
+
+
+#: The legacy college of PRODUCT.md §5: 4,000 students in 32 sections, 64 faculty, 120
+#: subjects, 192 assignments, 30 sessions per section per week.
+COLLEGE = Shape(sections=32, students_per_section=125, faculty=64, subjects=120)
+#: An institution of the 50-institution generation benchmark: ~4,000 sessions a week each,
+#: so 50 of them give ~200,000 sessions.
+LARGE_SCHOOL = Shape(sections=134, students_per_section=0, faculty=268, subjects=120)
+
+
+@dataclass(frozen=True)
+class Seeded:
+    """Ids of what was seeded."""
+
+    institution: Institution
+    sections: tuple[SectionId, ...]
+    students: tuple[Student, ...]
+    faculty: tuple[Faculty, ...]
+    assignments: tuple[TeachingAssignment, ...]
+
+
+def seed_institution(uow: UnitOfWork, index: int, shape: Shape) -> Seeded:
+    """Seed one institution with a full timetable and one 16-week term."""
+    iid = InstitutionId(f"inst-{index:03d}")
+    domain = f"school{index:03d}.edu"
+    institution = Institution(iid, f"School {index}", "Asia/Kolkata", frozenset({domain}))
+    with uow.for_platform():
+        uow.institutions.add(institution)
+        uow.commit()
+    sections = tuple(
+        Section(SectionId(f"S{n:03d}"), iid, 1 + n % 4, f"D{n % 8}", f"{n}")
+        for n in range(shape.sections)
+    )
+    subjects = tuple(
+        Subject(SubjectCode(f"SUB{n:03d}"), iid, f"S{n}", f"Subject {n}")
+        for n in range(shape.subjects)
+    )
+    faculty = tuple(
+        Faculty(FacultyId(f"F{n:03d}"), iid, f"Teacher {n}", f"f{n:03d}@{domain}", f"D{n % 8}")
+        for n in range(shape.faculty)
+    )
+    students = tuple(
+        Student(
+            StudentId(f"N{s:03d}{k:04d}"),
+            iid,
+            f"Student {s}-{k}",
+            f"n{s:03d}{k:04d}@{domain}",
+            section.id,
+            roll_number=k + 1,
+        )
+        for s, section in enumerate(sections)
+        for k in range(shape.students_per_section)
+    )
+    assignments: list[TeachingAssignment] = []
+    slots: list[WeeklySlot] = []
+    for s, section in enumerate(sections):
+        for k in range(ASSIGNMENTS_PER_SECTION):
+            n = s * ASSIGNMENTS_PER_SECTION + k
+            assignment = TeachingAssignment(
+                AssignmentId(f"A{n:05d}"),
+                iid,
+                faculty[n % len(faculty)].id,
+                subjects[n % len(subjects)].code,
+                section.id,
+            )
+            assignments.append(assignment)
+            start = PERIODS[k]
+            end = time(start.hour + 1, start.minute)
+            for weekday in range(1, 6):
+                slots.append(
+                    WeeklySlot(
+                        SlotId(f"{assignment.id}-{weekday}"),
+                        iid,
+                        assignment.id,
+                        weekday,
+                        start,
+                        end,
+                        venue=f"R{s:03d}",
+                    )
+                )
+    term_end = TERM_START + timedelta(weeks=TERM_WEEKS) - timedelta(days=1)
+    with uow.for_institution(iid):
+        for section in sections:
+            uow.sections.add(section)
+        for subject in subjects:
+            uow.subjects.add(subject)
+        for teacher in faculty:
+            uow.faculty.add(teacher)
+        uow.students.add_many(students)
+        for assignment in assignments:
+            uow.assignments.add(assignment)
+        for slot in slots:
+            uow.slots.add(slot)
+        uow.terms.add(Term(TermId("T1"), iid, "Term 1", TERM_START, term_end))
+        uow.commit()
+    return Seeded(
+        institution,
+        tuple(s.id for s in sections),
+        students,
+        faculty,
+        tuple(assignments),
+    )
