@@ -7,6 +7,7 @@ import os
 import platform
 import sys
 import time
+from collections.abc import Callable
 
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
 from bench.timing import Row, render
@@ -27,7 +28,7 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}{' (quick)' if quick else ''}",
         flush=True,
     )
-    plan = [
+    plan: list[tuple[str, Callable[[], list[Row]]]] = [
         ("generate week", lambda: [bench_generate_week(2 if quick else 50)]),
         ("check-ins", lambda: [bench_check_ins(500 if quick else 100_000)]),
         ("complete session", lambda: [bench_complete(5 if quick else 60)]),

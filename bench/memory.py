@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import dataclasses
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, MemoryStore, SeededRandomSource
 from ams_core.domain import (
@@ -35,7 +35,6 @@ from ams_core.use_cases import (
     OpenAttendance,
     OpenAttendanceCommand,
 )
-
 from bench.dataset import COLLEGE, LARGE_SCHOOL, TERM_START, Seeded, Shape, seed_institution
 from bench.timing import Row, latency_row
 
@@ -43,9 +42,7 @@ OPERATOR = Principal("ops@ams.local", frozenset({Role.PLATFORM_OPERATOR}))
 
 
 def _admin(seeded: Seeded) -> Principal:
-    return Principal(
-        "admin@x.edu", frozenset({Role.ADMIN}), institution_id=seeded.institution.id
-    )
+    return Principal("admin@x.edu", frozenset({Role.ADMIN}), institution_id=seeded.institution.id)
 
 
 def _week(n: int) -> IsoWeek:
@@ -74,7 +71,11 @@ def bench_generate_week(institutions: int, shape: Shape = LARGE_SCHOOL) -> Row:
 
 def _sessions_of_week(uow: InMemoryUnitOfWork, seeded: Seeded, week: IsoWeek) -> list[ClassSession]:
     with uow.for_institution(seeded.institution.id):
-        found = [s for section in seeded.sections for s in uow.sessions.list_for_section(section, week.dates)]
+        found = [
+            s
+            for section in seeded.sections
+            for s in uow.sessions.list_for_section(section, week.dates)
+        ]
     return sorted(found, key=lambda s: (s.date, s.start, s.id))
 
 
@@ -149,9 +150,9 @@ def bench_complete(sessions: int, students: int = 150) -> Row:
     check_in = CheckIn(uow, clock, rnd)
     complete = CompleteSession(uow, clock)
     calls: list[Callable[[], object]] = []
-    all_sessions = [
-        s for n in range(weeks) for s in _sessions_of_week(uow, seeded, _week(n))
-    ][:sessions]
+    all_sessions = [s for n in range(weeks) for s in _sessions_of_week(uow, seeded, _week(n))][
+        :sessions
+    ]
     for session in all_sessions:
         clock.set(_at(session, seeded, 0))
         code = OpenAttendance(uow, clock, rnd)(
@@ -245,7 +246,10 @@ def _done(uow: InMemoryUnitOfWork, seeded: Seeded) -> list[ClassSession]:
     ]
 
 
-def _bind(call: Callable[[object], object], command: object) -> Callable[[], object]:
+C = TypeVar("C")
+
+
+def _bind(call: Callable[[C], object], command: C) -> Callable[[], object]:
     return lambda: call(command)
 
 
@@ -254,5 +258,4 @@ __all__ = [
     "bench_complete",
     "bench_generate_week",
     "bench_queries",
-    "dataclasses",
 ]

@@ -6,7 +6,7 @@ import re
 from pathlib import Path
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "library.md"
-_BLOCK = re.compile(r"^```python\n(.*?)^```", re.S | re.M)
+_BLOCK = re.compile(r"^```python\n(.*?)^```", re.DOTALL | re.MULTILINE)
 
 
 def _quickstart_blocks() -> list[str]:

@@ -10,6 +10,7 @@ from ams_adapters.memory.repositories import (
     InMemoryAssignmentRepository,
     InMemoryAuditRepository,
     InMemoryCheckInAttemptRepository,
+    InMemoryCoverAssignmentRepository,
     InMemoryDeviceBindingRepository,
     InMemoryFacultyRepository,
     InMemoryHolidayRepository,
@@ -62,6 +63,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.devices = InMemoryDeviceBindingRepository(self)
         self.attempts = InMemoryCheckInAttemptRepository(self)
         self.security_events = InMemorySecurityEventRepository(self)
+        self.covers = InMemoryCoverAssignmentRepository(self)
         self.outbox = InMemoryOutboxRepository(self)
 
     def for_institution(self, institution_id: InstitutionId) -> Self:

@@ -17,6 +17,8 @@ from ams_core.domain import (
     ClassSession,
     ConcurrencyError,
     ConflictError,
+    CoverAssignment,
+    CoverId,
     DateRange,
     DeliveryReport,
     DeviceBinding,
@@ -51,6 +53,7 @@ from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
     CheckInAttemptRepository,
+    CoverAssignmentRepository,
     DeviceBindingRepository,
     FacultyRepository,
     FailureCounts,
@@ -260,10 +263,16 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
         )
 
     def add_many(self, students: Iterable[Student]) -> int:
+        log = self._log
+        savepoint = log.savepoint()
         count = 0
-        for student in students:
-            self.add(student)
-            count += 1
+        try:
+            for student in students:
+                self.add(student)
+                count += 1
+        except BaseException:
+            log.rollback_to(savepoint)  # all or nothing
+            raise
         return count
 
     def find_by_email(self, email: str) -> Student | None:
@@ -464,8 +473,14 @@ class InMemorySessionRepository(_Keyed[SessionId, ClassSession], SessionReposito
             log.discard(data.open_sessions, new.id)
 
     def add_many(self, sessions: Sequence[ClassSession]) -> int:
-        for session in sessions:
-            self.add(session)
+        log = self._log
+        savepoint = log.savepoint()
+        try:
+            for session in sessions:
+                self.add(session)
+        except BaseException:
+            log.rollback_to(savepoint)  # all or nothing
+            raise
         return len(sessions)
 
     def _select(
@@ -591,6 +606,9 @@ class InMemoryMarkRepository(_Bound, MarkRepository):
             version = 0 if existing is None else existing.version + 1
             self._write(dataclasses.replace(mark, version=version))
 
+    def tally(self, session_id: SessionId) -> StatusTally:
+        return StatusTally.of(m.status for m in self.list_for_session(session_id))
+
     def for_student(
         self, student_id: StudentId, session_ids: Iterable[SessionId]
     ) -> Mapping[SessionId, AttendanceMark]:
@@ -694,8 +712,54 @@ class InMemorySecurityEventRepository(_Bound, SecurityEventRepository):
         self._log.set(self._data.events, self._store.next_sequence(), event)
 
     def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
-        events = sorted(self._data.events.items(), reverse=True)
+        events = sorted(self._data.events.items(), key=lambda i: (i[1].at, i[0]), reverse=True)
         return [e for _, e in events if since is None or e.at >= since][:limit]
+
+
+class InMemoryCoverAssignmentRepository(_Bound, CoverAssignmentRepository):
+    def add(self, cover: CoverAssignment) -> None:
+        self._own(cover)
+        data, log = self._data, self._log
+        if cover.id in data.covers:
+            raise ConflictError(f"cover {cover.id} already exists", code="cover_exists")
+        if cover.session_id in data.cover_by_session:
+            raise ConflictError("the session is already covered", code="session_already_covered")
+        for other_id in data.covers_by_substitute.get(cover.substitute_id, ()):
+            if data.covers[other_id].overlaps(cover):
+                raise ConflictError(
+                    "the substitute already covers a class at that time",
+                    code="substitute_double_booked",
+                )
+        log.set(data.covers, cover.id, cover)
+        log.set(data.cover_by_session, cover.session_id, cover.id)
+        log.add(data.covers_by_substitute.setdefault(cover.substitute_id, set()), cover.id)
+
+    def find(self, cover_id: CoverId) -> CoverAssignment | None:
+        return self._data.covers.get(cover_id)
+
+    def for_session(self, session_id: SessionId) -> CoverAssignment | None:
+        cover_id = self._data.cover_by_session.get(session_id)
+        return None if cover_id is None else self._data.covers[cover_id]
+
+    def list_for_substitute(
+        self, substitute_id: FacultyId, start: datetime, end: datetime
+    ) -> Sequence[CoverAssignment]:
+        data = self._data
+        found = (data.covers[i] for i in data.covers_by_substitute.get(substitute_id, ()))
+        return sorted(
+            (c for c in found if c.starts_at < end and start < c.ends_at),
+            key=lambda c: (c.starts_at, c.id),
+        )
+
+    def remove(self, cover_id: CoverId) -> bool:
+        data, log = self._data, self._log
+        cover = data.covers.get(cover_id)
+        if cover is None:
+            return False
+        log.delete(data.covers, cover_id)
+        log.delete(data.cover_by_session, cover.session_id)
+        log.discard(data.covers_by_substitute.get(cover.substitute_id, set()), cover_id)
+        return True
 
 
 class InMemoryOutboxRepository(_Bound, OutboxRepository):
@@ -716,7 +780,7 @@ class InMemoryOutboxRepository(_Bound, OutboxRepository):
         self._uow.active_log()
         entries = sorted(
             (e for e in self._store.outbox.values() if e.delivered_at is None and self._visible(e)),
-            key=lambda e: e.sequence,
+            key=lambda e: (e.notification.created_at, e.sequence),
         )
         return [e.notification for e in entries[:limit]]
 

@@ -11,6 +11,8 @@ from ams_core.domain import (
     AttendanceMark,
     AuditEntry,
     ClassSession,
+    CoverAssignment,
+    CoverId,
     DeliveryReport,
     DeviceBinding,
     DeviceId,
@@ -71,6 +73,9 @@ class TenantData:
     attempts: dict[tuple[SessionId, StudentId], int] = field(default_factory=dict)
     session_attempts: dict[SessionId, int] = field(default_factory=dict)
     events: dict[int, SecurityEvent] = field(default_factory=dict)
+    covers: dict[CoverId, CoverAssignment] = field(default_factory=dict)
+    covers_by_substitute: dict[FacultyId, set[CoverId]] = field(default_factory=dict)
+    cover_by_session: dict[SessionId, CoverId] = field(default_factory=dict)
 
 
 @dataclass

@@ -52,7 +52,15 @@ class UndoLog:
 
     def rollback(self) -> None:
         """Undo every write, newest first."""
-        while self._undo:
+        self.rollback_to(0)
+
+    def savepoint(self) -> int:
+        """Mark the current point, to undo only the writes after it (see ``rollback_to``)."""
+        return len(self._undo)
+
+    def rollback_to(self, savepoint: int) -> None:
+        """Undo the writes made after ``savepoint``, newest first."""
+        while len(self._undo) > savepoint:
             self._undo.pop()()
 
     def clear(self) -> None:

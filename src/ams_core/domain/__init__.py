@@ -9,6 +9,7 @@ from ams_core.domain.attendance import (
 )
 from ams_core.domain.calendar import DateRange, IsoWeek
 from ams_core.domain.codes import code_for_step, code_matches, code_step, current_code
+from ams_core.domain.cover import CoverAssignment
 from ams_core.domain.errors import (
     AmsError,
     AuthenticationError,
@@ -25,6 +26,7 @@ from ams_core.domain.errors import (
 from ams_core.domain.identity import Principal, Role
 from ams_core.domain.ids import (
     AssignmentId,
+    CoverId,
     DeviceId,
     FacultyId,
     InstitutionId,
@@ -72,6 +74,8 @@ __all__ = [
     "ClassSession",
     "ConcurrencyError",
     "ConflictError",
+    "CoverAssignment",
+    "CoverId",
     "CoverSettings",
     "DateRange",
     "DeliveryReport",

@@ -196,6 +196,18 @@ class ClassSession:
             tally=tally,
         )
 
+    def cancel(self) -> ClassSession:
+        """Return the session cancelled (its marks, if any, are kept).
+
+        Raises:
+            ConflictError: the session is already completed (``session_completed``).
+        """
+        if self.status is SessionStatus.COMPLETED:
+            raise ConflictError("a completed session cannot be cancelled", code="session_completed")
+        if self.status is SessionStatus.CANCELLED:
+            return self
+        return dataclasses.replace(self, status=SessionStatus.CANCELLED, window=None)
+
     def with_tally(self, tally: StatusTally) -> ClassSession:
         """Return the session with a recomputed tally (after a correction)."""
         return dataclasses.replace(self, tally=tally)

@@ -27,8 +27,10 @@ from typing import Protocol, Self
 
 from ams_core.domain.attendance import AttendanceMark, AuditEntry, StatusTally
 from ams_core.domain.calendar import DateRange
+from ams_core.domain.cover import CoverAssignment
 from ams_core.domain.ids import (
     AssignmentId,
+    CoverId,
     DeviceId,
     FacultyId,
     InstitutionId,
@@ -351,6 +353,10 @@ class MarkRepository(Protocol):
         """Insert or replace marks (replacement bumps the version)."""
 
     @abstractmethod
+    def tally(self, session_id: SessionId) -> StatusTally:
+        """Counts of the marks of one session, by status."""
+
+    @abstractmethod
     def for_student(
         self, student_id: StudentId, session_ids: Iterable[SessionId]
     ) -> Mapping[SessionId, AttendanceMark]:
@@ -421,7 +427,34 @@ class SecurityEventRepository(Protocol):
 
     @abstractmethod
     def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
-        """Newest first."""
+        """Events at or after ``since``, newest ``at`` first (ties: last written first)."""
+
+
+class CoverAssignmentRepository(Protocol):
+    """Substitutes booked for sessions."""
+
+    @abstractmethod
+    def add(self, cover: CoverAssignment) -> None:
+        """Book a cover. A substitute already holding an overlapping cover is a ConflictError
+        ``substitute_double_booked``; a session already covered is ``session_already_covered``.
+        Safe under concurrency: of many racing overlapping bookings exactly one is stored.
+        """
+
+    @abstractmethod
+    def find(self, cover_id: CoverId) -> CoverAssignment | None: ...
+
+    @abstractmethod
+    def for_session(self, session_id: SessionId) -> CoverAssignment | None: ...
+
+    @abstractmethod
+    def list_for_substitute(
+        self, substitute_id: FacultyId, start: datetime, end: datetime
+    ) -> Sequence[CoverAssignment]:
+        """The substitute's covers overlapping [start, end), ordered by start."""
+
+    @abstractmethod
+    def remove(self, cover_id: CoverId) -> bool:
+        """Withdraw a cover; return whether there was one."""
 
 
 class OutboxRepository(Protocol):
@@ -433,7 +466,7 @@ class OutboxRepository(Protocol):
 
     @abstractmethod
     def pending(self, limit: int = 100) -> Sequence[Notification]:
-        """Undelivered notifications, oldest first."""
+        """Undelivered notifications, oldest ``created_at`` first (ties: first written first)."""
 
     @abstractmethod
     def mark_delivered(
@@ -462,6 +495,7 @@ class UnitOfWork(Protocol):
     devices: DeviceBindingRepository
     attempts: CheckInAttemptRepository
     security_events: SecurityEventRepository
+    covers: CoverAssignmentRepository
     outbox: OutboxRepository
 
     @abstractmethod

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date, time, timedelta
 
@@ -23,7 +22,6 @@ from ams_core.domain import (
     StudentId,
     Subject,
     SubjectCode,
-    SubjectKind,
     TeachingAssignment,
     Term,
     TermId,
@@ -98,7 +96,7 @@ class SmallCollege:
     @property
     def admin_email(self) -> str:
         """The admin's address in the institution's domain."""
-        return f"admin@{sorted(self.institution.email_domains)[0]}"
+        return f"admin@{min(self.institution.email_domains)}"
 
     @property
     def id(self) -> InstitutionId:
@@ -223,6 +221,3 @@ def seed_small_college(
 def week_of(monday: date) -> tuple[date, ...]:
     """Monday to Sunday starting at ``monday``."""
     return tuple(monday + timedelta(days=i) for i in range(7))
-
-
-IdFactory = Callable[[], str]

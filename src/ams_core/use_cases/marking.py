@@ -215,7 +215,7 @@ def complete_session(
                 for m in inserted
             ]
         )
-    tally = StatusTally.of(m.status for m in uow.marks.list_for_session(session.id))
+    tally = uow.marks.tally(session.id)
     uow.sessions.update(session.complete(now, institution.tz, topic, tally))
     return CompleteSessionResult(session.id, tally, len(inserted), already_completed=False)
 

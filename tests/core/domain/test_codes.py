@@ -58,6 +58,7 @@ def test_a_code_stays_accepted_until_its_step_ends(
     assert code_matches(secret, current_code(secret, step_start, rotation), inside, rotation)
 
 
+@example(secret=b"k", rotation=30, at=datetime(1970, 1, 1, 0, 0, 45, tzinfo=UTC))  # step 1
 @given(secret=secrets, rotation=rotations, at=instants)
 def test_the_code_of_the_previous_step_is_still_accepted(
     secret: bytes, rotation: int, at: datetime

@@ -70,9 +70,9 @@ def times(draw: st.DrawFn) -> tuple[time, time]:
 
 
 @st.composite
-def slot_lists(draw: st.DrawFn, *, orphans: bool = False) -> list[WeeklySlot]:
+def slot_lists(draw: st.DrawFn, *, orphans: bool = False, min_size: int = 0) -> list[WeeklySlot]:
     assignment_ids = [a.id for a in ASSIGNMENTS] + ([ORPHAN] if orphans else [])
-    count = draw(st.integers(min_value=0, max_value=8))
+    count = draw(st.integers(min_value=min_size, max_value=8))
     slots = []
     for n in range(count):
         start, end = draw(times())
@@ -91,10 +91,14 @@ def slot_lists(draw: st.DrawFn, *, orphans: bool = False) -> list[WeeklySlot]:
 
 
 @st.composite
-def term_lists(draw: st.DrawFn) -> list[Term]:
+def term_lists(draw: st.DrawFn, near: DateRange) -> list[Term]:
+    """Up to three terms, most of them overlapping ``near`` (they may overlap each other)."""
+    near_start = st.integers(min_value=-90, max_value=len(near)).map(
+        lambda n: near.start + timedelta(days=n)
+    )
     terms = []
     for n in range(draw(st.integers(min_value=0, max_value=3))):
-        start = draw(days)
+        start = draw(st.one_of(near_start, days))
         length = draw(st.integers(min_value=0, max_value=120))
         terms.append(Term(TermId(f"T{n}"), IID, f"Term {n}", start, start + timedelta(length)))
     return terms
@@ -118,7 +122,8 @@ class Timetable:
 
 
 @st.composite
-def timetables(draw: st.DrawFn, *, orphans: bool = False) -> Timetable:
+def timetables(draw: st.DrawFn, *, orphans: bool = False, busy: bool = False) -> Timetable:
+    """A timetable; a ``busy`` one has slots and a term around its whole date range."""
     dates = draw(date_ranges())
     in_range = st.integers(min_value=0, max_value=len(dates) - 1).map(
         lambda n: dates.start + timedelta(days=n)
@@ -126,8 +131,9 @@ def timetables(draw: st.DrawFn, *, orphans: bool = False) -> Timetable:
     holidays = draw(st.frozensets(st.one_of(in_range, days), max_size=12))
     return Timetable(
         dates=dates,
-        slots=tuple(draw(slot_lists(orphans=orphans))),
-        terms=tuple(draw(term_lists())),
+        slots=tuple(draw(slot_lists(orphans=orphans, min_size=3 if busy else 0))),
+        terms=tuple(draw(term_lists(dates)))
+        + ((Term(TermId("T-all"), IID, "Whole range", dates.start, dates.end),) if busy else ()),
         holidays=holidays,
     )
 
@@ -324,7 +330,10 @@ def all_sessions(uow: InMemoryUnitOfWork) -> dict[SessionId, ClassSession]:
 ADMIN = admin_principal(IID, "admin@t.edu")
 
 
-@given(timetable=timetables(), seed=st.integers(min_value=0, max_value=2**32))
+@given(
+    timetable=st.one_of(timetables(), timetables(busy=True)),
+    seed=st.integers(min_value=0, max_value=2**32),
+)
 def test_generate_week_twice_changes_nothing_in_the_store(timetable: Timetable, seed: int) -> None:
     uow = seeded_store(timetable)
     generate = GenerateWeek(uow, SeededRandomSource(seed))
@@ -356,7 +365,7 @@ def test_generate_week_twice_changes_nothing_in_the_store(timetable: Timetable, 
 @st.composite
 def regeneration_cases(draw: st.DrawFn) -> tuple[Timetable, DateRange]:
     """A timetable, and a second range overlapping (or next to) the first one."""
-    timetable = draw(timetables())
+    timetable = draw(timetables(busy=True))
     offset = draw(st.integers(min_value=-20, max_value=len(timetable.dates)))
     start = timetable.dates.start + timedelta(days=offset)
     length = draw(st.integers(min_value=1, max_value=MAX_RANGE_DAYS))
@@ -377,7 +386,9 @@ def test_completed_sessions_are_never_touched_by_a_later_generation(
     generate(GenerateWeekCommand(ADMIN, timetable.dates))
     generated = sorted(all_sessions(uow).values(), key=lambda s: s.id)
     to_complete = data.draw(
-        st.lists(st.sampled_from(generated), unique_by=lambda s: s.id) if generated else st.just([])
+        st.lists(st.sampled_from(generated), min_size=1, unique_by=lambda s: s.id)
+        if generated
+        else st.just([])
     )
     later = datetime(2030, 1, 1, tzinfo=UTC)
     new_holidays = data.draw(

@@ -16,6 +16,7 @@ from ams_core.domain import (
     AuditEntry,
     ClassSession,
     DateRange,
+    FacultyId,
     InstitutionId,
     InstitutionSettings,
     Notification,
@@ -120,9 +121,7 @@ class App:
         return instant
 
     # -- arranging -------------------------------------------------------------------
-    def generate(
-        self, week: str = WEEK, college: SmallCollege | None = None
-    ) -> GenerateWeekResult:
+    def generate(self, week: str = WEEK, college: SmallCollege | None = None) -> GenerateWeekResult:
         """Generate a week of sessions as the college's admin."""
         college = college or self.college
         return self.generate_week(GenerateWeekCommand.for_week(college.admin, week))
@@ -139,11 +138,23 @@ class App:
         with self.uow.for_institution(session.institution_id) as uow:
             return uow.sessions.get(session.id)
 
-    def replace_session(self, session: ClassSession, **changes: object) -> ClassSession:
-        """Store the session with some fields changed (e.g. cancelled, or covered)."""
+    def replace_session(
+        self,
+        session: ClassSession,
+        *,
+        status: SessionStatus | None = None,
+        teacher_id: FacultyId | None = None,
+    ) -> ClassSession:
+        """Store the session cancelled (``status``) or covered by another teacher."""
         with self.uow.for_institution(session.institution_id) as uow:
             current = uow.sessions.get(session.id)
-            updated = uow.sessions.update(dataclasses.replace(current, **changes))  # type: ignore[arg-type]
+            updated = uow.sessions.update(
+                dataclasses.replace(
+                    current,
+                    status=status or current.status,
+                    teacher_id=teacher_id or current.teacher_id,
+                )
+            )
             uow.commit()
         return updated
 
@@ -168,7 +179,7 @@ class App:
                 StudentId(f"N21{n:04d}"),
                 college.id,
                 f"Student {n}",
-                f"n21{n:04d}@{sorted(college.institution.email_domains)[0]}",
+                f"n21{n:04d}@{min(college.institution.email_domains)}",
                 college.section_a.id,
                 roll_number=n,
             )
@@ -287,7 +298,11 @@ class App:
         """Every session of an institution (the college's by default) in ``dates``."""
         with self.uow.for_institution(institution_id or self.college.id) as uow:
             return sorted(
-                (s for section in uow.sections.list() for s in uow.sessions.list_for_section(section.id, dates)),
+                (
+                    s
+                    for section in uow.sections.list()
+                    for s in uow.sessions.list_for_section(section.id, dates)
+                ),
                 key=lambda s: (s.date, s.start, s.section_id, s.id),
             )
 

@@ -1,0 +1,227 @@
+"""The SQL unit of work: one connection and transaction per ``with`` block."""
+
+from __future__ import annotations
+
+import contextlib
+import enum
+from collections.abc import Iterator, Mapping, Sequence
+from types import TracebackType
+from typing import Any, Self
+
+from sqlalchemy import exc as sa_exc
+from sqlalchemy import text
+from sqlalchemy.engine import Connection, Engine, RootTransaction
+from sqlalchemy.sql import Executable
+
+from ams_adapters.sql.errors import translate
+from ams_adapters.sql.repositories import (
+    SqlAssignmentRepository,
+    SqlAuditRepository,
+    SqlCheckInAttemptRepository,
+    SqlCoverAssignmentRepository,
+    SqlDeviceBindingRepository,
+    SqlFacultyRepository,
+    SqlHolidayRepository,
+    SqlInstitutionRepository,
+    SqlMarkRepository,
+    SqlOutboxRepository,
+    SqlSectionRepository,
+    SqlSecurityEventRepository,
+    SqlSessionRepository,
+    SqlSlotRepository,
+    SqlStudentRepository,
+    SqlSubjectRepository,
+    SqlTermRepository,
+)
+from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
+from ams_core.ports import UnitOfWork
+
+# Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
+# never carries one institution's scope into the next transaction.
+_SET_SCOPE = text(
+    "SELECT set_config('app.institution_id', :institution_id, true), "
+    "set_config('app.scope', :scope, true)"
+)
+
+
+class _Scope(enum.Enum):
+    UNSET = "unset"
+    PLATFORM = "platform"
+
+
+class SqlUnitOfWork(UnitOfWork):
+    """A unit of work over a SQLAlchemy engine (PostgreSQL or SQLite).
+
+    The connection is taken from the pool on ``__enter__`` and returned on exit. On
+    PostgreSQL every transaction first sets ``app.institution_id`` and ``app.scope`` with
+    ``set_config(..., true)``, which the row-level security policies read. Repositories
+    also filter by institution themselves, so SQLite (no RLS) is isolated the same way.
+    """
+
+    def __init__(self, engine: Engine) -> None:
+        self.engine = engine
+        self.is_postgres = engine.dialect.name == "postgresql"
+        self._scope: InstitutionId | _Scope = _Scope.UNSET
+        self._conn: Connection | None = None
+        self._tx: RootTransaction | None = None
+        self._scope_pending = False
+        self.institutions = SqlInstitutionRepository(self)
+        self.sections = SqlSectionRepository(self)
+        self.students = SqlStudentRepository(self)
+        self.faculty = SqlFacultyRepository(self)
+        self.subjects = SqlSubjectRepository(self)
+        self.assignments = SqlAssignmentRepository(self)
+        self.slots = SqlSlotRepository(self)
+        self.terms = SqlTermRepository(self)
+        self.holidays = SqlHolidayRepository(self)
+        self.sessions = SqlSessionRepository(self)
+        self.marks = SqlMarkRepository(self)
+        self.audit = SqlAuditRepository(self)
+        self.devices = SqlDeviceBindingRepository(self)
+        self.attempts = SqlCheckInAttemptRepository(self)
+        self.security_events = SqlSecurityEventRepository(self)
+        self.covers = SqlCoverAssignmentRepository(self)
+        self.outbox = SqlOutboxRepository(self)
+
+    # -- scope and transaction ------------------------------------------------------------
+    def for_institution(self, institution_id: InstitutionId) -> Self:
+        self._require_idle()
+        self._scope = institution_id
+        return self
+
+    def for_platform(self) -> Self:
+        self._require_idle()
+        self._scope = _Scope.PLATFORM
+        return self
+
+    def __enter__(self) -> Self:
+        if self._scope is _Scope.UNSET:
+            raise RuntimeError("call for_institution() or for_platform() before entering")
+        self._require_idle()
+        try:
+            self._conn = self.engine.connect()
+        except sa_exc.SQLAlchemyError as error:
+            self._scope = _Scope.UNSET
+            raise translate(error) from None
+        self._begin()
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        conn, tx = self._conn, self._tx
+        self._conn = self._tx = None
+        self._scope = _Scope.UNSET
+        try:
+            if tx is not None and tx.is_active:
+                tx.rollback()
+        except sa_exc.SQLAlchemyError:
+            pass  # the connection is gone; closing it below returns it to the pool as invalid
+        finally:
+            if conn is not None:
+                conn.close()
+
+    def commit(self) -> None:
+        tx = self._active_tx()
+        try:
+            tx.commit()
+        except sa_exc.SQLAlchemyError as error:
+            raise translate(error) from None
+        self._begin()
+
+    def rollback(self) -> None:
+        tx = self._active_tx()
+        try:
+            tx.rollback()
+        except sa_exc.SQLAlchemyError as error:
+            raise translate(error) from None
+        self._begin()
+
+    def _begin(self) -> None:
+        assert self._conn is not None  # noqa: S101 - only called inside a with block
+        self._tx = self._conn.begin()
+        self._scope_pending = self.is_postgres
+
+    def _active_tx(self) -> RootTransaction:
+        if self._tx is None:
+            raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
+        return self._tx
+
+    def _require_idle(self) -> None:
+        if self._conn is not None:
+            raise RuntimeError("this unit of work is already in a transaction")
+
+    # -- used by the repositories -----------------------------------------------------------
+    @contextlib.contextmanager
+    def savepoint(self) -> Iterator[None]:
+        """Undo only the enclosed statements if they fail; the transaction goes on."""
+        try:
+            nested = self.connection().begin_nested()
+        except sa_exc.SQLAlchemyError as error:
+            raise translate(error) from None
+        try:
+            yield
+        except BaseException:
+            with contextlib.suppress(sa_exc.SQLAlchemyError):
+                nested.rollback()
+            raise
+        try:
+            nested.commit()
+        except sa_exc.SQLAlchemyError as error:
+            raise translate(error) from None
+
+    def connection(self) -> Connection:
+        """The open connection, with the scope set on PostgreSQL."""
+        if self._conn is None:
+            raise RuntimeError("use the repositories inside `with uow.for_institution(...)`")
+        if self._scope_pending:
+            self._scope_pending = False
+            tenant = "" if isinstance(self._scope, _Scope) else self._scope
+            scope = "platform" if self._scope is _Scope.PLATFORM else "tenant"
+            self._run(self._conn, _SET_SCOPE, {"institution_id": tenant, "scope": scope}, "scope")
+        return self._conn
+
+    def execute(
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
+        kind: str = "row",
+    ) -> Any:
+        """Run a statement, turning database errors into core errors (a CursorResult)."""
+        return self._run(self.connection(), statement, parameters, kind)
+
+    @staticmethod
+    def _run(
+        conn: Connection,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+        kind: str,
+    ) -> Any:
+        try:
+            if parameters is None:
+                return conn.execute(statement)
+            return conn.execute(statement, parameters)
+        except sa_exc.SQLAlchemyError as error:
+            raise translate(error, kind) from None
+
+    def tenant(self) -> InstitutionId:
+        """The institution of the open transaction."""
+        if self._conn is None:
+            raise RuntimeError("use the repositories inside `with uow.for_institution(...)`")
+        if isinstance(self._scope, _Scope):
+            raise PermissionDeniedError(
+                "this repository works only inside an institution", code="tenant_required"
+            )
+        return self._scope
+
+    def is_platform(self) -> bool:
+        """Whether the open transaction is platform-wide."""
+        if self._conn is None:
+            raise RuntimeError("use the repositories inside `with uow.for_institution(...)`")
+        return self._scope is _Scope.PLATFORM
+
+
+__all__ = ["AmsError", "SqlUnitOfWork"]

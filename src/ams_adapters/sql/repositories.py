@@ -1,0 +1,969 @@
+"""Repositories of the SQL adapter: explicit statements per aggregate, no ORM."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from datetime import date, datetime, time
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+from sqlalchemy import (
+    Date,
+    String,
+    Table,
+    Time,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    true,
+    tuple_,
+    union_all,
+    update,
+)
+from sqlalchemy import exc as sa_exc
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.expression import ColumnElement
+
+from ams_adapters.sql import mappers as m
+from ams_adapters.sql import tables as t
+from ams_adapters.sql.errors import translate
+from ams_core.domain import (
+    AssignmentId,
+    AssignmentSummary,
+    AttendanceMark,
+    AuditEntry,
+    ClassSession,
+    ConcurrencyError,
+    ConflictError,
+    CoverAssignment,
+    CoverId,
+    DateRange,
+    DeliveryReport,
+    DeviceBinding,
+    DeviceId,
+    Faculty,
+    FacultyId,
+    Holiday,
+    Institution,
+    InstitutionId,
+    NotFoundError,
+    Notification,
+    NotificationId,
+    PermissionDeniedError,
+    Section,
+    SectionId,
+    SecurityEvent,
+    SessionCounts,
+    SessionId,
+    SessionStatus,
+    SlotId,
+    StatusTally,
+    Student,
+    StudentId,
+    Subject,
+    SubjectCode,
+    TeachingAssignment,
+    Term,
+    TermId,
+    WeeklySlot,
+)
+from ams_core.ports import (
+    AssignmentRepository,
+    AuditRepository,
+    CheckInAttemptRepository,
+    CoverAssignmentRepository,
+    DeviceBindingRepository,
+    FacultyRepository,
+    FailureCounts,
+    HolidayRepository,
+    InstitutionRepository,
+    MarkRepository,
+    OutboxRepository,
+    SectionRepository,
+    SecurityEventRepository,
+    SessionRepository,
+    SlotRepository,
+    StudentRepository,
+    SubjectRepository,
+    TermRepository,
+)
+
+if TYPE_CHECKING:
+    from ams_adapters.sql.persistence import SqlUnitOfWork
+
+K = TypeVar("K")
+E = TypeVar("E")
+
+_COMPLETED = SessionStatus.COMPLETED.value
+_UPCOMING = (SessionStatus.SCHEDULED.value, SessionStatus.OPEN.value)
+_BATCH = 500
+_ORDERED_STATUSES = ("present", "late", "absent", "excused")
+
+
+def _tally(counts: Mapping[str, int]) -> StatusTally:
+    return StatusTally(*(int(counts.get(s, 0)) for s in _ORDERED_STATUSES))
+
+
+class _Repo:
+    """Base of every repository: statements run through the unit of work."""
+
+    def __init__(self, uow: SqlUnitOfWork) -> None:
+        self._uow = uow
+
+    def _iid(self) -> InstitutionId:
+        return self._uow.tenant()
+
+    def _own(self, entity: Any) -> None:
+        if entity.institution_id != self._iid():
+            raise PermissionDeniedError(
+                "the row belongs to another institution", code="tenant_mismatch"
+            )
+
+    def _insert(self, table: Table) -> Any:
+        module = postgresql if self._uow.is_postgres else sqlite
+        return module.insert(table)
+
+    def _bulk_insert(self, table: Table, rows: Sequence[Mapping[str, Any]], kind: str) -> None:
+        """Insert many rows, all or none: executemany on SQLite; on PostgreSQL COPY into a
+        temporary staging table, then one INSERT ... SELECT (COPY cannot write into a table
+        under row-level security, and the INSERT is still checked by the policies)."""
+        if not rows:
+            return
+        # a savepoint keeps a failed batch from poisoning the rest of the transaction
+        with self._uow.savepoint():
+            if self._uow.is_postgres:
+                self._copy_insert(table, rows, kind)
+            else:
+                self._uow.execute(table.insert(), rows, kind)
+
+    def _copy_insert(self, table: Table, rows: Sequence[Mapping[str, Any]], kind: str) -> None:
+        columns = list(rows[0])
+        names = ", ".join(columns)
+        stage = f"ams_stage_{table.name}_{len(columns)}"
+        connection = self._uow.connection()
+        raw = connection.connection.driver_connection
+        try:
+            with raw.cursor() as cursor:  # type: ignore[union-attr]
+                # names come from our table definitions, never from input
+                create_stage = (
+                    f"CREATE TEMP TABLE IF NOT EXISTS {stage} ON COMMIT DELETE ROWS AS "  # noqa: S608
+                    f"SELECT {names} FROM {table.name} WITH NO DATA"
+                )
+                cursor.execute(create_stage)
+                with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
+                    for row in rows:
+                        copy.write_row([_copy_value(row[c]) for c in columns])
+                cursor.execute(
+                    f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"  # noqa: S608
+                )
+                cursor.execute(f"TRUNCATE {stage}")
+        except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+            wrapped = sa_exc.DBAPIError.instance(
+                "COPY", None, error, Exception, connection_invalidated=False
+            )
+            raise translate(wrapped, kind) from None
+
+
+def _copy_value(value: Any) -> Any:
+    if isinstance(value, list | dict):
+        import json
+
+        return json.dumps(value)
+    return value
+
+
+class _Keyed(_Repo, Generic[K, E]):
+    """find/get/add/update on a table keyed by (institution_id, key)."""
+
+    table: Table
+    key: str
+    kind: str
+    order_by: tuple[str, ...] = ()
+    to_row: Callable[[E], dict[str, Any]]
+    from_row: Callable[[Any], E]
+
+    def _key_of(self, entity: E) -> K:
+        return getattr(entity, "code" if self.key == "code" else "id")  # type: ignore[no-any-return]
+
+    def _where_key(self, key: K) -> ColumnElement[bool]:
+        return and_(self.table.c.institution_id == self._iid(), self.table.c[self.key] == key)
+
+    def _select_where(self, *conditions: ColumnElement[bool]) -> list[E]:
+        stmt = select(self.table).where(self.table.c.institution_id == self._iid(), *conditions)
+        if self.order_by:
+            stmt = stmt.order_by(*(self.table.c[c] for c in self.order_by))
+        convert = type(self).from_row
+        return [convert(row) for row in self._uow.execute(stmt).mappings()]
+
+    def find(self, key: K) -> E | None:
+        row = self._uow.execute(select(self.table).where(self._where_key(key))).mappings().first()
+        return None if row is None else type(self).from_row(row)
+
+    def get(self, key: K) -> E:
+        found = self.find(key)
+        if found is None:
+            raise NotFoundError(self.kind, key)
+        return found
+
+    def add(self, entity: E) -> None:
+        self._own(entity)
+        self._uow.execute(self.table.insert().values(type(self).to_row(entity)), kind=self.kind)
+
+    def update(self, entity: E) -> E:
+        self._own(entity)
+        version: int = getattr(entity, "version")  # noqa: B009
+        row = type(self).to_row(entity)
+        row["version"] = version + 1
+        key = self._key_of(entity)
+        result = self._uow.execute(
+            update(self.table)
+            .where(self._where_key(key), self.table.c.version == version)
+            .values(row),
+            kind=self.kind,
+        )
+        if result.rowcount == 0:
+            if self.find(key) is None:
+                raise NotFoundError(self.kind, key)
+            raise ConcurrencyError(f"{self.kind} {key} was changed by someone else; reload it")
+        return dataclasses.replace(entity, version=version + 1)  # type: ignore[type-var]
+
+    def _list_all(self) -> list[E]:
+        return self._select_where()
+
+
+class SqlInstitutionRepository(_Repo, InstitutionRepository):
+    def _visible(self) -> ColumnElement[bool]:
+        if self._uow.is_platform():
+            return true()
+        return t.institutions.c.id == self._iid()
+
+    def find(self, institution_id: InstitutionId) -> Institution | None:
+        row = (
+            self._uow.execute(
+                select(t.institutions).where(t.institutions.c.id == institution_id, self._visible())
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else m.institution_from(row)
+
+    def get(self, institution_id: InstitutionId) -> Institution:
+        found = self.find(institution_id)
+        if found is None:
+            raise NotFoundError("institution", institution_id)
+        return found
+
+    def _check_writable(self, institution: Institution) -> None:
+        if not self._uow.is_platform() and institution.id != self._iid():
+            raise PermissionDeniedError(
+                "the row belongs to another institution", code="tenant_mismatch"
+            )
+
+    def add(self, institution: Institution) -> None:
+        self._check_writable(institution)
+        self._uow.execute(
+            t.institutions.insert().values(m.institution_row(institution)), kind="institution"
+        )
+        self._uow.execute(
+            t.institution_domains.insert(),
+            [{"domain": d, "institution_id": institution.id} for d in institution.email_domains],
+            kind="institution",
+        )
+
+    def update(self, institution: Institution) -> Institution:
+        self._check_writable(institution)
+        row = m.institution_row(institution)
+        row["version"] = institution.version + 1
+        result = self._uow.execute(
+            update(t.institutions)
+            .where(
+                t.institutions.c.id == institution.id,
+                t.institutions.c.version == institution.version,
+            )
+            .values(row),
+            kind="institution",
+        )
+        if result.rowcount == 0:
+            if self.find(institution.id) is None:
+                raise NotFoundError("institution", institution.id)
+            raise ConcurrencyError(f"institution {institution.id} was changed; reload it")
+        domains = t.institution_domains
+        self._uow.execute(
+            delete(domains).where(
+                domains.c.institution_id == institution.id,
+                domains.c.domain.not_in(sorted(institution.email_domains)),
+            )
+        )
+        existing = {
+            r[0]
+            for r in self._uow.execute(
+                select(domains.c.domain).where(domains.c.institution_id == institution.id)
+            )
+        }
+        new = sorted(institution.email_domains - existing)
+        if new:
+            self._uow.execute(
+                domains.insert(),
+                [{"domain": d, "institution_id": institution.id} for d in new],
+                kind="institution",
+            )
+        return dataclasses.replace(institution, version=institution.version + 1)
+
+    def find_by_domain(self, domain: str) -> Institution | None:
+        row = (
+            self._uow.execute(
+                select(t.institutions)
+                .join(
+                    t.institution_domains,
+                    t.institution_domains.c.institution_id == t.institutions.c.id,
+                )
+                .where(t.institution_domains.c.domain == domain.lower(), self._visible())
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else m.institution_from(row)
+
+    def list(self) -> Sequence[Institution]:
+        rows = self._uow.execute(
+            select(t.institutions).where(self._visible()).order_by(t.institutions.c.id)
+        ).mappings()
+        return [m.institution_from(r) for r in rows]
+
+
+class SqlSectionRepository(_Keyed[SectionId, Section], SectionRepository):
+    table, key, kind, order_by = t.sections, "id", "section", ("id",)
+    to_row, from_row = staticmethod(m.section_row), staticmethod(m.section_from)
+
+    def list(self) -> Sequence[Section]:
+        return self._list_all()
+
+
+class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
+    table, key, kind = t.students, "id", "student"
+    to_row, from_row = staticmethod(m.student_row), staticmethod(m.student_from)
+
+    def add_many(self, students: Iterable[Student]) -> int:
+        rows = []
+        for student in students:
+            self._own(student)
+            rows.append(m.student_row(student))
+        self._bulk_insert(t.students, rows, "student")
+        return len(rows)
+
+    def find_by_email(self, email: str) -> Student | None:
+        found = self._select_where(t.students.c.email == email.lower())
+        return found[0] if found else None
+
+    def list(self, section_id: SectionId | None = None) -> Sequence[Student]:
+        c = t.students.c
+        stmt = select(t.students).where(c.institution_id == self._iid())
+        if section_id is not None:
+            stmt = stmt.where(c.section_id == section_id)
+        stmt = stmt.order_by(c.roll_number.is_(None), c.roll_number, c.id)
+        return [m.student_from(r) for r in self._uow.execute(stmt).mappings()]
+
+    def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]:
+        c = t.students.c
+        rows = self._uow.execute(
+            select(c.id).where(c.institution_id == self._iid(), c.section_id == section_id)
+        )
+        return frozenset(StudentId(r[0]) for r in rows)
+
+
+class SqlFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
+    table, key, kind, order_by = t.faculty, "id", "faculty", ("id",)
+    to_row, from_row = staticmethod(m.faculty_row), staticmethod(m.faculty_from)
+
+    def find_by_email(self, email: str) -> Faculty | None:
+        found = self._select_where(t.faculty.c.email == email.lower())
+        return found[0] if found else None
+
+    def find_many(self, faculty_ids: Iterable[FacultyId]) -> Mapping[FacultyId, Faculty]:
+        ids = sorted(set(faculty_ids))
+        if not ids:
+            return {}
+        return {f.id: f for f in self._select_where(t.faculty.c.id.in_(ids))}
+
+    def list(self) -> Sequence[Faculty]:
+        return self._list_all()
+
+
+class SqlSubjectRepository(_Keyed[SubjectCode, Subject], SubjectRepository):
+    table, key, kind, order_by = t.subjects, "code", "subject", ("code",)
+    to_row, from_row = staticmethod(m.subject_row), staticmethod(m.subject_from)
+
+    def find_many(self, codes: Iterable[SubjectCode]) -> Mapping[SubjectCode, Subject]:
+        wanted = sorted(set(codes))
+        if not wanted:
+            return {}
+        return {s.code: s for s in self._select_where(t.subjects.c.code.in_(wanted))}
+
+    def list(self) -> Sequence[Subject]:
+        return self._list_all()
+
+
+class SqlAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], AssignmentRepository):
+    table, key, kind, order_by = t.assignments, "id", "assignment", ("id",)
+    to_row, from_row = staticmethod(m.assignment_row), staticmethod(m.assignment_from)
+
+    def list(
+        self, faculty_id: FacultyId | None = None, section_id: SectionId | None = None
+    ) -> Sequence[TeachingAssignment]:
+        c = t.assignments.c
+        conditions = []
+        if faculty_id is not None:
+            conditions.append(c.faculty_id == faculty_id)
+        if section_id is not None:
+            conditions.append(c.section_id == section_id)
+        return self._select_where(*conditions)
+
+
+class SqlSlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
+    table, key, kind, order_by = t.slots, "id", "slot", ("id",)
+    to_row, from_row = staticmethod(m.slot_row), staticmethod(m.slot_from)
+
+    def list(self) -> Sequence[WeeklySlot]:
+        return self._list_all()
+
+
+class SqlTermRepository(_Keyed[TermId, Term], TermRepository):
+    table, key, kind, order_by = t.terms, "id", "term", ("start_date", "id")
+    to_row, from_row = staticmethod(m.term_row), staticmethod(m.term_from)
+
+    def list(self) -> Sequence[Term]:
+        return self._list_all()
+
+
+class SqlHolidayRepository(_Repo, HolidayRepository):
+    def add(self, holiday: Holiday) -> None:
+        self._own(holiday)
+        self._uow.execute(t.holidays.insert().values(m.holiday_row(holiday)), kind="holiday")
+
+    def remove(self, day: date) -> bool:
+        c = t.holidays.c
+        result = self._uow.execute(
+            delete(t.holidays).where(c.institution_id == self._iid(), c.day == day)
+        )
+        return bool(result.rowcount > 0)
+
+    def list(self, dates: DateRange | None = None) -> Sequence[Holiday]:
+        c = t.holidays.c
+        stmt = select(t.holidays).where(c.institution_id == self._iid())
+        if dates is not None:
+            stmt = stmt.where(c.day.between(dates.start, dates.end))
+        return [m.holiday_from(r) for r in self._uow.execute(stmt.order_by(c.day)).mappings()]
+
+
+_S = t.sessions.c
+
+
+class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
+    table, key, kind, order_by = t.sessions, "id", "session", ("day", "start_time", "id")
+    to_row, from_row = staticmethod(m.session_row), staticmethod(m.session_from)
+
+    def add(self, session: ClassSession) -> None:
+        self.add_many([session])
+
+    def add_many(self, sessions: Sequence[ClassSession]) -> int:
+        rows = []
+        for session in sessions:
+            self._own(session)
+            rows.append(m.session_row(session))
+        self._bulk_insert(t.sessions, rows, "session")
+        return len(rows)
+
+    def update(self, session: ClassSession) -> ClassSession:
+        stored = super().update(session)
+        # keep the copy of the session's subject, day and completion on its marks in step
+        marks = t.marks.c
+        counted = session.status is SessionStatus.COMPLETED
+        self._uow.execute(
+            update(t.marks)
+            .where(
+                marks.institution_id == session.institution_id,
+                marks.session_id == session.id,
+                or_(
+                    marks.counted != counted,
+                    marks.day != session.date,
+                    marks.subject_code != session.subject_code,
+                ),
+            )
+            .values(counted=counted, day=session.date, subject_code=session.subject_code)
+        )
+        return stored
+
+    def _in(self, dates: DateRange) -> ColumnElement[bool]:
+        return _S.day.between(dates.start, dates.end)
+
+    def list_for_section(self, section_id: SectionId, dates: DateRange) -> Sequence[ClassSession]:
+        return self._select_where(_S.section_id == section_id, self._in(dates))
+
+    def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
+        return self._select_where(_S.teacher_id == faculty_id, self._in(dates))
+
+    def list_for_assignment(
+        self, assignment_id: AssignmentId, dates: DateRange | None = None
+    ) -> Sequence[ClassSession]:
+        conditions = [_S.assignment_id == assignment_id]
+        if dates is not None:
+            conditions.append(self._in(dates))
+        return self._select_where(*conditions)
+
+    def generated_keys(self, dates: DateRange) -> set[tuple[SlotId, date]]:
+        rows = self._uow.execute(
+            select(_S.slot_id, _S.day).where(
+                _S.institution_id == self._iid(), _S.slot_id.is_not(None), self._in(dates)
+            )
+        )
+        return {(SlotId(r[0]), r[1]) for r in rows}
+
+    def list_open(self) -> Sequence[ClassSession]:
+        return self._select_where(_S.status == SessionStatus.OPEN.value)
+
+    def subject_counts(
+        self, dates: DateRange, today: date, section_id: SectionId | None = None
+    ) -> Mapping[tuple[SectionId, SubjectCode], SessionCounts]:
+        held = func.sum(case((_S.status == _COMPLETED, 1), else_=0))
+        remaining = func.sum(case((and_(_S.status.in_(_UPCOMING), _S.day >= today), 1), else_=0))
+        stmt = (
+            select(_S.section_id, _S.subject_code, held, remaining)
+            .where(_S.institution_id == self._iid(), self._in(dates))
+            .group_by(_S.section_id, _S.subject_code)
+        )
+        if section_id is not None:
+            stmt = stmt.where(_S.section_id == section_id)
+        result = {}
+        for section, code, h, r in self._uow.execute(stmt):
+            if h or r:
+                result[(SectionId(section), SubjectCode(code))] = SessionCounts(int(h), int(r))
+        return result
+
+    def assignment_summaries(
+        self, assignment_ids: Iterable[AssignmentId], today: date, now: time
+    ) -> Mapping[AssignmentId, AssignmentSummary]:
+        ids = sorted(set(assignment_ids))
+        if not ids:
+            return {}
+        iid = self._iid()
+        scope = and_(_S.institution_id == iid, _S.assignment_id.in_(ids))
+        done = _S.status == _COMPLETED
+
+        def counted(column: str) -> Any:
+            return func.sum(case((done, _S[column]), else_=0))
+
+        totals = self._uow.execute(
+            select(
+                _S.assignment_id,
+                func.sum(case((done, 1), else_=0)),
+                counted("tally_present"),
+                counted("tally_late"),
+                counted("tally_absent"),
+                counted("tally_excused"),
+            )
+            .where(scope)
+            .group_by(_S.assignment_id)
+        ).all()
+        ranked_last = (
+            select(
+                t.sessions,
+                literal("last", String).label("which"),
+                func.row_number()
+                .over(
+                    partition_by=_S.assignment_id,
+                    order_by=(_S.day.desc(), _S.start_time.desc(), _S.id.desc()),
+                )
+                .label("rank"),
+            )
+            .where(scope, done)
+            .subquery()
+        )
+        upcoming = and_(
+            _S.status.in_(_UPCOMING),
+            tuple_(_S.day, _S.start_time)
+            >= tuple_(bindparam("today", today, type_=Date()), bindparam("now", now, type_=Time())),
+        )
+        ranked_next = (
+            select(
+                t.sessions,
+                literal("next", String).label("which"),
+                func.row_number()
+                .over(partition_by=_S.assignment_id, order_by=(_S.day, _S.start_time, _S.id))
+                .label("rank"),
+            )
+            .where(scope, upcoming)
+            .subquery()
+        )
+        picked = union_all(
+            select(ranked_last).where(ranked_last.c.rank == 1),
+            select(ranked_next).where(ranked_next.c.rank == 1),
+        )
+        last: dict[str, ClassSession] = {}
+        upcoming_by: dict[str, ClassSession] = {}
+        for row in self._uow.execute(picked).mappings():
+            target = last if row["which"] == "last" else upcoming_by
+            target[row["assignment_id"]] = m.session_from(row)
+        result: dict[AssignmentId, AssignmentSummary] = {}
+        for assignment_id, held, present, late, absent, excused in totals:
+            result[AssignmentId(assignment_id)] = AssignmentSummary(
+                held=int(held),
+                tally=StatusTally(int(present), int(late), int(absent), int(excused)),
+                last_completed=last.get(assignment_id),
+                next_session=upcoming_by.get(assignment_id),
+            )
+        return result
+
+
+_M = t.marks.c
+_MARK_KEY = ["institution_id", "session_id", "student_id"]
+
+
+class SqlMarkRepository(_Repo, MarkRepository):
+    def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None:
+        row = (
+            self._uow.execute(
+                select(t.marks).where(
+                    _M.institution_id == self._iid(),
+                    _M.session_id == session_id,
+                    _M.student_id == student_id,
+                )
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else m.mark_from(row)
+
+    def list_for_session(self, session_id: SessionId) -> Sequence[AttendanceMark]:
+        return self.list_for_sessions([session_id])
+
+    def list_for_sessions(self, session_ids: Iterable[SessionId]) -> Sequence[AttendanceMark]:
+        ids = sorted(set(session_ids))
+        if not ids:
+            return []
+        rows = self._uow.execute(
+            select(t.marks)
+            .where(_M.institution_id == self._iid(), _M.session_id.in_(ids))
+            .order_by(_M.session_id, _M.student_id)
+        ).mappings()
+        return [m.mark_from(r) for r in rows]
+
+    def _session_facts(self, session_ids: Iterable[SessionId]) -> dict[str, tuple[str, date, bool]]:
+        ids = sorted(set(session_ids))
+        rows = self._uow.execute(
+            select(_S.id, _S.subject_code, _S.day, _S.status).where(
+                _S.institution_id == self._iid(), _S.id.in_(ids)
+            )
+        )
+        facts = {r[0]: (r[1], r[2], r[3] == _COMPLETED) for r in rows}
+        for session_id in ids:
+            if session_id not in facts:
+                raise NotFoundError("session", session_id)
+        return facts
+
+    def _rows(self, marks: Sequence[AttendanceMark]) -> list[dict[str, Any]]:
+        facts = self._session_facts(mark.session_id for mark in marks)
+        rows = []
+        for mark in marks:
+            self._own(mark)
+            subject_code, day, counted = facts[mark.session_id]
+            fresh = dataclasses.replace(mark, version=0)
+            rows.append(m.mark_row(fresh, subject_code, day, counted))
+        return rows
+
+    def insert_if_absent(self, mark: AttendanceMark) -> tuple[AttendanceMark, bool]:
+        inserted = self.add_missing([mark])
+        if inserted:
+            return inserted[0], True
+        existing = self.find(mark.session_id, mark.student_id)
+        if existing is None:  # pragma: no cover - the conflict row vanished mid-transaction
+            raise ConflictError("the mark changed concurrently; try again")
+        return existing, False
+
+    def add_missing(self, marks: Sequence[AttendanceMark]) -> Sequence[AttendanceMark]:
+        if not marks:
+            return []
+        rows = self._rows(marks)
+        inserted: list[AttendanceMark] = []
+        for start in range(0, len(rows), _BATCH):
+            stmt = (
+                self._insert(t.marks)
+                .values(rows[start : start + _BATCH])
+                .on_conflict_do_nothing(index_elements=_MARK_KEY)
+                .returning(*t.marks.c)
+            )
+            inserted.extend(m.mark_from(r) for r in self._uow.execute(stmt, kind="mark").mappings())
+        return inserted
+
+    def put_many(self, marks: Sequence[AttendanceMark]) -> None:
+        if not marks:
+            return
+        rows = self._rows(marks)
+        for start in range(0, len(rows), _BATCH):
+            stmt = self._insert(t.marks).values(rows[start : start + _BATCH])
+            stmt = stmt.on_conflict_do_update(
+                index_elements=_MARK_KEY,
+                set_={
+                    "status": stmt.excluded.status,
+                    "marked_at": stmt.excluded.marked_at,
+                    "marked_by": stmt.excluded.marked_by,
+                    "source": stmt.excluded.source,
+                    "device_id": stmt.excluded.device_id,
+                    "version": t.marks.c.version + 1,
+                },
+            )
+            self._uow.execute(stmt, kind="mark")
+
+    def tally(self, session_id: SessionId) -> StatusTally:
+        rows = self._uow.execute(
+            select(_M.status, func.count())
+            .where(_M.institution_id == self._iid(), _M.session_id == session_id)
+            .group_by(_M.status)
+        )
+        return _tally(dict(rows.all()))
+
+    def for_student(
+        self, student_id: StudentId, session_ids: Iterable[SessionId]
+    ) -> Mapping[SessionId, AttendanceMark]:
+        ids = sorted(set(session_ids))
+        if not ids:
+            return {}
+        rows = self._uow.execute(
+            select(t.marks).where(
+                _M.institution_id == self._iid(),
+                _M.student_id == student_id,
+                _M.session_id.in_(ids),
+            )
+        ).mappings()
+        return {SessionId(r["session_id"]): m.mark_from(r) for r in rows}
+
+    def tallies(
+        self,
+        dates: DateRange,
+        *,
+        student_id: StudentId | None = None,
+        section_id: SectionId | None = None,
+    ) -> Mapping[tuple[StudentId, SubjectCode], StatusTally]:
+        stmt = (
+            select(_M.student_id, _M.subject_code, _M.status, func.count())
+            .where(
+                _M.institution_id == self._iid(),
+                _M.counted == true(),
+                _M.day.between(dates.start, dates.end),
+            )
+            .group_by(_M.student_id, _M.subject_code, _M.status)
+        )
+        if student_id is not None:
+            stmt = stmt.where(_M.student_id == student_id)
+        elif section_id is not None:
+            stmt = stmt.join(
+                t.sessions,
+                and_(_S.institution_id == _M.institution_id, _S.id == _M.session_id),
+            ).where(_S.section_id == section_id)
+        counts: dict[tuple[StudentId, SubjectCode], dict[str, int]] = {}
+        for student, code, status, count in self._uow.execute(stmt):
+            counts.setdefault((StudentId(student), SubjectCode(code)), {})[status] = count
+        return {key: _tally(value) for key, value in counts.items()}
+
+
+class SqlAuditRepository(_Repo, AuditRepository):
+    def add_many(self, entries: Sequence[AuditEntry]) -> None:
+        rows = []
+        for entry in entries:
+            self._own(entry)
+            rows.append(m.audit_row(entry))
+        self._bulk_insert(t.audit_entries, rows, "audit entry")
+
+    def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
+        c = t.audit_entries.c
+        rows = self._uow.execute(
+            select(t.audit_entries)
+            .where(c.institution_id == self._iid(), c.session_id == session_id)
+            .order_by(c.id)
+        ).mappings()
+        return [m.audit_from(r) for r in rows]
+
+
+class SqlDeviceBindingRepository(_Repo, DeviceBindingRepository):
+    def _one(self, condition: ColumnElement[bool]) -> DeviceBinding | None:
+        c = t.device_bindings.c
+        row = (
+            self._uow.execute(
+                select(t.device_bindings).where(c.institution_id == self._iid(), condition)
+            )
+            .mappings()
+            .first()
+        )
+        return None if row is None else m.binding_from(row)
+
+    def for_student(self, student_id: StudentId) -> DeviceBinding | None:
+        return self._one(t.device_bindings.c.student_id == student_id)
+
+    def for_device(self, device_id: DeviceId) -> DeviceBinding | None:
+        return self._one(t.device_bindings.c.device_id == device_id)
+
+    def add(self, binding: DeviceBinding) -> None:
+        self._own(binding)
+        self._uow.execute(
+            t.device_bindings.insert().values(m.binding_row(binding)), kind="device binding"
+        )
+
+    def remove(self, student_id: StudentId) -> bool:
+        c = t.device_bindings.c
+        result = self._uow.execute(
+            delete(t.device_bindings).where(
+                c.institution_id == self._iid(), c.student_id == student_id
+            )
+        )
+        return bool(result.rowcount > 0)
+
+
+_F = t.check_in_failures.c
+_WHOLE_SESSION = ""
+
+
+class SqlCheckInAttemptRepository(_Repo, CheckInAttemptRepository):
+    def failures(self, session_id: SessionId, student_id: StudentId) -> int:
+        value = self._uow.execute(
+            select(_F.failures).where(
+                _F.institution_id == self._iid(),
+                _F.session_id == session_id,
+                _F.student_id == student_id,
+            )
+        ).scalar()
+        return int(value or 0)
+
+    def _increment(self, session_id: SessionId, student_key: str) -> int:
+        stmt = self._insert(t.check_in_failures).values(
+            institution_id=self._iid(), session_id=session_id, student_id=student_key, failures=1
+        )
+        stmt = stmt.on_conflict_do_update(
+            index_elements=["institution_id", "session_id", "student_id"],
+            set_={"failures": t.check_in_failures.c.failures + 1},
+        ).returning(t.check_in_failures.c.failures)
+        return int(self._uow.execute(stmt, kind="check-in failure").scalar_one())
+
+    def record_failure(self, session_id: SessionId, student_id: StudentId) -> FailureCounts:
+        student = self._increment(session_id, student_id)
+        session = self._increment(session_id, _WHOLE_SESSION)
+        return FailureCounts(student=student, session=session)
+
+    def reset_session(self, session_id: SessionId) -> None:
+        self._uow.execute(
+            delete(t.check_in_failures).where(
+                _F.institution_id == self._iid(),
+                _F.session_id == session_id,
+                _F.student_id == _WHOLE_SESSION,
+            )
+        )
+
+
+class SqlSecurityEventRepository(_Repo, SecurityEventRepository):
+    def add(self, event: SecurityEvent) -> None:
+        self._own(event)
+        self._uow.execute(t.security_events.insert().values(m.event_row(event)), kind="event")
+
+    def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
+        c = t.security_events.c
+        stmt = select(t.security_events).where(c.institution_id == self._iid())
+        if since is not None:
+            stmt = stmt.where(c.at >= since)
+        rows = self._uow.execute(stmt.order_by(c.at.desc(), c.id.desc()).limit(limit)).mappings()
+        return [m.event_from(r) for r in rows]
+
+
+_C = t.covers.c
+
+
+class SqlCoverAssignmentRepository(_Repo, CoverAssignmentRepository):
+    def add(self, cover: CoverAssignment) -> None:
+        self._own(cover)
+        # SQLite has no exclusion constraints; its writers are serialised (BEGIN IMMEDIATE),
+        # so this check cannot race there
+        if not self._uow.is_postgres and self.list_for_substitute(
+            cover.substitute_id, cover.starts_at, cover.ends_at
+        ):
+            raise ConflictError(
+                "the substitute already covers a class at that time",
+                code="substitute_double_booked",
+            )
+        self._uow.execute(t.covers.insert().values(m.cover_row(cover)), kind="cover")
+
+    def _one(self, condition: ColumnElement[bool]) -> CoverAssignment | None:
+        row = (
+            self._uow.execute(select(t.covers).where(_C.institution_id == self._iid(), condition))
+            .mappings()
+            .first()
+        )
+        return None if row is None else m.cover_from(row)
+
+    def find(self, cover_id: CoverId) -> CoverAssignment | None:
+        return self._one(_C.id == cover_id)
+
+    def for_session(self, session_id: SessionId) -> CoverAssignment | None:
+        return self._one(_C.session_id == session_id)
+
+    def list_for_substitute(
+        self, substitute_id: FacultyId, start: datetime, end: datetime
+    ) -> Sequence[CoverAssignment]:
+        rows = self._uow.execute(
+            select(t.covers)
+            .where(
+                _C.institution_id == self._iid(),
+                _C.substitute_id == substitute_id,
+                _C.starts_at < end,
+                _C.ends_at > start,
+            )
+            .order_by(_C.starts_at, _C.id)
+        ).mappings()
+        return [m.cover_from(r) for r in rows]
+
+    def remove(self, cover_id: CoverId) -> bool:
+        result = self._uow.execute(
+            delete(t.covers).where(_C.institution_id == self._iid(), _C.id == cover_id)
+        )
+        return bool(result.rowcount > 0)
+
+
+_O = t.outbox.c
+
+
+class SqlOutboxRepository(_Repo, OutboxRepository):
+    def _visible(self) -> ColumnElement[bool]:
+        if self._uow.is_platform():
+            return true()
+        return _O.institution_id == self._iid()
+
+    def add(self, notification: Notification) -> None:
+        if not self._uow.is_platform():
+            self._own(notification)
+        stmt = (
+            self._insert(t.outbox)
+            .values(m.notification_row(notification))
+            .on_conflict_do_nothing(index_elements=["idempotency_key"])
+        )
+        self._uow.execute(stmt, kind="notification")
+
+    def pending(self, limit: int = 100) -> Sequence[Notification]:
+        rows = self._uow.execute(
+            select(t.outbox)
+            .where(_O.delivered_at.is_(None), self._visible())
+            .order_by(_O.created_at, _O.sequence)
+            .limit(limit)
+        ).mappings()
+        return [m.notification_from(r) for r in rows]
+
+    def mark_delivered(
+        self, notification_id: NotificationId, at: datetime, report: DeliveryReport
+    ) -> None:
+        result = self._uow.execute(
+            update(t.outbox)
+            .where(_O.id == notification_id, self._visible())
+            .values(delivered_at=at, delivered=report.delivered, failed=report.failed)
+        )
+        if result.rowcount == 0:
+            raise NotFoundError("notification", notification_id)

@@ -1,0 +1,425 @@
+"""Table definitions (SQLAlchemy Core). Every tenant table carries ``institution_id`` and
+references its parents through (institution_id, id) pairs, so a row can never point into
+another institution. Nothing that holds history (sessions, marks, audit) cascades from
+people or subjects: deleting them is refused while history exists."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Column,
+    Date,
+    DateTime,
+    ForeignKeyConstraint,
+    Identity,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    PrimaryKeyConstraint,
+    SmallInteger,
+    String,
+    Table,
+    Text,
+    Time,
+    TypeDecorator,
+    UniqueConstraint,
+    column,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import JSONB, ExcludeConstraint
+from sqlalchemy.engine import Dialect
+
+NAMING = {
+    "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+    "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_N_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+metadata = MetaData(naming_convention=NAMING)
+
+Json = JSON().with_variant(JSONB(), "postgresql")
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Aware UTC instants on every backend (SQLite keeps naive UTC text)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetimes are not stored; use aware UTC instants")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+Instant = UtcDateTime()
+Id = String(64)
+INST = "institution_id"
+
+
+def _tenant_fk(columns: list[str], table: str, targets: list[str]) -> ForeignKeyConstraint:
+    """A composite foreign key that keeps both ends in the same institution."""
+    return ForeignKeyConstraint(
+        [INST, *columns],
+        [f"{table}.{INST}", *(f"{table}.{t}" for t in targets)],
+        ondelete="RESTRICT",
+    )
+
+
+def _inst() -> Column[str]:
+    return Column(INST, Id, nullable=False)
+
+
+institutions = Table(
+    "institutions",
+    metadata,
+    Column("id", Id, primary_key=True),
+    Column("name", String(200), nullable=False),
+    Column("timezone", String(64), nullable=False),
+    # a copy of institution_domains (which enforces one institution per domain), so loading
+    # an institution is one row
+    Column("email_domains", Json, nullable=False),
+    Column("settings", Json, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+)
+
+institution_domains = Table(
+    "institution_domains",
+    metadata,
+    Column("domain", String(253), primary_key=True),
+    Column(
+        INST,
+        Id,
+        nullable=False,
+        index=True,
+    ),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="CASCADE"),
+)
+
+sections = Table(
+    "sections",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("year", SmallInteger, nullable=False),
+    Column("department", String(100), nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+)
+
+students = Table(
+    "students",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("section_id", Id, nullable=False),
+    Column("roll_number", Integer),
+    Column("is_class_representative", Boolean, nullable=False, server_default="false"),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    UniqueConstraint(INST, "email"),
+    _tenant_fk(["section_id"], "sections", ["id"]),
+    Index(None, INST, "section_id"),
+)
+
+faculty = Table(
+    "faculty",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("email", String(254), nullable=False),
+    Column("department", String(100), nullable=False),
+    Column("qualified_subjects", Json, nullable=False),
+    Column("max_covers_per_day", Integer),
+    Column("max_covers_per_week", Integer),
+    Column("is_admin", Boolean, nullable=False, server_default="false"),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    UniqueConstraint(INST, "email"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+)
+
+subjects = Table(
+    "subjects",
+    metadata,
+    _inst(),
+    Column("code", Id, nullable=False),
+    Column("short_name", String(100), nullable=False),
+    Column("name", String(200), nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "code"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+)
+
+assignments = Table(
+    "assignments",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("faculty_id", Id, nullable=False),
+    Column("subject_code", Id, nullable=False),
+    Column("section_id", Id, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    UniqueConstraint(INST, "faculty_id", "subject_code", "section_id"),
+    _tenant_fk(["faculty_id"], "faculty", ["id"]),
+    _tenant_fk(["subject_code"], "subjects", ["code"]),
+    _tenant_fk(["section_id"], "sections", ["id"]),
+    Index(None, INST, "section_id"),
+)
+
+slots = Table(
+    "weekly_slots",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("assignment_id", Id, nullable=False),
+    Column("weekday", SmallInteger, nullable=False),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
+    Column("venue", String(100), nullable=False, server_default=""),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    _tenant_fk(["assignment_id"], "assignments", ["id"]),
+    CheckConstraint("weekday BETWEEN 1 AND 7", name="weekday"),
+    CheckConstraint("start_time < end_time", name="slot_times"),
+)
+
+terms = Table(
+    "terms",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("name", String(100), nullable=False),
+    Column("start_date", Date, nullable=False),
+    Column("end_date", Date, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    CheckConstraint("start_date <= end_date", name="term_dates"),
+)
+
+holidays = Table(
+    "holidays",
+    metadata,
+    _inst(),
+    Column("day", Date, nullable=False),
+    Column("name", String(200), nullable=False, server_default=""),
+    PrimaryKeyConstraint(INST, "day"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+)
+
+sessions = Table(
+    "class_sessions",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("assignment_id", Id, nullable=False),
+    Column("section_id", Id, nullable=False),
+    Column("subject_code", Id, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("start_time", Time, nullable=False),
+    Column("end_time", Time, nullable=False),
+    Column("teacher_id", Id, nullable=False),
+    Column("venue", String(100), nullable=False, server_default=""),
+    Column("slot_id", Id),
+    Column("status", String(16), nullable=False),
+    Column("topic", String(500)),
+    Column("window_opened_at", Instant),
+    Column("window_closes_at", Instant),
+    Column("window_secret", LargeBinary),
+    Column("window_rotation_seconds", Integer),
+    Column("completed_at", Instant),
+    Column("tally_present", Integer, nullable=False, server_default="0"),
+    Column("tally_late", Integer, nullable=False, server_default="0"),
+    Column("tally_absent", Integer, nullable=False, server_default="0"),
+    Column("tally_excused", Integer, nullable=False, server_default="0"),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    UniqueConstraint(INST, "slot_id", "day"),
+    _tenant_fk(["assignment_id"], "assignments", ["id"]),
+    _tenant_fk(["teacher_id"], "faculty", ["id"]),
+    _tenant_fk(["section_id"], "sections", ["id"]),
+    CheckConstraint(
+        "status IN ('scheduled', 'open', 'completed', 'cancelled')", name="session_status"
+    ),
+    CheckConstraint("start_time < end_time", name="session_times"),
+    Index(None, INST, "section_id", "day"),
+    Index(None, INST, "teacher_id", "day"),
+    Index(None, INST, "assignment_id", "day"),
+    Index(
+        "ix_class_sessions_open",
+        INST,
+        "id",
+        postgresql_where=text("status = 'open'"),
+        sqlite_where=text("status = 'open'"),
+    ),
+)
+
+marks = Table(
+    "attendance_marks",
+    metadata,
+    _inst(),
+    Column("session_id", Id, nullable=False),
+    Column("student_id", Id, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("marked_at", Instant, nullable=False),
+    Column("marked_by", String(254), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("device_id", String(200)),
+    Column("version", Integer, nullable=False, server_default="0"),
+    # Denormalised from the session so per-student reports read one index, never the
+    # sessions table: kept in step when the session completes or changes.
+    Column("subject_code", Id, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("counted", Boolean, nullable=False, server_default="false"),
+    PrimaryKeyConstraint(INST, "session_id", "student_id"),
+    _tenant_fk(["session_id"], "class_sessions", ["id"]),
+    _tenant_fk(["student_id"], "students", ["id"]),
+    CheckConstraint("status IN ('present', 'late', 'absent', 'excused')", name="mark_status"),
+    Index(
+        "ix_attendance_marks_student_report",
+        INST,
+        "student_id",
+        "day",
+        postgresql_include=["subject_code", "status", "counted"],
+    ),
+)
+
+audit_entries = Table(
+    "attendance_audit",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    _inst(),
+    Column("session_id", Id, nullable=False),
+    Column("student_id", Id, nullable=False),
+    Column("actor", String(254), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("old_status", String(16)),
+    Column("new_status", String(16), nullable=False),
+    Column("reason", String(500), nullable=False, server_default=""),
+    _tenant_fk(["session_id"], "class_sessions", ["id"]),
+    Index(None, INST, "session_id", "id"),
+)
+
+device_bindings = Table(
+    "device_bindings",
+    metadata,
+    _inst(),
+    Column("student_id", Id, nullable=False),
+    Column("device_id", String(200), nullable=False),
+    Column("bound_at", Instant, nullable=False),
+    PrimaryKeyConstraint(INST, "student_id"),
+    UniqueConstraint(INST, "device_id"),
+    _tenant_fk(["student_id"], "students", ["id"]),
+)
+
+check_in_failures = Table(
+    "check_in_failures",
+    metadata,
+    _inst(),
+    Column("session_id", Id, nullable=False),
+    # '' stands for the whole session's counter
+    Column("student_id", Id, nullable=False),
+    Column("failures", Integer, nullable=False),
+    PrimaryKeyConstraint(INST, "session_id", "student_id"),
+    _tenant_fk(["session_id"], "class_sessions", ["id"]),
+)
+
+security_events = Table(
+    "security_events",
+    metadata,
+    Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    _inst(),
+    Column("kind", String(32), nullable=False),
+    Column("at", Instant, nullable=False),
+    Column("actor", String(254), nullable=False),
+    Column("student_id", Id),
+    Column("session_id", Id),
+    Column("device_id", String(200)),
+    Column("client_ip", String(64)),
+    Column("detail", Json, nullable=False),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    Index(None, INST, "at"),
+)
+
+covers = Table(
+    "cover_assignments",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("session_id", Id, nullable=False),
+    Column("substitute_id", Id, nullable=False),
+    Column("starts_at", Instant, nullable=False),
+    Column("ends_at", Instant, nullable=False),
+    Column("booked_at", Instant, nullable=False),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    UniqueConstraint(INST, "session_id"),
+    _tenant_fk(["session_id"], "class_sessions", ["id"]),
+    _tenant_fk(["substitute_id"], "faculty", ["id"]),
+    CheckConstraint("starts_at < ends_at", name="cover_times"),
+    Index(None, INST, "substitute_id", "starts_at"),
+    # the database itself refuses a second overlapping cover of one substitute, whatever
+    # races the application loses (SQLite serialises writers instead)
+    ExcludeConstraint(
+        (column(INST), "="),
+        (column("substitute_id"), "="),
+        (func.tstzrange(column("starts_at"), column("ends_at")), "&&"),
+        name="ex_cover_assignments_substitute_overlap",
+        using="gist",
+    ).ddl_if(dialect="postgresql"),
+)
+
+outbox = Table(
+    "outbox",
+    metadata,
+    Column("sequence", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
+    Column("id", Id, nullable=False, unique=True),
+    _inst(),
+    Column("kind", String(64), nullable=False),
+    Column("title", String(200), nullable=False),
+    Column("body", Text, nullable=False),
+    Column("recipients", Json, nullable=False),
+    Column("idempotency_key", String(200), nullable=False, unique=True),
+    Column("created_at", Instant, nullable=False),
+    Column("data", Json, nullable=False),
+    Column("delivered_at", Instant),
+    Column("delivered", Integer),
+    Column("failed", Integer),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    Index(
+        "ix_outbox_pending",
+        "sequence",
+        postgresql_where=text("delivered_at IS NULL"),
+        sqlite_where=text("delivered_at IS NULL"),
+    ),
+)
+
+#: Tables whose rows belong to one institution (row-level security applies to all of them).
+TENANT_TABLES = tuple(
+    t for t in metadata.sorted_tables if INST in t.c and t.name != "institution_domains"
+)
