@@ -101,6 +101,11 @@ class _Bound:
     def _data(self) -> TenantData:
         return self._store.tenant(self._uow.tenant())
 
+    def _require(self, table: Mapping[Any, Any], key: object, kind: str) -> None:
+        """Refuse a reference to a row that does not exist (the analogue of a foreign key)."""
+        if key not in table:
+            raise NotFoundError(kind, key)
+
     def _own(self, entity: Any) -> None:
         """Refuse to write another institution's row (the memory analogue of RLS)."""
         if entity.institution_id != self._uow.tenant():
@@ -126,6 +131,9 @@ class _Keyed(_Bound, Generic[K, E]):
     def _reindex(self, old: E | None, new: E) -> None:
         """Keep secondary indexes in step."""
 
+    def _check_references(self, entity: E) -> None:
+        """Raise NotFoundError when ``entity`` points at a missing row (like a foreign key)."""
+
     def find(self, key: K) -> E | None:
         return self._table().get(key)
 
@@ -141,6 +149,7 @@ class _Keyed(_Bound, Generic[K, E]):
         key = self._key(entity)
         if key in table:
             raise ConflictError(f"{self.kind} {key} already exists", code=f"{self.kind}_exists")
+        self._check_references(entity)
         self._check_unique(entity, None)
         self._log.set(table, key, entity)
         self._reindex(None, entity)
@@ -155,6 +164,7 @@ class _Keyed(_Bound, Generic[K, E]):
         if getattr(old, "version") != getattr(entity, "version"):  # noqa: B009
             raise ConcurrencyError(f"{self.kind} {key} was changed by someone else; reload it")
         new: E = dataclasses.replace(entity, version=getattr(entity, "version") + 1)  # type: ignore[type-var]  # noqa: B009
+        self._check_references(new)
         self._check_unique(new, old)
         self._log.set(table, key, new)
         self._reindex(old, new)
@@ -247,6 +257,9 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
 
     def _key(self, entity: Student) -> StudentId:
         return entity.id
+
+    def _check_references(self, entity: Student) -> None:
+        self._require(self._data.sections, entity.section_id, "section")
 
     def _check_unique(self, new: Student, old: Student | None) -> None:
         holder = self._data.student_emails.get(new.email.lower())
@@ -355,6 +368,12 @@ class InMemoryAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], Ass
     def _natural(a: TeachingAssignment) -> tuple[FacultyId, SubjectCode, SectionId]:
         return (a.faculty_id, a.subject_code, a.section_id)
 
+    def _check_references(self, entity: TeachingAssignment) -> None:
+        data = self._data
+        self._require(data.faculty, entity.faculty_id, "faculty")
+        self._require(data.subjects, entity.subject_code, "subject")
+        self._require(data.sections, entity.section_id, "section")
+
     def _check_unique(self, new: TeachingAssignment, old: TeachingAssignment | None) -> None:
         holder = self._data.assignment_keys.get(self._natural(new))
         if holder is not None and holder != new.id:
@@ -390,6 +409,9 @@ class InMemorySlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
 
     def _key(self, entity: WeeklySlot) -> SlotId:
         return entity.id
+
+    def _check_references(self, entity: WeeklySlot) -> None:
+        self._require(self._data.assignments, entity.assignment_id, "assignment")
 
     def list(self) -> Sequence[WeeklySlot]:
         return sorted(self._data.slots.values(), key=lambda s: s.id)
@@ -435,6 +457,12 @@ class InMemorySessionRepository(_Keyed[SessionId, ClassSession], SessionReposito
 
     def _key(self, entity: ClassSession) -> SessionId:
         return entity.id
+
+    def _check_references(self, entity: ClassSession) -> None:
+        data = self._data
+        self._require(data.assignments, entity.assignment_id, "assignment")
+        self._require(data.sections, entity.section_id, "section")
+        self._require(data.faculty, entity.teacher_id, "faculty")
 
     def _check_unique(self, new: ClassSession, old: ClassSession | None) -> None:
         if new.slot_id is None:
@@ -673,6 +701,7 @@ class InMemoryDeviceBindingRepository(_Bound, DeviceBindingRepository):
     def add(self, binding: DeviceBinding) -> None:
         self._own(binding)
         data = self._data
+        self._require(data.students, binding.student_id, "student")
         if binding.student_id in data.bindings:
             raise ConflictError("the student already has a device", code="device_mismatch")
         if binding.device_id in data.devices:
@@ -720,6 +749,8 @@ class InMemoryCoverAssignmentRepository(_Bound, CoverAssignmentRepository):
     def add(self, cover: CoverAssignment) -> None:
         self._own(cover)
         data, log = self._data, self._log
+        self._require(data.sessions, cover.session_id, "session")
+        self._require(data.faculty, cover.substitute_id, "faculty")
         if cover.id in data.covers:
             raise ConflictError(f"cover {cover.id} already exists", code="cover_exists")
         if cover.session_id in data.cover_by_session:

@@ -16,8 +16,9 @@ from ams_core.domain.teaching import TeachingAssignment, Term, WeeklySlot
 class WeekPlan:
     """What generating a date range would do.
 
-    Every (slot, date) pair whose weekday matches lands in exactly one of the four outcomes:
-    created, already present, skipped for a holiday, skipped for being outside every term.
+    Every (slot, date) pair whose weekday matches lands in exactly one outcome: created,
+    already present, skipped for a holiday, skipped for being outside every term, or (only
+    for a slot whose teaching assignment no longer exists) skipped without an assignment.
     """
 
     to_create: tuple[ClassSession, ...] = ()

@@ -30,8 +30,9 @@ from ams_core.domain.ids import (
     TermId,
 )
 from ams_core.domain.institution import Institution
+from ams_core.domain.people import Faculty, Section
 from ams_core.domain.sessions import ClassSession, SessionStatus
-from ams_core.domain.teaching import Holiday, TeachingAssignment, Term, WeeklySlot
+from ams_core.domain.teaching import Holiday, Subject, TeachingAssignment, Term, WeeklySlot
 from ams_core.domain.timetable import WeekPlan, plan_sessions
 from ams_core.testing.builders import admin_principal
 from ams_core.use_cases import GenerateWeek, GenerateWeekCommand
@@ -306,6 +307,12 @@ def seeded_store(timetable: Timetable) -> InMemoryUnitOfWork:
         uow.institutions.add(Institution(IID, "Timetable College", "Asia/Kolkata", frozenset()))
         uow.commit()
     with uow.for_institution(IID):
+        for section_id in sorted({a.section_id for a in ASSIGNMENTS}):
+            uow.sections.add(Section(section_id, IID, 1, "CSE", section_id))
+        for faculty_id in sorted({a.faculty_id for a in ASSIGNMENTS}):
+            uow.faculty.add(Faculty(faculty_id, IID, faculty_id, f"{faculty_id}@t.edu", "CSE"))
+        for code in sorted({a.subject_code for a in ASSIGNMENTS}):
+            uow.subjects.add(Subject(code, IID, code, f"Subject {code}"))
         for assignment in ASSIGNMENTS:
             uow.assignments.add(assignment)
         for slot in timetable.slots:

@@ -2693,3 +2693,32 @@ class UnitOfWorkContract:
         with uow_factory().for_institution(c.id) as uow:
             span = (_FAR_PAST, _FAR_FUTURE)
             assert list(uow.covers.list_for_substitute(c.bob.id, *span)) == [winner]
+
+    # -- references -------------------------------------------------------------------------
+    def test_rows_pointing_at_missing_rows_are_refused_like_foreign_keys(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        attempts: list[Callable[[UnitOfWork], object]] = [
+            lambda u: u.students.add(
+                Student(StudentId("NX"), c.id, "X", "nx@a.edu", SectionId("NO-SUCH-SECTION"))
+            ),
+            lambda u: u.assignments.add(
+                TeachingAssignment(
+                    AssignmentId("AX"), c.id, FacultyId("NO-ONE"), c.cs101.code, c.section_a.id
+                )
+            ),
+            lambda u: u.slots.add(
+                WeeklySlot(SlotId("SX"), c.id, AssignmentId("NO-SUCH"), 1, time(9), time(10))
+            ),
+            lambda u: u.devices.add(
+                DeviceBinding(c.id, StudentId("NO-SUCH"), DeviceId("device-x-0001"), T0)
+            ),
+        ]
+        for attempt in attempts:
+            with uow_factory().for_institution(c.id) as uow, pytest.raises(NotFoundError):
+                attempt(uow)
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.students.find(StudentId("NX")) is None
+            assert uow.assignments.find(AssignmentId("AX")) is None
+            assert uow.slots.find(SlotId("SX")) is None
