@@ -25,6 +25,7 @@ from ams_core.domain import (
     DeviceId,
     Faculty,
     FacultyId,
+    FieldProblem,
     Holiday,
     Institution,
     InstitutionId,
@@ -47,6 +48,7 @@ from ams_core.domain import (
     TeachingAssignment,
     Term,
     TermId,
+    ValidationError,
     WeeklySlot,
 )
 from ams_core.ports import (
@@ -68,6 +70,7 @@ from ams_core.ports import (
     StudentRepository,
     SubjectRepository,
     TermRepository,
+    UpsertCounts,
 )
 
 if TYPE_CHECKING:
@@ -249,6 +252,16 @@ class InMemorySectionRepository(_Keyed[SectionId, Section], SectionRepository):
         return sorted(self._data.sections.values(), key=lambda s: s.id)
 
 
+def _refuse_duplicate_ids(students: Sequence[Student]) -> None:
+    seen: set[StudentId] = set()
+    for index, student in enumerate(students):
+        if student.id in seen:
+            raise ValidationError(
+                [FieldProblem(f"students[{index}].id", f"{student.id} appears twice")]
+            )
+        seen.add(student.id)
+
+
 class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     kind = "student"
 
@@ -287,6 +300,25 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
             log.rollback_to(savepoint)  # all or nothing
             raise
         return count
+
+    def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
+        _refuse_duplicate_ids(students)
+        log = self._log
+        savepoint = log.savepoint()
+        created = updated = 0
+        try:
+            for student in students:
+                stored = self._data.students.get(student.id)
+                if stored is None:
+                    self.add(dataclasses.replace(student, version=0))
+                    created += 1
+                elif dataclasses.replace(student, version=stored.version) != stored:
+                    self.update(dataclasses.replace(student, version=stored.version))
+                    updated += 1
+        except BaseException:
+            log.rollback_to(savepoint)  # all or nothing
+            raise
+        return UpsertCounts(created, updated, len(students) - created - updated)
 
     def find_by_email(self, email: str) -> Student | None:
         student_id = self._data.student_emails.get(email.lower())

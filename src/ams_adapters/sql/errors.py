@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import re
 
 from sqlalchemy import UniqueConstraint
@@ -17,6 +18,8 @@ from ams_core.domain import (
     UnavailableError,
     ValidationError,
 )
+
+logger = logging.getLogger("ams.sql")
 
 #: Unique constraints whose violation has a meaning of its own.
 CONFLICT_CODES = {
@@ -117,5 +120,8 @@ def translate(error: sa_exc.SQLAlchemyError, kind: str = "row") -> AmsError:
     if error.connection_invalidated or state.startswith(_PG_SQLSTATE_UNAVAILABLE):
         return UnavailableError("the database is unavailable")
     if isinstance(error, sa_exc.OperationalError | sa_exc.InterfaceError):
+        logger.warning("database unavailable: %s", error.orig)
         return UnavailableError("the database is unavailable")
+    # not a state of the world but most likely a bug: keep the details for the operator
+    logger.error("unexpected database error (%s): %s", state or type(error.orig).__name__, error)
     return UnavailableError("the database failed")

@@ -48,6 +48,7 @@ from ams_core.domain import (
     DeviceId,
     Faculty,
     FacultyId,
+    FieldProblem,
     Holiday,
     Institution,
     InstitutionId,
@@ -70,6 +71,7 @@ from ams_core.domain import (
     TeachingAssignment,
     Term,
     TermId,
+    ValidationError,
     WeeklySlot,
 )
 from ams_core.ports import (
@@ -91,6 +93,7 @@ from ams_core.ports import (
     StudentRepository,
     SubjectRepository,
     TermRepository,
+    UpsertCounts,
 )
 
 if TYPE_CHECKING:
@@ -142,11 +145,23 @@ class _Repo:
                 self._uow.execute(table.insert(), rows, kind)
 
     def _copy_insert(self, table: Table, rows: Sequence[Mapping[str, Any]], kind: str) -> None:
+        names = ", ".join(rows[0])
+        self._through_stage(
+            table,
+            rows,
+            kind,
+            f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {{stage}}",  # noqa: S608
+        )
+
+    def _through_stage(
+        self, table: Table, rows: Sequence[Mapping[str, Any]], kind: str, statement: str
+    ) -> list[tuple[Any, ...]]:
+        """COPY ``rows`` into a temporary table like ``table``, run ``statement`` (with
+        ``{stage}`` naming that table) and return its rows. PostgreSQL only."""
         columns = list(rows[0])
         names = ", ".join(columns)
         stage = f"ams_stage_{table.name}_{len(columns)}"
-        connection = self._uow.connection()
-        raw = connection.connection.driver_connection
+        raw = self._uow.connection().connection.driver_connection
         try:
             with raw.cursor() as cursor:  # type: ignore[union-attr]
                 # names come from our table definitions, never from input
@@ -158,10 +173,10 @@ class _Repo:
                 with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
                     for row in rows:
                         copy.write_row([_copy_value(row[c]) for c in columns])
-                cursor.execute(
-                    f"INSERT INTO {table.name} ({names}) SELECT {names} FROM {stage}"  # noqa: S608
-                )
+                cursor.execute(statement.format(stage=stage))
+                result = cursor.fetchall() if cursor.description else []
                 cursor.execute(f"TRUNCATE {stage}")
+                return result
         except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
             wrapped = sa_exc.DBAPIError.instance(
                 "COPY", None, error, Exception, connection_invalidated=False
@@ -344,6 +359,19 @@ class SqlSectionRepository(_Keyed[SectionId, Section], SectionRepository):
         return self._list_all()
 
 
+_STUDENT_FIELDS = ("name", "email", "section_id", "roll_number", "is_class_representative")
+
+
+def _refuse_duplicate_ids(students: Sequence[Student]) -> None:
+    seen: set[StudentId] = set()
+    for index, student in enumerate(students):
+        if student.id in seen:
+            raise ValidationError(
+                [FieldProblem(f"students[{index}].id", f"{student.id} appears twice")]
+            )
+        seen.add(student.id)
+
+
 class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     table, key, kind = t.students, "id", "student"
     to_row, from_row = staticmethod(m.student_row), staticmethod(m.student_from)
@@ -355,6 +383,66 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
             rows.append(m.student_row(student))
         self._bulk_insert(t.students, rows, "student")
         return len(rows)
+
+    def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
+        _refuse_duplicate_ids(students)
+        if not students:
+            return UpsertCounts(0, 0, 0)
+        rows = []
+        for student in students:
+            self._own(student)
+            rows.append(m.student_row(dataclasses.replace(student, version=0)))
+        with self._uow.savepoint():
+            if self._uow.is_postgres:
+                created, updated = self._upsert_postgres(rows)
+            else:
+                created, updated = self._upsert_sqlite(rows)
+        return UpsertCounts(created, updated, len(rows) - created - updated)
+
+    def _upsert_postgres(self, rows: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+        names = ", ".join(rows[0])
+        new = ", ".join(f"EXCLUDED.{c}" for c in _STUDENT_FIELDS)
+        old = ", ".join(f"students.{c}" for c in _STUDENT_FIELDS)
+        assignments = ", ".join(f"{c} = EXCLUDED.{c}" for c in _STUDENT_FIELDS)
+        statement = (
+            f"WITH written AS (INSERT INTO students ({names}) SELECT {names} FROM {{stage}} "  # noqa: S608
+            f"ON CONFLICT (institution_id, id) DO UPDATE SET {assignments}, "
+            f"version = students.version + 1 WHERE ({old}) IS DISTINCT FROM ({new}) "
+            "RETURNING (xmax = 0) AS inserted) "
+            "SELECT count(*) FILTER (WHERE inserted), count(*) FILTER (WHERE NOT inserted) "
+            "FROM written"
+        )
+        ((created, updated),) = self._through_stage(t.students, rows, "student", statement)
+        return int(created), int(updated)
+
+    def _upsert_sqlite(self, rows: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
+        c = t.students.c
+        existing: dict[str, Any] = {}
+        for start in range(0, len(rows), _BATCH):
+            ids = [r["id"] for r in rows[start : start + _BATCH]]
+            found = self._uow.execute(
+                select(t.students).where(c.institution_id == self._iid(), c.id.in_(ids))
+            ).mappings()
+            existing.update({r["id"]: r for r in found})
+        new_rows = [r for r in rows if r["id"] not in existing]
+        changed = [
+            r
+            for r in rows
+            if r["id"] in existing and any(r[f] != existing[r["id"]][f] for f in _STUDENT_FIELDS)
+        ]
+        if changed:
+            self._uow.execute(
+                update(t.students)
+                .where(c.institution_id == bindparam("b_institution_id"), c.id == bindparam("b_id"))
+                .values(
+                    {f: bindparam(f"b_{f}") for f in _STUDENT_FIELDS} | {"version": c.version + 1}
+                ),
+                [{f"b_{k}": v for k, v in r.items()} for r in changed],
+                "student",
+            )
+        if new_rows:
+            self._uow.execute(t.students.insert(), new_rows, "student")
+        return len(new_rows), len(changed)
 
     def find_by_email(self, email: str) -> Student | None:
         found = self._select_where(t.students.c.email == email.lower())

@@ -26,6 +26,7 @@ from ams_core.ports.persistence import (
     SubjectRepository,
     TermRepository,
     UnitOfWork,
+    UpsertCounts,
 )
 
 __all__ = [
@@ -55,4 +56,5 @@ __all__ = [
     "SubjectRepository",
     "TermRepository",
     "UnitOfWork",
+    "UpsertCounts",
 ]

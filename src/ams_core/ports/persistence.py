@@ -96,6 +96,15 @@ class SectionRepository(Protocol):
         """All sections, ordered by id."""
 
 
+@dataclass(frozen=True, slots=True)
+class UpsertCounts:
+    """What a bulk upsert did."""
+
+    created: int
+    updated: int
+    unchanged: int
+
+
 class StudentRepository(Protocol):
     """Students of the current institution; email is unique within it."""
 
@@ -112,6 +121,15 @@ class StudentRepository(Protocol):
     @abstractmethod
     def add_many(self, students: Iterable[Student]) -> int:
         """Store many new students at once (all or nothing); return how many."""
+
+    @abstractmethod
+    def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
+        """Insert new students and update changed ones, keyed by id (all or nothing).
+
+        A changed row gets ``version + 1``; an identical one is left alone (``unchanged``).
+        The same id twice in ``students`` is a ValidationError; an email taken by another
+        student is a ConflictError ``email_taken``.
+        """
 
     @abstractmethod
     def update(self, student: Student) -> Student: ...

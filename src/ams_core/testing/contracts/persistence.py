@@ -65,6 +65,7 @@ from ams_core.domain import (
     TeachingAssignment,
     Term,
     TermId,
+    ValidationError,
     WeeklySlot,
 )
 from ams_core.ports import FailureCounts, UnitOfWork
@@ -2722,3 +2723,46 @@ class UnitOfWorkContract:
             assert uow.students.find(StudentId("NX")) is None
             assert uow.assignments.find(AssignmentId("AX")) is None
             assert uow.slots.find(SlotId("SX")) is None
+
+    # -- bulk upsert --------------------------------------------------------------------------
+    def test_upserting_students_creates_updates_and_leaves_identical_rows_alone(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        renamed = dataclasses.replace(c.students[0], name="Renamed", roll_number=41)
+        moved = dataclasses.replace(c.students[1], section_id=c.section_b.id)
+        fresh = [
+            Student(StudentId(f"NEW{n}"), c.id, f"New {n}", f"new{n}@a.edu", c.section_a.id)
+            for n in range(3)
+        ]
+        batch = [renamed, moved, c.students[2], *fresh]
+        with uow_factory().for_institution(c.id) as uow:
+            counts = uow.students.upsert_many(batch)
+            uow.commit()
+        assert (counts.created, counts.updated, counts.unchanged) == (3, 2, 1)
+        with uow_factory().for_institution(c.id) as uow:
+            stored = uow.students.get(renamed.id)
+            assert (stored.name, stored.roll_number, stored.version) == ("Renamed", 41, 1)
+            assert uow.students.get(moved.id).section_id == c.section_b.id
+            assert uow.students.get(c.students[2].id).version == 0
+            assert uow.students.get(StudentId("NEW2")).email == "new2@a.edu"
+            again = uow.students.upsert_many(batch)
+        assert (again.created, again.updated, again.unchanged) == (0, 0, len(batch))
+
+    def test_a_failed_upsert_writes_nothing(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        fresh = Student(StudentId("NEW0"), c.id, "New", "new0@a.edu", c.section_a.id)
+        stealing = dataclasses.replace(c.students[1], email=c.students[0].email)
+        with uow_factory().for_institution(c.id) as uow:
+            with pytest.raises(ConflictError) as error:
+                uow.students.upsert_many([fresh, stealing])
+            assert error.value.code == "email_taken"
+            assert uow.students.find(fresh.id) is None
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.students.find(fresh.id) is None
+            assert uow.students.get(c.students[1].id) == c.students[1]
+            with pytest.raises(ValidationError):
+                uow.students.upsert_many([fresh, fresh])
