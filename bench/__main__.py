@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
+from bench.postgres import run as bench_postgres
 from bench.timing import Row, render
 
 
@@ -19,7 +20,13 @@ def main(argv: list[str] | None = None) -> int:
         "--quick", action="store_true", help="tiny sizes: checks the benchmarks still run"
     )
     parser.add_argument(
-        "--weeks", type=int, default=4, help="completed weeks before the query benchmarks"
+        "--weeks", type=int, default=4, help="completed weeks before the memory query benchmarks"
+    )
+    parser.add_argument(
+        "--only",
+        choices=["memory", "postgres"],
+        help="run one family (default: both; PostgreSQL on 127.0.0.1:5432 or "
+        "AMS_BENCH_POSTGRES_URL)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -28,15 +35,19 @@ def main(argv: list[str] | None = None) -> int:
         f"{platform.machine()}{' (quick)' if quick else ''}",
         flush=True,
     )
-    plan: list[tuple[str, Callable[[], list[Row]]]] = [
-        ("generate week", lambda: [bench_generate_week(2 if quick else 50)]),
-        ("check-ins", lambda: [bench_check_ins(500 if quick else 100_000)]),
-        ("complete session", lambda: [bench_complete(5 if quick else 60)]),
+    memory: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("generate week (memory)", lambda: [bench_generate_week(2 if quick else 50)]),
+        ("check-ins (memory)", lambda: [bench_check_ins(500 if quick else 100_000)]),
+        ("complete session (memory)", lambda: [bench_complete(5 if quick else 60)]),
         (
-            "queries",
+            "queries (memory)",
             lambda: bench_queries(1 if quick else args.weeks, 50 if quick else 2_000),
         ),
     ]
+    postgres: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("PostgreSQL", lambda: bench_postgres(quick)),
+    ]
+    plan = {"memory": memory, "postgres": postgres}.get(args.only or "", memory + postgres)
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, time, timedelta
+from typing import Any
 
 from ams_core.domain import (
     AssignmentId,
@@ -60,14 +61,25 @@ class Seeded:
     assignments: tuple[TeachingAssignment, ...]
 
 
-def seed_institution(uow: UnitOfWork, index: int, shape: Shape) -> Seeded:
-    """Seed one institution with a full timetable and one 16-week term."""
-    iid = InstitutionId(f"inst-{index:03d}")
+@dataclass(frozen=True)
+class Built:
+    """Every entity of one institution, before it is stored."""
+
+    institution: Institution
+    sections: tuple[Section, ...]
+    subjects: tuple[Subject, ...]
+    faculty: tuple[Faculty, ...]
+    students: tuple[Student, ...]
+    assignments: tuple[TeachingAssignment, ...]
+    slots: tuple[WeeklySlot, ...]
+    term: Term
+
+
+def build(index: int, shape: Shape, institution_id: str | None = None) -> Built:
+    """One institution with a full timetable and one 16-week term."""
+    iid = InstitutionId(institution_id or f"inst-{index:03d}")
     domain = f"school{index:03d}.edu"
     institution = Institution(iid, f"School {index}", "Asia/Kolkata", frozenset({domain}))
-    with uow.for_platform():
-        uow.institutions.add(institution)
-        uow.commit()
     sections = tuple(
         Section(SectionId(f"S{n:03d}"), iid, 1 + n % 4, f"D{n % 8}", f"{n}")
         for n in range(shape.sections)
@@ -107,37 +119,65 @@ def seed_institution(uow: UnitOfWork, index: int, shape: Shape) -> Seeded:
             assignments.append(assignment)
             start = PERIODS[k]
             end = time(start.hour + 1, start.minute)
-            for weekday in range(1, 6):
-                slots.append(
-                    WeeklySlot(
-                        SlotId(f"{assignment.id}-{weekday}"),
-                        iid,
-                        assignment.id,
-                        weekday,
-                        start,
-                        end,
-                        venue=f"R{s:03d}",
-                    )
+            slots.extend(
+                WeeklySlot(
+                    SlotId(f"{assignment.id}-{weekday}"),
+                    iid,
+                    assignment.id,
+                    weekday,
+                    start,
+                    end,
+                    venue=f"R{s:03d}",
                 )
+                for weekday in range(1, 6)
+            )
     term_end = TERM_START + timedelta(weeks=TERM_WEEKS) - timedelta(days=1)
-    with uow.for_institution(iid):
-        for section in sections:
+    term = Term(TermId("T1"), iid, "Term 1", TERM_START, term_end)
+    return Built(
+        institution, sections, subjects, faculty, students, tuple(assignments), tuple(slots), term
+    )
+
+
+def seed_institution(uow: UnitOfWork, index: int, shape: Shape) -> Seeded:
+    """Seed one institution through the ports."""
+    b = build(index, shape)
+    with uow.for_platform():
+        uow.institutions.add(b.institution)
+        uow.commit()
+    with uow.for_institution(b.institution.id):
+        for section in b.sections:
             uow.sections.add(section)
-        for subject in subjects:
+        for subject in b.subjects:
             uow.subjects.add(subject)
-        for teacher in faculty:
+        for teacher in b.faculty:
             uow.faculty.add(teacher)
-        uow.students.add_many(students)
-        for assignment in assignments:
+        uow.students.add_many(b.students)
+        for assignment in b.assignments:
             uow.assignments.add(assignment)
-        for slot in slots:
+        for slot in b.slots:
             uow.slots.add(slot)
-        uow.terms.add(Term(TermId("T1"), iid, "Term 1", TERM_START, term_end))
+        uow.terms.add(b.term)
         uow.commit()
     return Seeded(
-        institution,
-        tuple(s.id for s in sections),
-        students,
-        faculty,
-        tuple(assignments),
+        b.institution, tuple(s.id for s in b.sections), b.students, b.faculty, b.assignments
     )
+
+
+def seed_rows(index: int, shape: Shape, institution_id: str) -> dict[str, list[dict[str, Any]]]:
+    """The same institution as rows per table (for fast loading as the database owner)."""
+    from ams_adapters.sql import mappers as m
+
+    b = build(index, shape, institution_id)
+    return {
+        "institutions": [m.institution_row(b.institution)],
+        "institution_domains": [
+            {"domain": d, "institution_id": b.institution.id} for d in b.institution.email_domains
+        ],
+        "sections": [m.section_row(x) for x in b.sections],
+        "subjects": [m.subject_row(x) for x in b.subjects],
+        "faculty": [m.faculty_row(x) for x in b.faculty],
+        "students": [m.student_row(x) for x in b.students],
+        "assignments": [m.assignment_row(x) for x in b.assignments],
+        "weekly_slots": [m.slot_row(x) for x in b.slots],
+        "terms": [m.term_row(b.term)],
+    }

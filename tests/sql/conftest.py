@@ -57,6 +57,8 @@ class PostgresDatabase:
         names = ", ".join(t.name for t in metadata.sorted_tables)
         with self.owner.begin() as connection:
             connection.execute(text(f"TRUNCATE {names} RESTART IDENTITY CASCADE"))
+        # rows vanished behind the adapter's back: forget the cached reference data too
+        SqlUnitOfWork(self.app).cache.clear()
 
 
 @pytest.fixture(scope="session")

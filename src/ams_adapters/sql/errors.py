@@ -25,7 +25,7 @@ logger = logging.getLogger("ams.sql")
 CONFLICT_CODES = {
     "uq_students_institution_id_email": ("email_taken", "the email is already used"),
     "uq_faculty_institution_id_email": ("email_taken", "the email is already used"),
-    "uq_assignments_institution_id_faculty_id_subject_code_section_id": (
+    "uq_assignments_natural_key": (
         "assignment_exists",
         "this teacher already teaches this subject to this section",
     ),

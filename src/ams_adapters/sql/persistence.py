@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import enum
+import threading
+import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -11,8 +13,9 @@ from typing import Any, Self
 from sqlalchemy import exc as sa_exc
 from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine, RootTransaction
-from sqlalchemy.sql import Executable
+from sqlalchemy.sql import Executable, Select
 
+from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.errors import translate
 from ams_adapters.sql.repositories import (
     SqlAssignmentRepository,
@@ -44,6 +47,19 @@ _SET_SCOPE = text(
 )
 
 
+_CACHES: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
+_CACHES_LOCK = threading.Lock()
+
+
+def _cache_for(engine: Engine) -> ReferenceCache:
+    """One reference cache per engine, shared by all its units of work."""
+    with _CACHES_LOCK:
+        cache = _CACHES.get(engine)
+        if cache is None:
+            cache = _CACHES[engine] = ReferenceCache()
+        return cache
+
+
 class _Scope(enum.Enum):
     UNSET = "unset"
     PLATFORM = "platform"
@@ -58,9 +74,11 @@ class SqlUnitOfWork(UnitOfWork):
     also filter by institution themselves, so SQLite (no RLS) is isolated the same way.
     """
 
-    def __init__(self, engine: Engine) -> None:
+    def __init__(self, engine: Engine, cache: ReferenceCache | None = None) -> None:
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
+        self.cache = cache if cache is not None else _cache_for(engine)
+        self.written = False
         self._scope: InstitutionId | _Scope = _Scope.UNSET
         self._conn: Connection | None = None
         self._tx: RootTransaction | None = None
@@ -144,6 +162,7 @@ class SqlUnitOfWork(UnitOfWork):
         assert self._conn is not None  # noqa: S101 - only called inside a with block
         self._tx = self._conn.begin()
         self._scope_pending = self.is_postgres
+        self.written = False
 
     def _active_tx(self) -> RootTransaction:
         if self._tx is None:
@@ -191,6 +210,8 @@ class SqlUnitOfWork(UnitOfWork):
         kind: str = "row",
     ) -> Any:
         """Run a statement, turning database errors into core errors (a CursorResult)."""
+        if not isinstance(statement, Select):
+            self.written = True
         return self._run(self.connection(), statement, parameters, kind)
 
     @staticmethod

@@ -105,6 +105,8 @@ E = TypeVar("E")
 _COMPLETED = SessionStatus.COMPLETED.value
 _UPCOMING = (SessionStatus.SCHEDULED.value, SessionStatus.OPEN.value)
 _BATCH = 500
+# below this many rows one multi-row INSERT beats COPY through a staging table
+_COPY_FROM = 1000
 _ORDERED_STATUSES = ("present", "late", "absent", "excused")
 
 
@@ -139,7 +141,7 @@ class _Repo:
             return
         # a savepoint keeps a failed batch from poisoning the rest of the transaction
         with self._uow.savepoint():
-            if self._uow.is_postgres:
+            if self._uow.is_postgres and len(rows) >= _COPY_FROM:
                 self._copy_insert(table, rows, kind)
             else:
                 self._uow.execute(table.insert(), rows, kind)
@@ -158,6 +160,7 @@ class _Repo:
     ) -> list[tuple[Any, ...]]:
         """COPY ``rows`` into a temporary table like ``table``, run ``statement`` (with
         ``{stage}`` naming that table) and return its rows. PostgreSQL only."""
+        self._uow.written = True
         columns = list(rows[0])
         names = ", ".join(columns)
         stage = f"ams_stage_{table.name}_{len(columns)}"
@@ -199,6 +202,8 @@ class _Keyed(_Repo, Generic[K, E]):
     key: str
     kind: str
     order_by: tuple[str, ...] = ()
+    #: reference data kept in the unit of work's ReferenceCache (whole table per institution)
+    cached: bool = False
     to_row: Callable[[E], dict[str, Any]]
     from_row: Callable[[Any], E]
 
@@ -215,7 +220,22 @@ class _Keyed(_Repo, Generic[K, E]):
         convert = type(self).from_row
         return [convert(row) for row in self._uow.execute(stmt).mappings()]
 
+    def _all_cached(self) -> dict[K, E]:
+        cache_key = (self.kind, self._iid())
+        found: dict[K, E] | None = self._uow.cache.get(cache_key)
+        if found is None:
+            found = {self._key_of(e): e for e in self._select_where()}
+            if not self._uow.written:
+                self._uow.cache.put(cache_key, found)
+        return found
+
+    def _forget(self) -> None:
+        if self.cached:
+            self._uow.cache.invalidate((self.kind, self._iid()))
+
     def find(self, key: K) -> E | None:
+        if self.cached:
+            return self._all_cached().get(key)
         row = self._uow.execute(select(self.table).where(self._where_key(key))).mappings().first()
         return None if row is None else type(self).from_row(row)
 
@@ -227,6 +247,7 @@ class _Keyed(_Repo, Generic[K, E]):
 
     def add(self, entity: E) -> None:
         self._own(entity)
+        self._forget()
         self._uow.execute(self.table.insert().values(type(self).to_row(entity)), kind=self.kind)
 
     def update(self, entity: E) -> E:
@@ -235,6 +256,7 @@ class _Keyed(_Repo, Generic[K, E]):
         row = type(self).to_row(entity)
         row["version"] = version + 1
         key = self._key_of(entity)
+        self._forget()
         result = self._uow.execute(
             update(self.table)
             .where(self._where_key(key), self.table.c.version == version)
@@ -248,6 +270,8 @@ class _Keyed(_Repo, Generic[K, E]):
         return dataclasses.replace(entity, version=version + 1)  # type: ignore[type-var]
 
     def _list_all(self) -> list[E]:
+        if self.cached:
+            return list(self._all_cached().values())
         return self._select_where()
 
 
@@ -258,6 +282,12 @@ class SqlInstitutionRepository(_Repo, InstitutionRepository):
         return t.institutions.c.id == self._iid()
 
     def find(self, institution_id: InstitutionId) -> Institution | None:
+        if not self._uow.is_platform() and institution_id != self._iid():
+            return None
+        cache_key = ("institution", institution_id)
+        cached: Institution | None = self._uow.cache.get(cache_key)
+        if cached is not None:
+            return cached
         row = (
             self._uow.execute(
                 select(t.institutions).where(t.institutions.c.id == institution_id, self._visible())
@@ -265,7 +295,12 @@ class SqlInstitutionRepository(_Repo, InstitutionRepository):
             .mappings()
             .first()
         )
-        return None if row is None else m.institution_from(row)
+        if row is None:
+            return None
+        institution = m.institution_from(row)
+        if not self._uow.written:
+            self._uow.cache.put(cache_key, institution)
+        return institution
 
     def get(self, institution_id: InstitutionId) -> Institution:
         found = self.find(institution_id)
@@ -281,6 +316,7 @@ class SqlInstitutionRepository(_Repo, InstitutionRepository):
 
     def add(self, institution: Institution) -> None:
         self._check_writable(institution)
+        self._uow.cache.invalidate(("institution", institution.id))
         self._uow.execute(
             t.institutions.insert().values(m.institution_row(institution)), kind="institution"
         )
@@ -292,6 +328,7 @@ class SqlInstitutionRepository(_Repo, InstitutionRepository):
 
     def update(self, institution: Institution) -> Institution:
         self._check_writable(institution)
+        self._uow.cache.invalidate(("institution", institution.id))
         row = m.institution_row(institution)
         row["version"] = institution.version + 1
         result = self._uow.execute(
@@ -465,32 +502,28 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
 
 
 class SqlFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
-    table, key, kind, order_by = t.faculty, "id", "faculty", ("id",)
+    table, key, kind, order_by, cached = t.faculty, "id", "faculty", ("id",), True
     to_row, from_row = staticmethod(m.faculty_row), staticmethod(m.faculty_from)
 
     def find_by_email(self, email: str) -> Faculty | None:
-        found = self._select_where(t.faculty.c.email == email.lower())
-        return found[0] if found else None
+        wanted = email.lower()
+        return next((f for f in self._all_cached().values() if f.email == wanted), None)
 
     def find_many(self, faculty_ids: Iterable[FacultyId]) -> Mapping[FacultyId, Faculty]:
-        ids = sorted(set(faculty_ids))
-        if not ids:
-            return {}
-        return {f.id: f for f in self._select_where(t.faculty.c.id.in_(ids))}
+        everyone = self._all_cached()
+        return {i: everyone[i] for i in faculty_ids if i in everyone}
 
     def list(self) -> Sequence[Faculty]:
         return self._list_all()
 
 
 class SqlSubjectRepository(_Keyed[SubjectCode, Subject], SubjectRepository):
-    table, key, kind, order_by = t.subjects, "code", "subject", ("code",)
+    table, key, kind, order_by, cached = t.subjects, "code", "subject", ("code",), True
     to_row, from_row = staticmethod(m.subject_row), staticmethod(m.subject_from)
 
     def find_many(self, codes: Iterable[SubjectCode]) -> Mapping[SubjectCode, Subject]:
-        wanted = sorted(set(codes))
-        if not wanted:
-            return {}
-        return {s.code: s for s in self._select_where(t.subjects.c.code.in_(wanted))}
+        everything = self._all_cached()
+        return {c: everything[c] for c in codes if c in everything}
 
     def list(self) -> Sequence[Subject]:
         return self._list_all()
@@ -521,7 +554,7 @@ class SqlSlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
 
 
 class SqlTermRepository(_Keyed[TermId, Term], TermRepository):
-    table, key, kind, order_by = t.terms, "id", "term", ("start_date", "id")
+    table, key, kind, order_by, cached = t.terms, "id", "term", ("start_date", "id"), True
     to_row, from_row = staticmethod(m.term_row), staticmethod(m.term_from)
 
     def list(self) -> Sequence[Term]:

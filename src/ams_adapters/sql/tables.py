@@ -184,7 +184,9 @@ assignments = Table(
     Column("section_id", Id, nullable=False),
     Column("version", Integer, nullable=False, server_default="0"),
     PrimaryKeyConstraint(INST, "id"),
-    UniqueConstraint(INST, "faculty_id", "subject_code", "section_id"),
+    UniqueConstraint(
+        INST, "faculty_id", "subject_code", "section_id", name="uq_assignments_natural_key"
+    ),
     _tenant_fk(["faculty_id"], "faculty", ["id"]),
     _tenant_fk(["subject_code"], "subjects", ["code"]),
     _tenant_fk(["section_id"], "sections", ["id"]),
@@ -267,9 +269,23 @@ sessions = Table(
         "status IN ('scheduled', 'open', 'completed', 'cancelled')", name="session_status"
     ),
     CheckConstraint("start_time < end_time", name="session_times"),
-    Index(None, INST, "section_id", "day"),
+    # the INCLUDE columns let the report aggregates run as index-only scans
+    Index(None, INST, "section_id", "day", postgresql_include=["subject_code", "status"]),
     Index(None, INST, "teacher_id", "day"),
-    Index(None, INST, "assignment_id", "day"),
+    Index(
+        None,
+        INST,
+        "assignment_id",
+        "day",
+        postgresql_include=[
+            "status",
+            "start_time",
+            "tally_present",
+            "tally_late",
+            "tally_absent",
+            "tally_excused",
+        ],
+    ),
     Index(
         "ix_class_sessions_open",
         INST,

@@ -335,7 +335,7 @@ def upgrade() -> None:
             "faculty_id",
             "subject_code",
             "section_id",
-            name=op.f("uq_assignments_institution_id_faculty_id_subject_code_section_id"),
+            name="uq_assignments_natural_key",
         ),
     )
     op.create_index(
@@ -432,12 +432,21 @@ def upgrade() -> None:
         "class_sessions",
         ["institution_id", "assignment_id", "day"],
         unique=False,
+        postgresql_include=[
+            "status",
+            "start_time",
+            "tally_present",
+            "tally_late",
+            "tally_absent",
+            "tally_excused",
+        ],
     )
     op.create_index(
         op.f("ix_class_sessions_institution_id_section_id_day"),
         "class_sessions",
         ["institution_id", "section_id", "day"],
         unique=False,
+        postgresql_include=["subject_code", "status"],
     )
     op.create_index(
         op.f("ix_class_sessions_institution_id_teacher_id_day"),
