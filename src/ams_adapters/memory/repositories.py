@@ -25,7 +25,6 @@ from ams_core.domain import (
     DeviceId,
     Faculty,
     FacultyId,
-    FieldProblem,
     Holiday,
     Institution,
     InstitutionId,
@@ -48,9 +47,9 @@ from ams_core.domain import (
     TeachingAssignment,
     Term,
     TermId,
-    ValidationError,
     WeeklySlot,
 )
+from ams_core.domain.people import require_distinct_ids
 from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
@@ -252,16 +251,6 @@ class InMemorySectionRepository(_Keyed[SectionId, Section], SectionRepository):
         return sorted(self._data.sections.values(), key=lambda s: s.id)
 
 
-def _refuse_duplicate_ids(students: Sequence[Student]) -> None:
-    seen: set[StudentId] = set()
-    for index, student in enumerate(students):
-        if student.id in seen:
-            raise ValidationError(
-                [FieldProblem(f"students[{index}].id", f"{student.id} appears twice")]
-            )
-        seen.add(student.id)
-
-
 class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     kind = "student"
 
@@ -302,7 +291,7 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
         return count
 
     def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
-        _refuse_duplicate_ids(students)
+        require_distinct_ids(students)
         log = self._log
         savepoint = log.savepoint()
         created = updated = 0

@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
-from sqlalchemy.sql.expression import ColumnElement
+from sqlalchemy.sql.expression import BindParameter, ColumnElement
 
 from ams_adapters.sql import mappers as m
 from ams_adapters.sql import tables as t
@@ -48,7 +48,6 @@ from ams_core.domain import (
     DeviceId,
     Faculty,
     FacultyId,
-    FieldProblem,
     Holiday,
     Institution,
     InstitutionId,
@@ -71,9 +70,9 @@ from ams_core.domain import (
     TeachingAssignment,
     Term,
     TermId,
-    ValidationError,
     WeeklySlot,
 )
+from ams_core.domain.people import require_distinct_ids
 from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
@@ -108,6 +107,21 @@ _BATCH = 500
 # below this many rows one multi-row INSERT beats COPY through a staging table
 _COPY_FROM = 1000
 _ORDERED_STATUSES = ("present", "late", "absent", "excused")
+
+
+_PREBUILT: dict[tuple[str, ...], Any] = {}
+
+
+def prebuilt(key: tuple[str, ...], build: Callable[[], Any]) -> Any:
+    """A statement built once per process: building and hashing SQLAlchemy constructs costs
+    more than running a simple indexed query, so hot paths reuse them with bound values."""
+    statement = _PREBUILT.get(key)
+    if statement is None:
+        statement = _PREBUILT[key] = build()
+    return statement
+
+
+IID: BindParameter[str] = bindparam("iid", type_=String())
 
 
 def _tally(counts: Mapping[str, int]) -> StatusTally:
@@ -210,15 +224,25 @@ class _Keyed(_Repo, Generic[K, E]):
     def _key_of(self, entity: E) -> K:
         return getattr(entity, "code" if self.key == "code" else "id")  # type: ignore[no-any-return]
 
-    def _where_key(self, key: K) -> ColumnElement[bool]:
-        return and_(self.table.c.institution_id == self._iid(), self.table.c[self.key] == key)
+    def _select_where(
+        self,
+        name: str = "all",
+        conditions: Callable[[], Sequence[ColumnElement[bool]]] = tuple,
+        **params: Any,
+    ) -> list[E]:
+        """Rows of this institution matching ``conditions`` (built once, under ``name``,
+        with bound parameters given in ``params``), in the table's order."""
 
-    def _select_where(self, *conditions: ColumnElement[bool]) -> list[E]:
-        stmt = select(self.table).where(self.table.c.institution_id == self._iid(), *conditions)
-        if self.order_by:
-            stmt = stmt.order_by(*(self.table.c[c] for c in self.order_by))
+        def build() -> Any:
+            stmt = select(self.table).where(self.table.c.institution_id == IID, *conditions())
+            if self.order_by:
+                stmt = stmt.order_by(*(self.table.c[c] for c in self.order_by))
+            return stmt
+
+        stmt = prebuilt((self.table.name, "select", name), build)
         convert = type(self).from_row
-        return [convert(row) for row in self._uow.execute(stmt).mappings()]
+        rows = self._uow.execute(stmt, {"iid": self._iid(), **params}).mappings()
+        return [convert(row) for row in rows]
 
     def _all_cached(self) -> dict[K, E]:
         cache_key = (self.kind, self._iid())
@@ -236,8 +260,10 @@ class _Keyed(_Repo, Generic[K, E]):
     def find(self, key: K) -> E | None:
         if self.cached:
             return self._all_cached().get(key)
-        row = self._uow.execute(select(self.table).where(self._where_key(key))).mappings().first()
-        return None if row is None else type(self).from_row(row)
+        found = self._select_where(
+            "by key", lambda: [self.table.c[self.key] == bindparam("key")], key=key
+        )
+        return found[0] if found else None
 
     def get(self, key: K) -> E:
         found = self.find(key)
@@ -248,7 +274,7 @@ class _Keyed(_Repo, Generic[K, E]):
     def add(self, entity: E) -> None:
         self._own(entity)
         self._forget()
-        self._uow.execute(self.table.insert().values(type(self).to_row(entity)), kind=self.kind)
+        self._uow.execute(self.table.insert(), type(self).to_row(entity), kind=self.kind)
 
     def update(self, entity: E) -> E:
         self._own(entity)
@@ -257,12 +283,22 @@ class _Keyed(_Repo, Generic[K, E]):
         row["version"] = version + 1
         key = self._key_of(entity)
         self._forget()
-        result = self._uow.execute(
-            update(self.table)
-            .where(self._where_key(key), self.table.c.version == version)
-            .values(row),
-            kind=self.kind,
+        columns = tuple(row)
+        stmt = prebuilt(
+            (self.table.name, "update", *columns),
+            lambda: (
+                update(self.table)
+                .where(
+                    self.table.c.institution_id == bindparam("b_iid"),
+                    self.table.c[self.key] == bindparam("b_key"),
+                    self.table.c.version == bindparam("b_version"),
+                )
+                .values({c: bindparam(f"v_{c}") for c in columns})
+            ),
         )
+        params = {f"v_{c}": v for c, v in row.items()}
+        params.update(b_iid=self._iid(), b_key=key, b_version=version)
+        result = self._uow.execute(stmt, params, kind=self.kind)
         if result.rowcount == 0:
             if self.find(key) is None:
                 raise NotFoundError(self.kind, key)
@@ -399,16 +435,6 @@ class SqlSectionRepository(_Keyed[SectionId, Section], SectionRepository):
 _STUDENT_FIELDS = ("name", "email", "section_id", "roll_number", "is_class_representative")
 
 
-def _refuse_duplicate_ids(students: Sequence[Student]) -> None:
-    seen: set[StudentId] = set()
-    for index, student in enumerate(students):
-        if student.id in seen:
-            raise ValidationError(
-                [FieldProblem(f"students[{index}].id", f"{student.id} appears twice")]
-            )
-        seen.add(student.id)
-
-
 class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     table, key, kind = t.students, "id", "student"
     to_row, from_row = staticmethod(m.student_row), staticmethod(m.student_from)
@@ -422,7 +448,7 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
         return len(rows)
 
     def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
-        _refuse_duplicate_ids(students)
+        require_distinct_ids(students)
         if not students:
             return UpsertCounts(0, 0, 0)
         rows = []
@@ -482,22 +508,31 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
         return len(new_rows), len(changed)
 
     def find_by_email(self, email: str) -> Student | None:
-        found = self._select_where(t.students.c.email == email.lower())
+        found = self._select_where(
+            "by email", lambda: [t.students.c.email == bindparam("email")], email=email.lower()
+        )
         return found[0] if found else None
 
     def list(self, section_id: SectionId | None = None) -> Sequence[Student]:
         c = t.students.c
-        stmt = select(t.students).where(c.institution_id == self._iid())
-        if section_id is not None:
-            stmt = stmt.where(c.section_id == section_id)
-        stmt = stmt.order_by(c.roll_number.is_(None), c.roll_number, c.id)
-        return [m.student_from(r) for r in self._uow.execute(stmt).mappings()]
+
+        def build() -> Any:
+            stmt = select(t.students).where(c.institution_id == IID)
+            if section_id is not None:
+                stmt = stmt.where(c.section_id == bindparam("section"))
+            return stmt.order_by(c.roll_number.is_(None), c.roll_number, c.id)
+
+        stmt = prebuilt(("students", "list", str(section_id is None)), build)
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "section": section_id}).mappings()
+        return [m.student_from(r) for r in rows]
 
     def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]:
         c = t.students.c
-        rows = self._uow.execute(
-            select(c.id).where(c.institution_id == self._iid(), c.section_id == section_id)
+        stmt = prebuilt(
+            ("students", "ids in section"),
+            lambda: select(c.id).where(c.institution_id == IID, c.section_id == bindparam("s")),
         )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "s": section_id})
         return frozenset(StudentId(r[0]) for r in rows)
 
 
@@ -537,12 +572,17 @@ class SqlAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], Assignme
         self, faculty_id: FacultyId | None = None, section_id: SectionId | None = None
     ) -> Sequence[TeachingAssignment]:
         c = t.assignments.c
-        conditions = []
-        if faculty_id is not None:
-            conditions.append(c.faculty_id == faculty_id)
-        if section_id is not None:
-            conditions.append(c.section_id == section_id)
-        return self._select_where(*conditions)
+
+        def conditions() -> list[ColumnElement[bool]]:
+            found = []
+            if faculty_id is not None:
+                found.append(c.faculty_id == bindparam("faculty"))
+            if section_id is not None:
+                found.append(c.section_id == bindparam("section"))
+            return found
+
+        name = f"faculty={faculty_id is not None},section={section_id is not None}"
+        return self._select_where(name, conditions, faculty=faculty_id, section=section_id)
 
 
 class SqlSlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
@@ -582,6 +622,7 @@ class SqlHolidayRepository(_Repo, HolidayRepository):
 
 
 _S = t.sessions.c
+_IN_DATES = _S.day.between(bindparam("start", type_=Date()), bindparam("end", type_=Date()))
 
 
 class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
@@ -603,64 +644,108 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         stored = super().update(session)
         # keep the copy of the session's subject, day and completion on its marks in step
         marks = t.marks.c
-        counted = session.status is SessionStatus.COMPLETED
-        self._uow.execute(
-            update(t.marks)
-            .where(
-                marks.institution_id == session.institution_id,
-                marks.session_id == session.id,
-                or_(
-                    marks.counted != counted,
-                    marks.day != session.date,
-                    marks.subject_code != session.subject_code,
-                ),
-            )
-            .values(counted=counted, day=session.date, subject_code=session.subject_code)
+        stmt = prebuilt(
+            ("marks", "follow session"),
+            lambda: (
+                update(t.marks)
+                .where(
+                    marks.institution_id == IID,
+                    marks.session_id == bindparam("session"),
+                    or_(
+                        marks.counted != bindparam("counted"),
+                        marks.day != bindparam("d"),
+                        marks.subject_code != bindparam("subject"),
+                    ),
+                )
+                .values(
+                    counted=bindparam("counted"),
+                    day=bindparam("d"),
+                    subject_code=bindparam("subject"),
+                )
+            ),
         )
+        params = {
+            "iid": self._iid(),
+            "session": session.id,
+            "counted": session.status is SessionStatus.COMPLETED,
+            "d": session.date,
+            "subject": session.subject_code,
+        }
+        self._uow.execute(stmt, params)
         return stored
 
-    def _in(self, dates: DateRange) -> ColumnElement[bool]:
-        return _S.day.between(dates.start, dates.end)
-
     def list_for_section(self, section_id: SectionId, dates: DateRange) -> Sequence[ClassSession]:
-        return self._select_where(_S.section_id == section_id, self._in(dates))
+        return self._select_where(
+            "section",
+            lambda: [_S.section_id == bindparam("section"), _IN_DATES],
+            section=section_id,
+            start=dates.start,
+            end=dates.end,
+        )
 
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
-        return self._select_where(_S.teacher_id == faculty_id, self._in(dates))
+        return self._select_where(
+            "teacher",
+            lambda: [_S.teacher_id == bindparam("teacher"), _IN_DATES],
+            teacher=faculty_id,
+            start=dates.start,
+            end=dates.end,
+        )
 
     def list_for_assignment(
         self, assignment_id: AssignmentId, dates: DateRange | None = None
     ) -> Sequence[ClassSession]:
-        conditions = [_S.assignment_id == assignment_id]
-        if dates is not None:
-            conditions.append(self._in(dates))
-        return self._select_where(*conditions)
+        if dates is None:
+            return self._select_where(
+                "assignment", lambda: [_S.assignment_id == bindparam("a")], a=assignment_id
+            )
+        return self._select_where(
+            "assignment in dates",
+            lambda: [_S.assignment_id == bindparam("a"), _IN_DATES],
+            a=assignment_id,
+            start=dates.start,
+            end=dates.end,
+        )
 
     def generated_keys(self, dates: DateRange) -> set[tuple[SlotId, date]]:
-        rows = self._uow.execute(
-            select(_S.slot_id, _S.day).where(
-                _S.institution_id == self._iid(), _S.slot_id.is_not(None), self._in(dates)
-            )
+        stmt = prebuilt(
+            ("class_sessions", "generated keys"),
+            lambda: select(_S.slot_id, _S.day).where(
+                _S.institution_id == IID, _S.slot_id.is_not(None), _IN_DATES
+            ),
         )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "start": dates.start, "end": dates.end})
         return {(SlotId(r[0]), r[1]) for r in rows}
 
     def list_open(self) -> Sequence[ClassSession]:
-        return self._select_where(_S.status == SessionStatus.OPEN.value)
+        return self._select_where("open", lambda: [_S.status == SessionStatus.OPEN.value])
 
     def subject_counts(
         self, dates: DateRange, today: date, section_id: SectionId | None = None
     ) -> Mapping[tuple[SectionId, SubjectCode], SessionCounts]:
-        held = func.sum(case((_S.status == _COMPLETED, 1), else_=0))
-        remaining = func.sum(case((and_(_S.status.in_(_UPCOMING), _S.day >= today), 1), else_=0))
-        stmt = (
-            select(_S.section_id, _S.subject_code, held, remaining)
-            .where(_S.institution_id == self._iid(), self._in(dates))
-            .group_by(_S.section_id, _S.subject_code)
-        )
-        if section_id is not None:
-            stmt = stmt.where(_S.section_id == section_id)
+        def build() -> Any:
+            held = func.sum(case((_S.status == _COMPLETED, 1), else_=0))
+            upcoming = and_(_S.status.in_(_UPCOMING), _S.day >= bindparam("today", type_=Date()))
+            remaining = func.sum(case((upcoming, 1), else_=0))
+            stmt = (
+                select(_S.section_id, _S.subject_code, held, remaining)
+                .where(_S.institution_id == IID, _IN_DATES)
+                .group_by(_S.section_id, _S.subject_code)
+            )
+            if section_id is not None:
+                stmt = stmt.where(_S.section_id == bindparam("section"))
+            return stmt
+
+        stmt = prebuilt(("class_sessions", "subject counts", str(section_id is None)), build)
+        params = {
+            "iid": self._iid(),
+            "start": dates.start,
+            "end": dates.end,
+            "today": today,
+            "section": section_id,
+        }
         result = {}
-        for section, code, h, r in self._uow.execute(stmt):
+        for section, code, h, r in self._uow.execute(stmt, params):
             if h or r:
                 result[(SectionId(section), SubjectCode(code))] = SessionCounts(int(h), int(r))
         return result
@@ -671,73 +756,92 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         ids = sorted(set(assignment_ids))
         if not ids:
             return {}
-        iid = self._iid()
-        scope = and_(_S.institution_id == iid, _S.assignment_id.in_(ids))
-        done = _S.status == _COMPLETED
-
-        def counted(column: str) -> Any:
-            return func.sum(case((done, _S[column]), else_=0))
-
-        totals = self._uow.execute(
-            select(
-                _S.assignment_id,
-                func.sum(case((done, 1), else_=0)),
-                counted("tally_present"),
-                counted("tally_late"),
-                counted("tally_absent"),
-                counted("tally_excused"),
-            )
-            .where(scope)
-            .group_by(_S.assignment_id)
-        ).all()
-        ranked_last = (
-            select(
-                t.sessions,
-                literal("last", String).label("which"),
-                func.row_number()
-                .over(
-                    partition_by=_S.assignment_id,
-                    order_by=(_S.day.desc(), _S.start_time.desc(), _S.id.desc()),
-                )
-                .label("rank"),
-            )
-            .where(scope, done)
-            .subquery()
-        )
-        upcoming = and_(
-            _S.status.in_(_UPCOMING),
-            tuple_(_S.day, _S.start_time)
-            >= tuple_(bindparam("today", today, type_=Date()), bindparam("now", now, type_=Time())),
-        )
-        ranked_next = (
-            select(
-                t.sessions,
-                literal("next", String).label("which"),
-                func.row_number()
-                .over(partition_by=_S.assignment_id, order_by=(_S.day, _S.start_time, _S.id))
-                .label("rank"),
-            )
-            .where(scope, upcoming)
-            .subquery()
-        )
-        picked = union_all(
-            select(ranked_last).where(ranked_last.c.rank == 1),
-            select(ranked_next).where(ranked_next.c.rank == 1),
-        )
-        last: dict[str, ClassSession] = {}
-        upcoming_by: dict[str, ClassSession] = {}
-        for row in self._uow.execute(picked).mappings():
-            target = last if row["which"] == "last" else upcoming_by
-            target[row["assignment_id"]] = m.session_from(row)
+        stmt = prebuilt(("class_sessions", "assignment summaries"), _assignment_summaries)
+        params = {"iid": self._iid(), "ids": ids, "today": today, "now": now}
         result: dict[AssignmentId, AssignmentSummary] = {}
-        for assignment_id, held, present, late, absent, excused in totals:
-            result[AssignmentId(assignment_id)] = AssignmentSummary(
-                held=int(held),
-                tally=StatusTally(int(present), int(late), int(absent), int(excused)),
-                last_completed=last.get(assignment_id),
-                next_session=upcoming_by.get(assignment_id),
+        last: dict[str, ClassSession] = {}
+        upcoming: dict[str, ClassSession] = {}
+        for row in self._uow.execute(stmt, params).mappings():
+            assignment_id = AssignmentId(row["a_id"])
+            result[assignment_id] = AssignmentSummary(
+                held=int(row["a_held"]),
+                tally=StatusTally(
+                    int(row["a_present"]),
+                    int(row["a_late"]),
+                    int(row["a_absent"]),
+                    int(row["a_excused"]),
+                ),
+                last_completed=None,
+                next_session=None,
             )
-        return result
+            if row["which"] is not None:
+                target = last if row["which"] == "last" else upcoming
+                target[assignment_id] = m.session_from(row)
+        return {
+            key: dataclasses.replace(
+                summary, last_completed=last.get(key), next_session=upcoming.get(key)
+            )
+            for key, summary in result.items()
+        }
+
+
+def _assignment_summaries() -> Any:
+    """One statement: per assignment the held count and summed tallies, joined with the
+    last completed and the next upcoming session (ranked on the covering index)."""
+    in_scope = and_(
+        _S.institution_id == IID, _S.assignment_id.in_(bindparam("ids", expanding=True))
+    )
+    done = _S.status == _COMPLETED
+
+    def summed(column: str) -> Any:
+        return func.sum(case((done, _S[column]), else_=0))
+
+    totals = (
+        select(
+            _S.assignment_id.label("a_id"),
+            func.sum(case((done, 1), else_=0)).label("a_held"),
+            summed("tally_present").label("a_present"),
+            summed("tally_late").label("a_late"),
+            summed("tally_absent").label("a_absent"),
+            summed("tally_excused").label("a_excused"),
+        )
+        .where(in_scope)
+        .group_by(_S.assignment_id)
+        .cte("totals")
+    )
+    upcoming = and_(
+        _S.status.in_(_UPCOMING),
+        tuple_(_S.day, _S.start_time)
+        >= tuple_(bindparam("today", type_=Date()), bindparam("now", type_=Time())),
+    )
+    ranked = union_all(
+        select(
+            _S.assignment_id.label("r_assignment"),
+            _S.id.label("r_id"),
+            literal("last", String).label("which"),
+            func.row_number()
+            .over(
+                partition_by=_S.assignment_id,
+                order_by=(_S.day.desc(), _S.start_time.desc(), _S.id.desc()),
+            )
+            .label("r_rank"),
+        ).where(in_scope, done),
+        select(
+            _S.assignment_id,
+            _S.id,
+            literal("next", String),
+            func.row_number().over(
+                partition_by=_S.assignment_id, order_by=(_S.day, _S.start_time, _S.id)
+            ),
+        ).where(in_scope, upcoming),
+    ).cte("ranked")
+    picked = select(ranked).where(ranked.c.r_rank == 1).cte("picked")
+    return (
+        select(totals, picked.c.which, t.sessions)
+        .select_from(totals)
+        .outerjoin(picked, picked.c.r_assignment == totals.c.a_id)
+        .outerjoin(t.sessions, and_(_S.institution_id == IID, _S.id == picked.c.r_id))
+    )
 
 
 _M = t.marks.c
@@ -746,17 +850,16 @@ _MARK_KEY = ["institution_id", "session_id", "student_id"]
 
 class SqlMarkRepository(_Repo, MarkRepository):
     def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None:
-        row = (
-            self._uow.execute(
-                select(t.marks).where(
-                    _M.institution_id == self._iid(),
-                    _M.session_id == session_id,
-                    _M.student_id == student_id,
-                )
-            )
-            .mappings()
-            .first()
+        stmt = prebuilt(
+            ("marks", "find"),
+            lambda: select(t.marks).where(
+                _M.institution_id == IID,
+                _M.session_id == bindparam("session"),
+                _M.student_id == bindparam("student"),
+            ),
         )
+        params = {"iid": self._iid(), "session": session_id, "student": student_id}
+        row = self._uow.execute(stmt, params).mappings().first()
         return None if row is None else m.mark_from(row)
 
     def list_for_session(self, session_id: SessionId) -> Sequence[AttendanceMark]:
@@ -766,20 +869,28 @@ class SqlMarkRepository(_Repo, MarkRepository):
         ids = sorted(set(session_ids))
         if not ids:
             return []
-        rows = self._uow.execute(
-            select(t.marks)
-            .where(_M.institution_id == self._iid(), _M.session_id.in_(ids))
-            .order_by(_M.session_id, _M.student_id)
-        ).mappings()
+        stmt = prebuilt(
+            ("marks", "for sessions"),
+            lambda: (
+                select(t.marks)
+                .where(
+                    _M.institution_id == IID, _M.session_id.in_(bindparam("ids", expanding=True))
+                )
+                .order_by(_M.session_id, _M.student_id)
+            ),
+        )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "ids": ids}).mappings()
         return [m.mark_from(r) for r in rows]
 
     def _session_facts(self, session_ids: Iterable[SessionId]) -> dict[str, tuple[str, date, bool]]:
         ids = sorted(set(session_ids))
-        rows = self._uow.execute(
-            select(_S.id, _S.subject_code, _S.day, _S.status).where(
-                _S.institution_id == self._iid(), _S.id.in_(ids)
-            )
+        stmt = prebuilt(
+            ("marks", "session facts"),
+            lambda: select(_S.id, _S.subject_code, _S.day, _S.status).where(
+                _S.institution_id == IID, _S.id.in_(bindparam("ids", expanding=True))
+            ),
         )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "ids": ids})
         facts = {r[0]: (r[1], r[2], r[3] == _COMPLETED) for r in rows}
         for session_id in ids:
             if session_id not in facts:
@@ -809,24 +920,25 @@ class SqlMarkRepository(_Repo, MarkRepository):
         if not marks:
             return []
         rows = self._rows(marks)
-        inserted: list[AttendanceMark] = []
-        for start in range(0, len(rows), _BATCH):
-            stmt = (
+        stmt = prebuilt(
+            ("marks", "add missing", self._uow.engine.dialect.name),
+            lambda: (
                 self._insert(t.marks)
-                .values(rows[start : start + _BATCH])
                 .on_conflict_do_nothing(index_elements=_MARK_KEY)
                 .returning(*t.marks.c)
-            )
-            inserted.extend(m.mark_from(r) for r in self._uow.execute(stmt, kind="mark").mappings())
-        return inserted
+            ),
+        )
+        # executemany: the compiled statement is reused and the driver batches the rows
+        result = self._uow.execute(stmt, rows, kind="mark").mappings()
+        return [m.mark_from(r) for r in result]
 
     def put_many(self, marks: Sequence[AttendanceMark]) -> None:
         if not marks:
             return
-        rows = self._rows(marks)
-        for start in range(0, len(rows), _BATCH):
-            stmt = self._insert(t.marks).values(rows[start : start + _BATCH])
-            stmt = stmt.on_conflict_do_update(
+
+        def build() -> Any:
+            stmt = self._insert(t.marks)
+            return stmt.on_conflict_do_update(
                 index_elements=_MARK_KEY,
                 set_={
                     "status": stmt.excluded.status,
@@ -837,14 +949,20 @@ class SqlMarkRepository(_Repo, MarkRepository):
                     "version": t.marks.c.version + 1,
                 },
             )
-            self._uow.execute(stmt, kind="mark")
+
+        stmt = prebuilt(("marks", "put many", self._uow.engine.dialect.name), build)
+        self._uow.execute(stmt, self._rows(marks), kind="mark")
 
     def tally(self, session_id: SessionId) -> StatusTally:
-        rows = self._uow.execute(
-            select(_M.status, func.count())
-            .where(_M.institution_id == self._iid(), _M.session_id == session_id)
-            .group_by(_M.status)
+        stmt = prebuilt(
+            ("marks", "tally"),
+            lambda: (
+                select(_M.status, func.count())
+                .where(_M.institution_id == IID, _M.session_id == bindparam("session"))
+                .group_by(_M.status)
+            ),
         )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "session": session_id})
         return _tally(dict(rows.all()))
 
     def for_student(
@@ -853,13 +971,16 @@ class SqlMarkRepository(_Repo, MarkRepository):
         ids = sorted(set(session_ids))
         if not ids:
             return {}
-        rows = self._uow.execute(
-            select(t.marks).where(
-                _M.institution_id == self._iid(),
-                _M.student_id == student_id,
-                _M.session_id.in_(ids),
-            )
-        ).mappings()
+        stmt = prebuilt(
+            ("marks", "for student"),
+            lambda: select(t.marks).where(
+                _M.institution_id == IID,
+                _M.student_id == bindparam("student"),
+                _M.session_id.in_(bindparam("ids", expanding=True)),
+            ),
+        )
+        params = {"iid": self._iid(), "student": student_id, "ids": ids}
+        rows = self._uow.execute(stmt, params).mappings()
         return {SessionId(r["session_id"]): m.mark_from(r) for r in rows}
 
     def tallies(
@@ -869,24 +990,39 @@ class SqlMarkRepository(_Repo, MarkRepository):
         student_id: StudentId | None = None,
         section_id: SectionId | None = None,
     ) -> Mapping[tuple[StudentId, SubjectCode], StatusTally]:
-        stmt = (
-            select(_M.student_id, _M.subject_code, _M.status, func.count())
-            .where(
-                _M.institution_id == self._iid(),
-                _M.counted == true(),
-                _M.day.between(dates.start, dates.end),
+        by = "student" if student_id is not None else "section" if section_id else "all"
+
+        def build() -> Any:
+            stmt = (
+                select(_M.student_id, _M.subject_code, _M.status, func.count())
+                .where(
+                    _M.institution_id == IID,
+                    _M.counted == true(),
+                    _M.day.between(
+                        bindparam("start", type_=Date()), bindparam("end", type_=Date())
+                    ),
+                )
+                .group_by(_M.student_id, _M.subject_code, _M.status)
             )
-            .group_by(_M.student_id, _M.subject_code, _M.status)
-        )
-        if student_id is not None:
-            stmt = stmt.where(_M.student_id == student_id)
-        elif section_id is not None:
-            stmt = stmt.join(
-                t.sessions,
-                and_(_S.institution_id == _M.institution_id, _S.id == _M.session_id),
-            ).where(_S.section_id == section_id)
+            if by == "student":
+                return stmt.where(_M.student_id == bindparam("student"))
+            if by == "section":
+                return stmt.join(
+                    t.sessions,
+                    and_(_S.institution_id == _M.institution_id, _S.id == _M.session_id),
+                ).where(_S.section_id == bindparam("section"))
+            return stmt
+
+        stmt = prebuilt(("marks", "tallies", by), build)
+        params = {
+            "iid": self._iid(),
+            "start": dates.start,
+            "end": dates.end,
+            "student": student_id,
+            "section": section_id,
+        }
         counts: dict[tuple[StudentId, SubjectCode], dict[str, int]] = {}
-        for student, code, status, count in self._uow.execute(stmt):
+        for student, code, status, count in self._uow.execute(stmt, params):
             counts.setdefault((StudentId(student), SubjectCode(code)), {})[status] = count
         return {key: _tally(value) for key, value in counts.items()}
 
@@ -910,22 +1046,22 @@ class SqlAuditRepository(_Repo, AuditRepository):
 
 
 class SqlDeviceBindingRepository(_Repo, DeviceBindingRepository):
-    def _one(self, condition: ColumnElement[bool]) -> DeviceBinding | None:
+    def _one(self, column: str, value: str) -> DeviceBinding | None:
         c = t.device_bindings.c
-        row = (
-            self._uow.execute(
-                select(t.device_bindings).where(c.institution_id == self._iid(), condition)
-            )
-            .mappings()
-            .first()
+        stmt = prebuilt(
+            ("device_bindings", column),
+            lambda: select(t.device_bindings).where(
+                c.institution_id == IID, c[column] == bindparam("v")
+            ),
         )
+        row = self._uow.execute(stmt, {"iid": self._iid(), "v": value}).mappings().first()
         return None if row is None else m.binding_from(row)
 
     def for_student(self, student_id: StudentId) -> DeviceBinding | None:
-        return self._one(t.device_bindings.c.student_id == student_id)
+        return self._one("student_id", student_id)
 
     def for_device(self, device_id: DeviceId) -> DeviceBinding | None:
-        return self._one(t.device_bindings.c.device_id == device_id)
+        return self._one("device_id", device_id)
 
     def add(self, binding: DeviceBinding) -> None:
         self._own(binding)
@@ -949,14 +1085,16 @@ _WHOLE_SESSION = ""
 
 class SqlCheckInAttemptRepository(_Repo, CheckInAttemptRepository):
     def failures(self, session_id: SessionId, student_id: StudentId) -> int:
-        value = self._uow.execute(
-            select(_F.failures).where(
-                _F.institution_id == self._iid(),
-                _F.session_id == session_id,
-                _F.student_id == student_id,
-            )
-        ).scalar()
-        return int(value or 0)
+        stmt = prebuilt(
+            ("check_in_failures", "get"),
+            lambda: select(_F.failures).where(
+                _F.institution_id == IID,
+                _F.session_id == bindparam("session"),
+                _F.student_id == bindparam("student"),
+            ),
+        )
+        params = {"iid": self._iid(), "session": session_id, "student": student_id}
+        return int(self._uow.execute(stmt, params).scalar() or 0)
 
     def _increment(self, session_id: SessionId, student_key: str) -> int:
         stmt = self._insert(t.check_in_failures).values(

@@ -278,6 +278,7 @@ sessions = Table(
         "assignment_id",
         "day",
         postgresql_include=[
+            "id",
             "status",
             "start_time",
             "tally_present",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -49,6 +50,17 @@ class Student:
     roll_number: int | None = None
     is_class_representative: bool = False
     version: int = 0
+
+
+def require_distinct_ids(students: Sequence[Student]) -> None:
+    """Refuse a batch that names the same student twice (it would be ambiguous)."""
+    seen: set[StudentId] = set()
+    for index, student in enumerate(students):
+        if student.id in seen:
+            raise ValidationError(
+                [FieldProblem(f"students[{index}].id", f"{student.id} appears twice")]
+            )
+        seen.add(student.id)
 
 
 @dataclass(frozen=True, slots=True)

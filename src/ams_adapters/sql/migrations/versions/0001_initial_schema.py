@@ -433,6 +433,7 @@ def upgrade() -> None:
         ["institution_id", "assignment_id", "day"],
         unique=False,
         postgresql_include=[
+            "id",
             "status",
             "start_time",
             "tally_present",
