@@ -241,7 +241,7 @@ class _Keyed(_Repo, Generic[K, E]):
 
         stmt = prebuilt((self.table.name, "select", name), build)
         convert = type(self).from_row
-        rows = self._uow.execute(stmt, {"iid": self._iid(), **params}).mappings()
+        rows = self._uow.execute(stmt, {"iid": self._iid(), **params}).mappings().all()
         return [convert(row) for row in rows]
 
     def _all_cached(self) -> dict[K, E]:
@@ -418,9 +418,13 @@ class SqlInstitutionRepository(_Repo, InstitutionRepository):
         return None if row is None else m.institution_from(row)
 
     def list(self) -> Sequence[Institution]:
-        rows = self._uow.execute(
-            select(t.institutions).where(self._visible()).order_by(t.institutions.c.id)
-        ).mappings()
+        rows = (
+            self._uow.execute(
+                select(t.institutions).where(self._visible()).order_by(t.institutions.c.id)
+            )
+            .mappings()
+            .all()
+        )
         return [m.institution_from(r) for r in rows]
 
 
@@ -483,9 +487,13 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
         existing: dict[str, Any] = {}
         for start in range(0, len(rows), _BATCH):
             ids = [r["id"] for r in rows[start : start + _BATCH]]
-            found = self._uow.execute(
-                select(t.students).where(c.institution_id == self._iid(), c.id.in_(ids))
-            ).mappings()
+            found = (
+                self._uow.execute(
+                    select(t.students).where(c.institution_id == self._iid(), c.id.in_(ids))
+                )
+                .mappings()
+                .all()
+            )
             existing.update({r["id"]: r for r in found})
         new_rows = [r for r in rows if r["id"] not in existing]
         changed = [
@@ -523,7 +531,7 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
             return stmt.order_by(c.roll_number.is_(None), c.roll_number, c.id)
 
         stmt = prebuilt(("students", "list", str(section_id is None)), build)
-        rows = self._uow.execute(stmt, {"iid": self._iid(), "section": section_id}).mappings()
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "section": section_id}).mappings().all()
         return [m.student_from(r) for r in rows]
 
     def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]:
@@ -618,7 +626,7 @@ class SqlHolidayRepository(_Repo, HolidayRepository):
         stmt = select(t.holidays).where(c.institution_id == self._iid())
         if dates is not None:
             stmt = stmt.where(c.day.between(dates.start, dates.end))
-        return [m.holiday_from(r) for r in self._uow.execute(stmt.order_by(c.day)).mappings()]
+        return [m.holiday_from(r) for r in self._uow.execute(stmt.order_by(c.day)).mappings().all()]
 
 
 _S = t.sessions.c
@@ -761,7 +769,7 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         result: dict[AssignmentId, AssignmentSummary] = {}
         last: dict[str, ClassSession] = {}
         upcoming: dict[str, ClassSession] = {}
-        for row in self._uow.execute(stmt, params).mappings():
+        for row in self._uow.execute(stmt, params).mappings().all():
             assignment_id = AssignmentId(row["a_id"])
             result[assignment_id] = AssignmentSummary(
                 held=int(row["a_held"]),
@@ -879,7 +887,7 @@ class SqlMarkRepository(_Repo, MarkRepository):
                 .order_by(_M.session_id, _M.student_id)
             ),
         )
-        rows = self._uow.execute(stmt, {"iid": self._iid(), "ids": ids}).mappings()
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "ids": ids}).mappings().all()
         return [m.mark_from(r) for r in rows]
 
     def _session_facts(self, session_ids: Iterable[SessionId]) -> dict[str, tuple[str, date, bool]]:
@@ -929,7 +937,7 @@ class SqlMarkRepository(_Repo, MarkRepository):
             ),
         )
         # executemany: the compiled statement is reused and the driver batches the rows
-        result = self._uow.execute(stmt, rows, kind="mark").mappings()
+        result = self._uow.execute(stmt, rows, kind="mark").mappings().all()
         return [m.mark_from(r) for r in result]
 
     def put_many(self, marks: Sequence[AttendanceMark]) -> None:
@@ -980,7 +988,7 @@ class SqlMarkRepository(_Repo, MarkRepository):
             ),
         )
         params = {"iid": self._iid(), "student": student_id, "ids": ids}
-        rows = self._uow.execute(stmt, params).mappings()
+        rows = self._uow.execute(stmt, params).mappings().all()
         return {SessionId(r["session_id"]): m.mark_from(r) for r in rows}
 
     def tallies(
@@ -1037,11 +1045,15 @@ class SqlAuditRepository(_Repo, AuditRepository):
 
     def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
         c = t.audit_entries.c
-        rows = self._uow.execute(
-            select(t.audit_entries)
-            .where(c.institution_id == self._iid(), c.session_id == session_id)
-            .order_by(c.id)
-        ).mappings()
+        rows = (
+            self._uow.execute(
+                select(t.audit_entries)
+                .where(c.institution_id == self._iid(), c.session_id == session_id)
+                .order_by(c.id)
+            )
+            .mappings()
+            .all()
+        )
         return [m.audit_from(r) for r in rows]
 
 
@@ -1131,7 +1143,9 @@ class SqlSecurityEventRepository(_Repo, SecurityEventRepository):
         stmt = select(t.security_events).where(c.institution_id == self._iid())
         if since is not None:
             stmt = stmt.where(c.at >= since)
-        rows = self._uow.execute(stmt.order_by(c.at.desc(), c.id.desc()).limit(limit)).mappings()
+        rows = (
+            self._uow.execute(stmt.order_by(c.at.desc(), c.id.desc()).limit(limit)).mappings().all()
+        )
         return [m.event_from(r) for r in rows]
 
 
@@ -1169,16 +1183,20 @@ class SqlCoverAssignmentRepository(_Repo, CoverAssignmentRepository):
     def list_for_substitute(
         self, substitute_id: FacultyId, start: datetime, end: datetime
     ) -> Sequence[CoverAssignment]:
-        rows = self._uow.execute(
-            select(t.covers)
-            .where(
-                _C.institution_id == self._iid(),
-                _C.substitute_id == substitute_id,
-                _C.starts_at < end,
-                _C.ends_at > start,
+        rows = (
+            self._uow.execute(
+                select(t.covers)
+                .where(
+                    _C.institution_id == self._iid(),
+                    _C.substitute_id == substitute_id,
+                    _C.starts_at < end,
+                    _C.ends_at > start,
+                )
+                .order_by(_C.starts_at, _C.id)
             )
-            .order_by(_C.starts_at, _C.id)
-        ).mappings()
+            .mappings()
+            .all()
+        )
         return [m.cover_from(r) for r in rows]
 
     def remove(self, cover_id: CoverId) -> bool:
@@ -1208,12 +1226,16 @@ class SqlOutboxRepository(_Repo, OutboxRepository):
         self._uow.execute(stmt, kind="notification")
 
     def pending(self, limit: int = 100) -> Sequence[Notification]:
-        rows = self._uow.execute(
-            select(t.outbox)
-            .where(_O.delivered_at.is_(None), self._visible())
-            .order_by(_O.created_at, _O.sequence)
-            .limit(limit)
-        ).mappings()
+        rows = (
+            self._uow.execute(
+                select(t.outbox)
+                .where(_O.delivered_at.is_(None), self._visible())
+                .order_by(_O.created_at, _O.sequence)
+                .limit(limit)
+            )
+            .mappings()
+            .all()
+        )
         return [m.notification_from(r) for r in rows]
 
     def mark_delivered(
