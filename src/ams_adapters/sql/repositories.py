@@ -20,6 +20,7 @@ from sqlalchemy import (
     literal,
     or_,
     select,
+    text,
     true,
     tuple_,
     union_all,
@@ -854,6 +855,29 @@ def _assignment_summaries() -> Any:
 
 _M = t.marks.c
 _MARK_KEY = ["institution_id", "session_id", "student_id"]
+_MARK_COLUMNS = tuple(c.name for c in t.marks.columns)
+_MARK_TYPES = {
+    "marked_at": "timestamptz[]",
+    "version": "integer[]",
+    "day": "date[]",
+    "counted": "boolean[]",
+}
+_MARK_UPSERT = (
+    "DO UPDATE SET status = EXCLUDED.status, marked_at = EXCLUDED.marked_at, "
+    "marked_by = EXCLUDED.marked_by, source = EXCLUDED.source, device_id = EXCLUDED.device_id, "
+    "version = attendance_marks.version + 1"
+)
+
+
+def _marks_from_arrays(conflict: str) -> str:
+    arrays = ", ".join(
+        f"CAST(:c{i} AS {_MARK_TYPES.get(c, 'varchar[]')})" for i, c in enumerate(_MARK_COLUMNS)
+    )
+    return (
+        f"INSERT INTO attendance_marks ({', '.join(_MARK_COLUMNS)}) "  # noqa: S608 - our names
+        f"SELECT * FROM unnest({arrays}) "
+        f"ON CONFLICT (institution_id, session_id, student_id) {conflict}"
+    )
 
 
 class SqlMarkRepository(_Repo, MarkRepository):
@@ -924,10 +948,20 @@ class SqlMarkRepository(_Repo, MarkRepository):
             raise ConflictError("the mark changed concurrently; try again")
         return existing, False
 
+    def _write_arrays(self, rows: Sequence[Mapping[str, Any]], conflict: str) -> Any:
+        """One INSERT of every row as column arrays (PostgreSQL): a fixed statement the server
+        prepares once, where executemany with RETURNING would go row by row."""
+        params = {f"c{i}": [row[c] for row in rows] for i, c in enumerate(_MARK_COLUMNS)}
+        stmt = prebuilt(("marks", "arrays", conflict), lambda: text(_marks_from_arrays(conflict)))
+        return self._uow.execute(stmt, params, kind="mark")
+
     def add_missing(self, marks: Sequence[AttendanceMark]) -> Sequence[AttendanceMark]:
         if not marks:
             return []
         rows = self._rows(marks)
+        if self._uow.is_postgres:
+            result = self._write_arrays(rows, "DO NOTHING RETURNING *").mappings().all()
+            return [m.mark_from(r) for r in result]
         stmt = prebuilt(
             ("marks", "add missing", self._uow.engine.dialect.name),
             lambda: (
@@ -958,6 +992,9 @@ class SqlMarkRepository(_Repo, MarkRepository):
                 },
             )
 
+        if self._uow.is_postgres:
+            self._write_arrays(self._rows(marks), _MARK_UPSERT)
+            return
         stmt = prebuilt(("marks", "put many", self._uow.engine.dialect.name), build)
         self._uow.execute(stmt, self._rows(marks), kind="mark")
 
