@@ -135,7 +135,12 @@ class SqlUnitOfWork(UnitOfWork):
         self._scope = _Scope.UNSET
         try:
             if tx is not None and tx.is_active:
-                tx.rollback()
+                if exc_type is None and not self.written:
+                    # nothing to undo: ending a read-only transaction with COMMIT keeps
+                    # psycopg's prepared statements, which a ROLLBACK throws away
+                    tx.commit()
+                else:
+                    tx.rollback()
         except sa_exc.SQLAlchemyError:
             pass  # the connection is gone; closing it below returns it to the pool as invalid
         finally:
