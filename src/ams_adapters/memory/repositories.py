@@ -824,6 +824,10 @@ class InMemoryOutboxRepository(_Bound, OutboxRepository):
             self._own(notification)
         if notification.idempotency_key in store.outbox_keys:
             return
+        if notification.id in store.outbox:
+            raise ConflictError(
+                f"notification {notification.id} already exists", code="notification_exists"
+            )
         entry = OutboxEntry(notification, store.next_sequence())
         log.set(store.outbox, notification.id, entry)
         log.set(store.outbox_keys, notification.idempotency_key, notification.id)

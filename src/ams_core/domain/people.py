@@ -51,6 +51,10 @@ class Student:
     is_class_representative: bool = False
     version: int = 0
 
+    def __post_init__(self) -> None:
+        # emails are compared case-insensitively everywhere; keep one spelling
+        object.__setattr__(self, "email", self.email.strip().lower())
+
 
 def require_distinct_ids(students: Sequence[Student]) -> None:
     """Refuse a batch that names the same student twice (it would be ambiguous)."""
@@ -77,6 +81,9 @@ class Faculty:
     max_covers_per_week: int | None = None
     is_admin: bool = False
     version: int = 0
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "email", self.email.strip().lower())
 
 
 @dataclass(frozen=True, slots=True)

@@ -2766,3 +2766,26 @@ class UnitOfWorkContract:
             assert uow.students.get(c.students[1].id) == c.students[1]
             with pytest.raises(ValidationError):
                 uow.students.upsert_many([fresh, fresh])
+
+    def test_a_second_notification_with_a_taken_id_is_a_conflict(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        first = _notification(college, "N-1", "key-1")
+        with uow_factory().for_institution(college.id) as uow:
+            uow.outbox.add(first)
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow, pytest.raises(ConflictError):
+            uow.outbox.add(_notification(college, "N-1", "key-2"))
+        with uow_factory().for_platform() as uow:
+            assert list(uow.outbox.pending()) == [first]
+
+    def test_emails_are_kept_in_one_spelling(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        shouting = Student(StudentId("NX1"), college.id, "X", " NX1@A.EDU ", college.section_a.id)
+        with uow_factory().for_institution(college.id) as uow:
+            uow.students.add(shouting)
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.students.get(StudentId("NX1")).email == "nx1@a.edu"
+            assert uow.students.find_by_email("Nx1@a.edu") == shouting
