@@ -140,6 +140,17 @@ class ClassSession:
             return self
         return dataclasses.replace(self, window=dataclasses.replace(self.window, secret=new_secret))
 
+    def require_check_ins_possible(self) -> None:
+        """Refuse every check-in to a cancelled or completed session, whatever was marked.
+
+        Raises:
+            CheckInRefusedError: ``session_cancelled`` or ``session_completed``.
+        """
+        if self.status is SessionStatus.CANCELLED:
+            raise CheckInRefusedError(CheckInRefusal.SESSION_CANCELLED)
+        if self.status is SessionStatus.COMPLETED:
+            raise CheckInRefusedError(CheckInRefusal.SESSION_COMPLETED)
+
     def check_in_status(
         self, code: str, now: datetime, tz: tzinfo, settings: InstitutionSettings
     ) -> AttendanceStatus:
@@ -148,10 +159,7 @@ class ClassSession:
         Raises:
             CheckInRefusedError: with the reason that refused the check-in.
         """
-        if self.status is SessionStatus.CANCELLED:
-            raise CheckInRefusedError(CheckInRefusal.SESSION_CANCELLED)
-        if self.status is SessionStatus.COMPLETED:
-            raise CheckInRefusedError(CheckInRefusal.SESSION_COMPLETED)
+        self.require_check_ins_possible()
         if self.window is None or now < self.window.opened_at:
             raise CheckInRefusedError(CheckInRefusal.ATTENDANCE_NOT_OPEN)
         if not self.window.is_open_at(now):

@@ -12,7 +12,7 @@ from ams_core.domain.ids import DeviceId, InstitutionId, NotificationId, Session
 from ams_core.domain.institution import InstitutionSettings
 from ams_core.domain.notifications import Notification, Recipient, RecipientKind
 from ams_core.domain.security import SecurityEvent, SecurityEventKind
-from ams_core.domain.sessions import ClassSession, SessionStatus
+from ams_core.domain.sessions import ClassSession
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.use_cases._access import require_student, tenant_of
@@ -87,12 +87,9 @@ class CheckIn:
                 raise refuse(SecurityEventKind.SECOND_DEVICE, CheckInRefusal.DEVICE_MISMATCH)
             if not settings.allows_address(command.client_ip):
                 raise refuse(SecurityEventKind.OFF_CAMPUS, CheckInRefusal.OFF_CAMPUS_NETWORK)
-            # A cancelled or completed class refuses every check-in with its own reason,
-            # even for a student who already has a mark (e.g. absent from completion).
-            if session.status is SessionStatus.CANCELLED:
-                raise CheckInRefusedError(CheckInRefusal.SESSION_CANCELLED)
-            if session.status is SessionStatus.COMPLETED:
-                raise CheckInRefusedError(CheckInRefusal.SESSION_COMPLETED)
+            # before the existing-mark lookup: completion marks everyone, so a student
+            # checking in after it must hear "completed", not get their absence back
+            session.require_check_ins_possible()
             existing = uow.marks.find(session.id, student.id)
             if existing is not None:
                 return CheckInResult(existing.status, existing.marked_at, already_marked=True)
