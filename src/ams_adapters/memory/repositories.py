@@ -49,7 +49,7 @@ from ams_core.domain import (
     TermId,
     WeeklySlot,
 )
-from ams_core.domain.people import require_distinct_ids
+from ams_core.domain.people import fold_email, require_distinct_ids
 from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
@@ -264,38 +264,31 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
         self._require(self._data.sections, entity.section_id, "section")
 
     def _check_unique(self, new: Student, old: Student | None) -> None:
-        holder = self._data.student_emails.get(new.email.lower())
+        holder = self._data.student_emails.get(new.email)
         if holder is not None and holder != new.id:
             raise ConflictError(f"the email {new.email} is taken", code="email_taken")
 
     def _reindex(self, old: Student | None, new: Student) -> None:
         data = self._data
-        if old is not None and old.email.lower() != new.email.lower():
-            self._log.delete(data.student_emails, old.email.lower())
-        self._log.set(data.student_emails, new.email.lower(), new.id)
+        if old is not None and old.email != new.email:
+            self._log.delete(data.student_emails, old.email)
+        self._log.set(data.student_emails, new.email, new.id)
         self._index_move(
             data.students_by_section, old.section_id if old else None, new.section_id, new.id
         )
 
     def add_many(self, students: Iterable[Student]) -> int:
-        log = self._log
-        savepoint = log.savepoint()
         count = 0
-        try:
+        with self._log.atomic():
             for student in students:
                 self.add(student)
                 count += 1
-        except BaseException:
-            log.rollback_to(savepoint)  # all or nothing
-            raise
         return count
 
     def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
         require_distinct_ids(students)
-        log = self._log
-        savepoint = log.savepoint()
         created = updated = 0
-        try:
+        with self._log.atomic():
             for student in students:
                 stored = self._data.students.get(student.id)
                 if stored is None:
@@ -304,13 +297,10 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
                 elif dataclasses.replace(student, version=stored.version) != stored:
                     self.update(dataclasses.replace(student, version=stored.version))
                     updated += 1
-        except BaseException:
-            log.rollback_to(savepoint)  # all or nothing
-            raise
         return UpsertCounts(created, updated, len(students) - created - updated)
 
     def find_by_email(self, email: str) -> Student | None:
-        student_id = self._data.student_emails.get(email.lower())
+        student_id = self._data.student_emails.get(fold_email(email))
         return None if student_id is None else self._data.students.get(student_id)
 
     def list(self, section_id: SectionId | None = None) -> Sequence[Student]:
@@ -338,17 +328,17 @@ class InMemoryFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
         return entity.id
 
     def _check_unique(self, new: Faculty, old: Faculty | None) -> None:
-        holder = self._data.faculty_emails.get(new.email.lower())
+        holder = self._data.faculty_emails.get(new.email)
         if holder is not None and holder != new.id:
             raise ConflictError(f"the email {new.email} is taken", code="email_taken")
 
     def _reindex(self, old: Faculty | None, new: Faculty) -> None:
-        if old is not None and old.email.lower() != new.email.lower():
-            self._log.delete(self._data.faculty_emails, old.email.lower())
-        self._log.set(self._data.faculty_emails, new.email.lower(), new.id)
+        if old is not None and old.email != new.email:
+            self._log.delete(self._data.faculty_emails, old.email)
+        self._log.set(self._data.faculty_emails, new.email, new.id)
 
     def find_by_email(self, email: str) -> Faculty | None:
-        faculty_id = self._data.faculty_emails.get(email.lower())
+        faculty_id = self._data.faculty_emails.get(fold_email(email))
         return None if faculty_id is None else self._data.faculty.get(faculty_id)
 
     def find_many(self, faculty_ids: Iterable[FacultyId]) -> Mapping[FacultyId, Faculty]:
@@ -522,14 +512,9 @@ class InMemorySessionRepository(_Keyed[SessionId, ClassSession], SessionReposito
             log.discard(data.open_sessions, new.id)
 
     def add_many(self, sessions: Sequence[ClassSession]) -> int:
-        log = self._log
-        savepoint = log.savepoint()
-        try:
+        with self._log.atomic():
             for session in sessions:
                 self.add(session)
-        except BaseException:
-            log.rollback_to(savepoint)  # all or nothing
-            raise
         return len(sessions)
 
     def _select(

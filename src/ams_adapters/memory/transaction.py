@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Hashable, MutableMapping, MutableSet
+import contextlib
+from collections.abc import Callable, Hashable, Iterator, MutableMapping, MutableSet
 from typing import Any
 
 _MISSING: Any = object()
@@ -57,6 +58,16 @@ class UndoLog:
     def savepoint(self) -> int:
         """Mark the current point, to undo only the writes after it (see ``rollback_to``)."""
         return len(self._undo)
+
+    @contextlib.contextmanager
+    def atomic(self) -> Iterator[None]:
+        """Undo the enclosed writes if they raise; the transaction goes on (all or nothing)."""
+        savepoint = self.savepoint()
+        try:
+            yield
+        except BaseException:
+            self.rollback_to(savepoint)
+            raise
 
     def rollback_to(self, savepoint: int) -> None:
         """Undo the writes made after ``savepoint``, newest first."""

@@ -73,7 +73,7 @@ from ams_core.domain import (
     TermId,
     WeeklySlot,
 )
-from ams_core.domain.people import require_distinct_ids
+from ams_core.domain.people import fold_email, require_distinct_ids
 from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
@@ -518,7 +518,7 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
 
     def find_by_email(self, email: str) -> Student | None:
         found = self._select_where(
-            "by email", lambda: [t.students.c.email == bindparam("email")], email=email.lower()
+            "by email", lambda: [t.students.c.email == bindparam("email")], email=fold_email(email)
         )
         return found[0] if found else None
 
@@ -550,7 +550,7 @@ class SqlFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
     to_row, from_row = staticmethod(m.faculty_row), staticmethod(m.faculty_from)
 
     def find_by_email(self, email: str) -> Faculty | None:
-        wanted = email.lower()
+        wanted = fold_email(email)
         return next((f for f in self._all_cached().values() if f.email == wanted), None)
 
     def find_many(self, faculty_ids: Iterable[FacultyId]) -> Mapping[FacultyId, Faculty]:

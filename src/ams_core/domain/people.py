@@ -17,9 +17,14 @@ from ams_core.domain.ids import (
 )
 
 
+def fold_email(email: str) -> str:
+    """The one spelling an email is stored and looked up in (emails are case-insensitive)."""
+    return email.strip().lower()
+
+
 def normalise_email(email: str) -> str:
     """Return ``email`` trimmed and lower-cased, or raise if it is not an address."""
-    value = email.strip().lower()
+    value = fold_email(email)
     local, at, domain = value.partition("@")
     if not at or not local or "." not in domain or "@" in domain:
         raise ValidationError([FieldProblem("email", f"{email!r} is not an email address")])
@@ -52,8 +57,7 @@ class Student:
     version: int = 0
 
     def __post_init__(self) -> None:
-        # emails are compared case-insensitively everywhere; keep one spelling
-        object.__setattr__(self, "email", self.email.strip().lower())
+        object.__setattr__(self, "email", fold_email(self.email))
 
 
 def require_distinct_ids(students: Sequence[Student]) -> None:
@@ -83,7 +87,7 @@ class Faculty:
     version: int = 0
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "email", self.email.strip().lower())
+        object.__setattr__(self, "email", fold_email(self.email))
 
 
 @dataclass(frozen=True, slots=True)
