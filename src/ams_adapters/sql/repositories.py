@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
 from typing import TYPE_CHECKING, Any, Generic, TypeVar
@@ -144,6 +145,16 @@ class _Repo:
                 "the row belongs to another institution", code="tenant_mismatch"
             )
 
+    def _owned_rows(
+        self, entities: Iterable[E], to_row: Callable[[E], dict[str, Any]]
+    ) -> list[dict[str, Any]]:
+        """The rows of ``entities``, refusing any that belongs to another institution."""
+        rows = []
+        for entity in entities:
+            self._own(entity)
+            rows.append(to_row(entity))
+        return rows
+
     def _insert(self, table: Table) -> Any:
         module = postgresql if self._uow.is_postgres else sqlite
         return module.insert(table)
@@ -203,11 +214,7 @@ class _Repo:
 
 
 def _copy_value(value: Any) -> Any:
-    if isinstance(value, list | dict):
-        import json
-
-        return json.dumps(value)
-    return value
+    return json.dumps(value) if isinstance(value, list | dict) else value
 
 
 class _Keyed(_Repo, Generic[K, E]):
@@ -223,7 +230,8 @@ class _Keyed(_Repo, Generic[K, E]):
     from_row: Callable[[Any], E]
 
     def _key_of(self, entity: E) -> K:
-        return getattr(entity, "code" if self.key == "code" else "id")  # type: ignore[no-any-return]
+        # the key columns ("id", "code") carry the entities' attribute names
+        return getattr(entity, self.key)  # type: ignore[no-any-return]
 
     def _select_where(
         self,
@@ -305,6 +313,13 @@ class _Keyed(_Repo, Generic[K, E]):
                 raise NotFoundError(self.kind, key)
             raise ConcurrencyError(f"{self.kind} {key} was changed by someone else; reload it")
         return dataclasses.replace(entity, version=version + 1)  # type: ignore[type-var]
+
+    def _add_many(self, entities: Iterable[E]) -> int:
+        """Insert new rows all together (COPY on PostgreSQL for large batches)."""
+        self._forget()
+        rows = self._owned_rows(entities, type(self).to_row)
+        self._bulk_insert(self.table, rows, self.kind)
+        return len(rows)
 
     def _list_all(self) -> list[E]:
         if self.cached:
@@ -445,21 +460,15 @@ class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     to_row, from_row = staticmethod(m.student_row), staticmethod(m.student_from)
 
     def add_many(self, students: Iterable[Student]) -> int:
-        rows = []
-        for student in students:
-            self._own(student)
-            rows.append(m.student_row(student))
-        self._bulk_insert(t.students, rows, "student")
-        return len(rows)
+        return self._add_many(students)
 
     def upsert_many(self, students: Sequence[Student]) -> UpsertCounts:
         require_distinct_ids(students)
         if not students:
             return UpsertCounts(0, 0, 0)
-        rows = []
-        for student in students:
-            self._own(student)
-            rows.append(m.student_row(dataclasses.replace(student, version=0)))
+        rows = self._owned_rows(
+            (dataclasses.replace(s, version=0) for s in students), m.student_row
+        )
         with self._uow.savepoint():
             if self._uow.is_postgres:
                 created, updated = self._upsert_postgres(rows)
@@ -638,16 +647,8 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
     table, key, kind, order_by = t.sessions, "id", "session", ("day", "start_time", "id")
     to_row, from_row = staticmethod(m.session_row), staticmethod(m.session_from)
 
-    def add(self, session: ClassSession) -> None:
-        self.add_many([session])
-
     def add_many(self, sessions: Sequence[ClassSession]) -> int:
-        rows = []
-        for session in sessions:
-            self._own(session)
-            rows.append(m.session_row(session))
-        self._bulk_insert(t.sessions, rows, "session")
-        return len(rows)
+        return self._add_many(sessions)
 
     def update(self, session: ClassSession) -> ClassSession:
         stored = super().update(session)
@@ -1074,11 +1075,7 @@ class SqlMarkRepository(_Repo, MarkRepository):
 
 class SqlAuditRepository(_Repo, AuditRepository):
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
-        rows = []
-        for entry in entries:
-            self._own(entry)
-            rows.append(m.audit_row(entry))
-        self._bulk_insert(t.audit_entries, rows, "audit entry")
+        self._bulk_insert(t.audit_entries, self._owned_rows(entries, m.audit_row), "audit entry")
 
     def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
         c = t.audit_entries.c
