@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from ams_core.domain import (
     AssignmentId,
@@ -12,6 +13,9 @@ from ams_core.domain import (
     FacultyId,
     Institution,
     InstitutionId,
+    IsoWeek,
+    Principal,
+    Role,
     Section,
     SectionId,
     SlotId,
@@ -40,6 +44,26 @@ class Shape:
     students_per_section: int
     faculty: int
     subjects: int
+
+
+#: Acts on any institution (the generation benchmarks name each one).
+OPERATOR = Principal("ops@ams.local", frozenset({Role.PLATFORM_OPERATOR}))
+C = TypeVar("C")
+
+
+def admin_of(institution_id: InstitutionId) -> Principal:
+    """An administrator of one institution."""
+    return Principal("admin@x.edu", frozenset({Role.ADMIN}), institution_id=institution_id)
+
+
+def term_week(n: int) -> IsoWeek:
+    """The n-th week of the benchmark term (0-based)."""
+    return IsoWeek.containing(TERM_START + timedelta(weeks=n))
+
+
+def call_with(call: Callable[[C], object], command: C) -> Callable[[], object]:
+    """A zero-argument call of a use case, for the latency timers."""
+    return lambda: call(command)
 
 
 #: The legacy college of PRODUCT.md §5: 4,000 students in 32 sections, 64 faculty, 120

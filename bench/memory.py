@@ -5,7 +5,6 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
-from typing import TypeVar
 
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, MemoryStore, SeededRandomSource
 from ams_core.domain import (
@@ -13,7 +12,6 @@ from ams_core.domain import (
     DateRange,
     IsoWeek,
     Principal,
-    Role,
     SessionStatus,
 )
 from ams_core.testing.builders import faculty_principal, student_principal
@@ -35,18 +33,23 @@ from ams_core.use_cases import (
     OpenAttendance,
     OpenAttendanceCommand,
 )
-from bench.dataset import COLLEGE, LARGE_SCHOOL, TERM_START, Seeded, Shape, seed_institution
+from bench.dataset import (
+    COLLEGE,
+    LARGE_SCHOOL,
+    OPERATOR,
+    TERM_START,
+    Seeded,
+    Shape,
+    admin_of,
+    call_with,
+    seed_institution,
+    term_week,
+)
 from bench.timing import Row, latency_row
-
-OPERATOR = Principal("ops@ams.local", frozenset({Role.PLATFORM_OPERATOR}))
 
 
 def _admin(seeded: Seeded) -> Principal:
-    return Principal("admin@x.edu", frozenset({Role.ADMIN}), institution_id=seeded.institution.id)
-
-
-def _week(n: int) -> IsoWeek:
-    return IsoWeek.containing(TERM_START + timedelta(weeks=n))
+    return admin_of(seeded.institution.id)
 
 
 def bench_generate_week(institutions: int, shape: Shape = LARGE_SCHOOL) -> Row:
@@ -54,7 +57,7 @@ def bench_generate_week(institutions: int, shape: Shape = LARGE_SCHOOL) -> Row:
     uow = InMemoryUnitOfWork(MemoryStore())
     seeded = [seed_institution(uow, i, shape) for i in range(institutions)]
     generate = GenerateWeek(uow, SeededRandomSource(1))
-    week = _week(5)
+    week = term_week(5)
     started = time.perf_counter()
     created = 0
     for s in seeded:
@@ -89,7 +92,7 @@ def bench_check_ins(total: int, shape: Shape = COLLEGE) -> Row:
     seeded = seed_institution(uow, 0, shape)
     rnd = SeededRandomSource(2)
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
-    week = _week(1)
+    week = term_week(1)
     GenerateWeek(uow, rnd)(GenerateWeekCommand.for_week(_admin(seeded), week))
     bind = BindDevice(uow, clock)
     for student in seeded.students:
@@ -141,7 +144,7 @@ def bench_complete(sessions: int, students: int = 150) -> Row:
     clock = FixedClock(datetime(2026, 1, 1, tzinfo=UTC))
     weeks = max(1, -(-sessions // 30))
     for n in range(weeks):
-        GenerateWeek(uow, rnd)(GenerateWeekCommand.for_week(_admin(seeded), _week(n)))
+        GenerateWeek(uow, rnd)(GenerateWeekCommand.for_week(_admin(seeded), term_week(n)))
     bind = BindDevice(uow, clock)
     principals = [student_principal(s) for s in seeded.students]
     for p in principals:
@@ -150,7 +153,7 @@ def bench_complete(sessions: int, students: int = 150) -> Row:
     check_in = CheckIn(uow, clock, rnd)
     complete = CompleteSession(uow, clock)
     calls: list[Callable[[], object]] = []
-    all_sessions = [s for n in range(weeks) for s in _sessions_of_week(uow, seeded, _week(n))][
+    all_sessions = [s for n in range(weeks) for s in _sessions_of_week(uow, seeded, term_week(n))][
         :sessions
     ]
     for session in all_sessions:
@@ -189,19 +192,19 @@ def bench_queries(weeks_completed: int, repeats: int) -> list[Row]:
     teachers = {f.id: faculty_principal(f) for f in seeded.faculty}
     generate = GenerateWeek(uow, rnd)
     for n in range(16):
-        generate(GenerateWeekCommand.for_week(admin, _week(n)))
+        generate(GenerateWeekCommand.for_week(admin, term_week(n)))
     complete = CompleteSession(uow, clock)
     for n in range(weeks_completed):
-        for session in _sessions_of_week(uow, seeded, _week(n)):
+        for session in _sessions_of_week(uow, seeded, term_week(n)):
             clock.set(_at(session, seeded, 55))
             complete(CompleteSessionCommand(teachers[session.teacher_id], session.id, "topic"))
-    now_session = _sessions_of_week(uow, seeded, _week(weeks_completed))[0]
+    now_session = _sessions_of_week(uow, seeded, term_week(weeks_completed))[0]
     clock.set(_at(now_session, seeded, 0))
     with uow.for_institution(seeded.institution.id):
         marks = sum(len(uow.marks.list_for_session(s.id)) for s in _done(uow, seeded))
     students = [student_principal(s) for s in seeded.students]
     faculty = list(teachers.values())
-    week = _week(weeks_completed).dates
+    week = term_week(weeks_completed).dates
     schedule, summary, dashboard = (
         GetSchedule(uow),
         GetAttendanceSummary(uow, clock),
@@ -212,7 +215,7 @@ def bench_queries(weeks_completed: int, repeats: int) -> list[Row]:
         latency_row(
             f"student schedule, one week (memory; {label})",
             [
-                _bind(schedule, GetScheduleCommand(students[i % len(students)], week))
+                call_with(schedule, GetScheduleCommand(students[i % len(students)], week))
                 for i in range(repeats)
             ],
             goal="p50 ≤ 0.5 ms on PostgreSQL",
@@ -220,7 +223,7 @@ def bench_queries(weeks_completed: int, repeats: int) -> list[Row]:
         latency_row(
             f"attendance summary (memory; {label})",
             [
-                _bind(summary, GetAttendanceSummaryCommand(students[i % len(students)]))
+                call_with(summary, GetAttendanceSummaryCommand(students[i % len(students)]))
                 for i in range(repeats)
             ],
             goal="p50 ≤ 0.5 ms on PostgreSQL",
@@ -228,7 +231,7 @@ def bench_queries(weeks_completed: int, repeats: int) -> list[Row]:
         latency_row(
             f"faculty dashboard (memory; {label})",
             [
-                _bind(dashboard, GetFacultyDashboardCommand(faculty[i % len(faculty)]))
+                call_with(dashboard, GetFacultyDashboardCommand(faculty[i % len(faculty)]))
                 for i in range(repeats)
             ],
             goal="p50 ≤ 0.5 ms on PostgreSQL",
@@ -244,13 +247,6 @@ def _done(uow: InMemoryUnitOfWork, seeded: Seeded) -> list[ClassSession]:
         for s in uow.sessions.list_for_section(section, dates)
         if s.status is SessionStatus.COMPLETED
     ]
-
-
-C = TypeVar("C")
-
-
-def _bind(call: Callable[[C], object], command: C) -> Callable[[], object]:
-    return lambda: call(command)
 
 
 __all__ = [

@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
 from datetime import time as clock_time
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import create_engine, text
 from sqlalchemy.engine import Engine, make_url
@@ -32,8 +32,6 @@ from ams_core.domain import (
     Institution,
     InstitutionId,
     IsoWeek,
-    Principal,
-    Role,
     SectionId,
     Student,
     StudentId,
@@ -51,7 +49,18 @@ from ams_core.use_cases import (
     GetSchedule,
     GetScheduleCommand,
 )
-from bench.dataset import COLLEGE, LARGE_SCHOOL, TERM_START, TERM_WEEKS, Shape, seed_rows
+from bench.dataset import (
+    COLLEGE,
+    LARGE_SCHOOL,
+    OPERATOR,
+    TERM_START,
+    TERM_WEEKS,
+    Shape,
+    admin_of,
+    call_with,
+    seed_rows,
+    term_week,
+)
 from bench.timing import Row, latency_row
 
 ADMIN_URL = os.environ.get(
@@ -59,8 +68,6 @@ ADMIN_URL = os.environ.get(
 )
 DATABASE = "ams_bench"
 APP_LOGIN = "ams_api_bench"
-OPERATOR = Principal("ops@ams.local", frozenset({Role.PLATFORM_OPERATOR}))
-C = TypeVar("C")
 
 #: "Now" for the query benchmarks: Friday of the term's last week, 12:00 in Kolkata, so
 #: ~15.8 of 16 weeks are held (≈1.9 million marks) and a few classes remain.
@@ -137,10 +144,6 @@ def _delete_sessions(owner: Engine, institution_ids: Sequence[str]) -> None:
             )
 
 
-def _week(n: int) -> IsoWeek:
-    return IsoWeek.containing(TERM_START + timedelta(weeks=n))
-
-
 # -- generate week ---------------------------------------------------------------------------
 
 GENERATE_IDS = [f"gen-{i:03d}" for i in range(50)]
@@ -162,7 +165,7 @@ def bench_generate_week(db: Databases, institutions: int) -> list[Row]:
     ids = GENERATE_IDS[:institutions]
     for i, iid in enumerate(ids):
         _seed(db.owner, i, LARGE_SCHOOL, iid)
-    week = _week(3)
+    week = term_week(3)
     rows = []
     _delete_sessions(db.owner, ids)
     _generate_for(db.app_url, ids[:1], week)  # warm up the code paths
@@ -255,10 +258,10 @@ def bench_complete(db: Databases, sessions: int, students: int = 150) -> Row:
     _delete_sessions(db.owner, [COMPLETE_ID])
     iid = InstitutionId(COMPLETE_ID)
     uow = SqlUnitOfWork(db.app)
-    admin = Principal("admin@x.edu", frozenset({Role.ADMIN}), institution_id=iid)
+    admin = admin_of(iid)
     weeks = -(-sessions // 30)
     for n in range(weeks):
-        GenerateWeek(uow, SystemRandomSource())(GenerateWeekCommand.for_week(admin, _week(n)))
+        GenerateWeek(uow, SystemRandomSource())(GenerateWeekCommand.for_week(admin, term_week(n)))
     with db.owner.begin() as connection:
         # half the class checked in; the session is open (as if the teacher opened it)
         connection.execute(
@@ -321,9 +324,9 @@ def _load_term(db: Databases) -> int:
     _seed(db.owner, 902, COLLEGE, COLLEGE_ID)
     _delete_sessions(db.owner, [COLLEGE_ID])
     uow = SqlUnitOfWork(db.app)
-    admin = Principal("admin@x.edu", frozenset({Role.ADMIN}), institution_id=iid)
+    admin = admin_of(iid)
     for n in range(TERM_WEEKS):
-        GenerateWeek(uow, SystemRandomSource())(GenerateWeekCommand.for_week(admin, _week(n)))
+        GenerateWeek(uow, SystemRandomSource())(GenerateWeekCommand.for_week(admin, term_week(n)))
     now_local = QUERY_NOW.astimezone(Institution(iid, "x", "Asia/Kolkata", frozenset()).tz)
     held = "(s.day, s.start_time) < (:today, :now)"
     params = {"i": COLLEGE_ID, "today": now_local.date(), "now": now_local.time()}
@@ -364,10 +367,6 @@ def _load_term(db: Databases) -> int:
     return _load_term(db)
 
 
-def _bind(call: Callable[[C], object], command: C) -> Callable[[], object]:
-    return lambda: call(command)
-
-
 def bench_queries(db: Databases, repeats: int) -> list[Row]:
     marks = _load_term(db)
     iid = InstitutionId(COLLEGE_ID)
@@ -385,21 +384,21 @@ def bench_queries(db: Databases, repeats: int) -> list[Row]:
         (
             f"student schedule, one week (PostgreSQL, use case; {label})",
             [
-                _bind(schedule, GetScheduleCommand(students[i % len(students)], week))
+                call_with(schedule, GetScheduleCommand(students[i % len(students)], week))
                 for i in range(repeats)
             ],
         ),
         (
             f"attendance summary (PostgreSQL, use case; {label})",
             [
-                _bind(summary, GetAttendanceSummaryCommand(students[i * 7 % len(students)]))
+                call_with(summary, GetAttendanceSummaryCommand(students[i * 7 % len(students)]))
                 for i in range(repeats)
             ],
         ),
         (
             f"faculty dashboard (PostgreSQL, use case; {label})",
             [
-                _bind(dashboard, GetFacultyDashboardCommand(faculty[i % len(faculty)]))
+                call_with(dashboard, GetFacultyDashboardCommand(faculty[i % len(faculty)]))
                 for i in range(repeats)
             ],
         ),
