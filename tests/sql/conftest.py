@@ -12,7 +12,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -121,5 +121,3 @@ def sqlite_engine(tmp_path: Path, migrated_sqlite_file: Path) -> Iterator[Engine
     yield engine
     engine.dispose()
 
-
-UowFactory = Callable[[], SqlUnitOfWork]
