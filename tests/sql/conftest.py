@@ -120,4 +120,3 @@ def sqlite_engine(tmp_path: Path, migrated_sqlite_file: Path) -> Iterator[Engine
     engine = make_engine(SqlSettings(url=f"sqlite:///{path}"))
     yield engine
     engine.dispose()
-
