@@ -7,6 +7,7 @@ import dataclasses
 import logging
 import sys
 from collections.abc import Sequence
+from typing import Any
 
 from sqlalchemy.engine import Engine
 
@@ -53,7 +54,12 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument(
         "--database-url", help="overrides AMS_DATABASE_URL (default sqlite:///./ams.db)"
     )
-    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    add_database_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
+    return parser
+
+
+def add_database_commands(commands: Any) -> None:
+    """Add `migrate` and `db check` to a command group (the HTTP edge's `ams` reuses them)."""
     migrate = commands.add_parser("migrate", help="bring the database schema up to date")
     migrate.add_argument("--revision", default="head", help="target revision (default head)")
     migrate.set_defaults(run=_migrate)
@@ -63,7 +69,6 @@ def build_parser() -> argparse.ArgumentParser:
         "check", help="connectivity, migration head, pool and row-level security"
     )
     check.set_defaults(run=_db_check)
-    return parser
 
 
 def main(argv: Sequence[str] | None = None) -> int:

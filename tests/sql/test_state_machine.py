@@ -63,11 +63,18 @@ from ams_core.domain import (
     MarkSource,
     Notification,
     NotificationId,
+    PasswordCredential,
+    PasswordPolicy,
+    PushPlatform,
+    PushToken,
     Recipient,
     RecipientKind,
     SectionId,
     SessionId,
     SessionStatus,
+    SignIn,
+    SignInId,
+    SignInMethod,
     StatusTally,
     Student,
     StudentId,
@@ -158,6 +165,12 @@ rarely = st.sampled_from((False, False, False, True))
 EMAIL_LOCALS = ("n210001", "n210002", "x1", "x2", "x3")
 HOLIDAYS = (MONDAY, MONDAY + timedelta(days=1), TERM.end)
 OUTBOX_KEYS = tuple(f"key-{n}" for n in range(4))
+OUTBOX_KIND = "session_cancelled"
+SIGN_INS = tuple(SignInId(f"SI{n}") for n in range(1, 5))
+#: The people (e-mail local parts) that sign in and get passwords.
+PEOPLE = ("n210001", "alice", "guest")
+PUSH_TOKENS = tuple(f"token{n}" for n in range(1, 5))
+PASSWORDS = PasswordPolicy(max_failures=2)
 
 
 def mark_batches() -> st.SearchStrategy[tuple[InstitutionId, list[AttendanceMark]]]:
@@ -876,28 +889,32 @@ class AdapterAgreement(RuleBasedStateMachine):
         owner=institutions,
         scope=st.sampled_from(("own", "own", "platform", "other")),
         queued=st.lists(
-            st.tuples(st.sampled_from(OUTBOX_KEYS), st.sampled_from((5, 0, -5))),
+            st.tuples(
+                st.sampled_from(OUTBOX_KEYS),
+                st.sampled_from((5, 0, -5)),
+                st.sampled_from((SECTIONS[:1], SECTIONS[1:], SECTIONS)),
+            ),
             min_size=1,
             max_size=3,
         ),
     )
     def queue_notifications(
-        self, owner: InstitutionId, scope: str, queued: list[tuple[str, int]]
+        self, owner: InstitutionId, scope: str, queued: list[tuple[str, int, tuple[SectionId, ...]]]
     ) -> MultipleResults[NotificationId]:
         """Queue a few notifications in one transaction (created out of order now and then)."""
         notifications = [
             Notification(
                 id=NotificationId(self.fresh("N")),
                 institution_id=owner,
-                kind="session_cancelled",
+                kind=OUTBOX_KIND,
                 title="Cancelled",
                 body=f"{key} body",
-                recipients=(Recipient(RecipientKind.SECTION, SECTIONS[0]),),
+                recipients=tuple(Recipient(RecipientKind.SECTION, s) for s in sections),
                 idempotency_key=key,
                 created_at=T0 + timedelta(minutes=minutes),
                 data={"key": key},
             )
-            for key, minutes in queued
+            for key, minutes, sections in queued
         ]
         stored, keys = [], set(self.store.outbox_keys)  # a peek at the reference store
         for notification in notifications:
@@ -924,6 +941,152 @@ class AdapterAgreement(RuleBasedStateMachine):
     ) -> None:
         report = DeliveryReport(delivered=2, failed=1)
         self.run(scope, lambda uow: uow.outbox.mark_delivered(notification_id, at, report))
+
+    # -- accounts ---------------------------------------------------------------------------
+    @rule(
+        iid=institutions,
+        sign_in_id=st.sampled_from(SIGN_INS),
+        person=st.sampled_from(PEOPLE),
+        upper=st.booleans(),
+        created=instants,
+        hours=st.integers(1, 72),
+        method=st.sampled_from(SignInMethod),
+        device=st.none() | st.sampled_from(DEVICES),
+        wrong_tenant=rarely,
+    )
+    def sign_in(
+        self,
+        iid: InstitutionId,
+        sign_in_id: SignInId,
+        person: str,
+        upper: bool,
+        created: datetime,
+        hours: int,
+        method: SignInMethod,
+        device: DeviceId | None,
+        wrong_tenant: bool,
+    ) -> None:
+        email = f"{person}@{DOMAINS[iid]}"
+        sign_in = SignIn(
+            sign_in_id,
+            OTHER[iid] if wrong_tenant else iid,
+            email.upper() if upper else email,
+            method,
+            self.fresh("digest").rjust(64, "0"),
+            created,
+            created + timedelta(hours=hours),
+            device,
+        )
+        self.run(iid, lambda uow: uow.sign_ins.add(sign_in))
+
+    @rule(
+        iid=institutions,
+        sign_in_id=st.sampled_from(SIGN_INS),
+        revoke=st.booleans(),
+        at=instants,
+        stale_by=st.sampled_from((0, 0, 0, 1, -1)),
+    )
+    def refresh_or_end_sign_in(
+        self, iid: InstitutionId, sign_in_id: SignInId, revoke: bool, at: datetime, stale_by: int
+    ) -> None:
+        digest = self.fresh("rotated").rjust(64, "0")
+
+        def op(uow: UnitOfWork) -> object:
+            current = uow.sign_ins.find(sign_in_id)
+            if current is None:
+                return None
+            changed = current.revoked(at) if revoke else current.rotated(digest, at)
+            return uow.sign_ins.update(
+                dataclasses.replace(changed, version=changed.version + stale_by)
+            )
+
+        self.run(iid, op)
+
+    @rule(iid=institutions, person=st.sampled_from(PEOPLE), upper=st.booleans(), at=instants)
+    def revoke_all_sign_ins(
+        self, iid: InstitutionId, person: str, upper: bool, at: datetime
+    ) -> None:
+        email = f"{person}@{DOMAINS[iid]}"
+        email = email.upper() if upper else email
+        self.run(iid, lambda uow: uow.sign_ins.revoke_all(email, at))
+
+    @rule(
+        iid=institutions,
+        person=st.sampled_from(PEOPLE),
+        action=st.sampled_from(("fail", "fail", "succeed", "new hash", "fresh")),
+        at=instants,
+        stale_by=st.sampled_from((0, 0, 0, 1, -1)),
+        wrong_tenant=rarely,
+    )
+    def put_password(
+        self,
+        iid: InstitutionId,
+        person: str,
+        action: str,
+        at: datetime,
+        stale_by: int,
+        wrong_tenant: bool,
+    ) -> None:
+        email = f"{person}@{DOMAINS[iid]}"
+        owner = OTHER[iid] if wrong_tenant else iid
+
+        def op(uow: UnitOfWork) -> object:
+            current = uow.passwords.find(email)
+            if action == "fresh" or current is None:
+                changed = PasswordCredential(owner, email.upper(), "hash-fresh")
+            elif action == "fail":
+                changed = current.after_failure(at, PASSWORDS)
+            elif action == "succeed":
+                changed = current.after_success("hash-rehashed")
+            else:
+                changed = dataclasses.replace(current, password_hash=f"hash-{at.isoformat()}")
+            return uow.passwords.put(
+                dataclasses.replace(
+                    changed, institution_id=owner, version=changed.version + stale_by
+                )
+            )
+
+        self.run(iid, op)
+
+    @rule(iid=institutions, person=st.sampled_from(PEOPLE), upper=st.booleans())
+    def remove_password(self, iid: InstitutionId, person: str, upper: bool) -> None:
+        email = f"{person}@{DOMAINS[iid]}"
+        self.run(iid, lambda uow: uow.passwords.remove(email.upper() if upper else email))
+
+    @rule(
+        iid=institutions,
+        token=st.sampled_from(PUSH_TOKENS),
+        student=st.none() | any_student,
+        faculty=st.none() | st.sampled_from(FACULTY),
+        platform=st.sampled_from(PushPlatform),
+        at=instants,
+        wrong_tenant=rarely,
+    )
+    def register_push_token(
+        self,
+        iid: InstitutionId,
+        token: str,
+        student: StudentId | None,
+        faculty: FacultyId | None,
+        platform: PushPlatform,
+        at: datetime,
+        wrong_tenant: bool,
+    ) -> None:
+        owner = (student or faculty or "nobody").upper()
+        registration = PushToken(
+            OTHER[iid] if wrong_tenant else iid,
+            token,
+            platform,
+            f"{owner}@{DOMAINS[iid]}",
+            at,
+            student,
+            faculty,
+        )
+        self.run(iid, lambda uow: uow.push_tokens.put(registration))
+
+    @rule(iid=institutions, token=st.sampled_from(PUSH_TOKENS))
+    def remove_push_token(self, iid: InstitutionId, token: str) -> None:
+        self.run(iid, lambda uow: uow.push_tokens.remove(token))
 
     # -- transactions -----------------------------------------------------------------------
     def _write_a_bit_of_everything(self, uow: UnitOfWork, iid: InstitutionId) -> None:
@@ -954,6 +1117,18 @@ class AdapterAgreement(RuleBasedStateMachine):
         uow.institutions.update(dataclasses.replace(institution, name=tag))
         uow.outbox.add(
             Notification(NotificationId(f"N-{tag}"), iid, "k", "t", "b", (), f"key-{tag}", T0, {})
+        )
+        uow.outbox.add(
+            Notification(
+                NotificationId(f"N-{tag}-2"), iid, OUTBOX_KIND, "t", "b", (), f"key-{tag}-2", T0, {}
+            )
+        )
+        email = f"{PEOPLE[0]}@{DOMAINS[iid]}"
+        uow.sign_ins.add(SignIn(SignInId(tag), iid, email, SignInMethod.LOCAL, "d", T0, FAR_FUTURE))
+        uow.sign_ins.revoke_all(email, T0)
+        uow.passwords.remove(email)
+        uow.push_tokens.put(
+            PushToken(iid, f"token-{tag}", PushPlatform.WEB, email, T0, SEEDED_STUDENTS[0])
         )
 
     @rule(iid=institutions)
@@ -1034,11 +1209,28 @@ class AdapterAgreement(RuleBasedStateMachine):
                         for c, cover in self.latest_covers.items()
                     },
                     f"{iid} pending": uow.outbox.pending(),
+                    f"{iid} history": (
+                        uow.outbox.history(OUTBOX_KIND),
+                        uow.outbox.history(
+                            OUTBOX_KIND, Recipient(RecipientKind.SECTION, SECTIONS[0]), 2
+                        ),
+                    ),
+                    f"{iid} sign-ins": [uow.sign_ins.find(i) for i in SIGN_INS],
+                    f"{iid} revoked": (
+                        uow.sign_ins.revoked_since(FAR_PAST),
+                        uow.sign_ins.revoked_since(T0),
+                    ),
+                    f"{iid} passwords": [uow.passwords.find(f"{p}@{DOMAINS[iid]}") for p in PEOPLE],
+                    f"{iid} push tokens": (
+                        uow.push_tokens.for_students(ALL_STUDENTS),
+                        uow.push_tokens.for_faculty(FACULTY),
+                    ),
                 }
         with factory().for_platform() as uow:
             reads["platform institutions"] = uow.institutions.list()
             reads["platform pending"] = uow.outbox.pending()
             reads["platform pending, first two"] = uow.outbox.pending(limit=2)
+            reads["platform history"] = uow.outbox.history(OUTBOX_KIND, limit=3)
         return {key: norm(value) for key, value in reads.items()}
 
     @invariant()

@@ -33,11 +33,17 @@ from ams_core.domain import (
     InstitutionId,
     MarkSource,
     NotFoundError,
+    PasswordCredential,
+    PushPlatform,
+    PushToken,
     Section,
     SectionId,
     SecurityEvent,
     SecurityEventKind,
     SessionId,
+    SignIn,
+    SignInId,
+    SignInMethod,
     Student,
     StudentId,
     SubjectCode,
@@ -299,6 +305,28 @@ def test_unfiltered_updates_and_deletes_in_a_scope_touch_only_that_institution(
         ("sections", {"id": "S-X", "year": 1, "department": "CSE", "name": "X"}),
         ("holidays", {"day": date(2026, 10, 3), "name": "X"}),
         ("institutions", {"id": "inst-b", "name": "x", "timezone": "UTC"}),
+        (
+            "sign_ins",
+            {
+                "id": "SI-X",
+                "email": "x@b.edu",
+                "method": "google",
+                "refresh_digest": "0" * 64,
+                "created_at": datetime(2026, 11, 16, tzinfo=UTC),
+                "expires_at": datetime(2026, 12, 16, tzinfo=UTC),
+            },
+        ),
+        ("password_credentials", {"email": "x@b.edu", "password_hash": "h"}),
+        (
+            "push_tokens",
+            {
+                "token_digest": "0" * 64,
+                "token": "tok",
+                "platform": "web",
+                "owner_email": "x@b.edu",
+                "registered_at": datetime(2026, 11, 16, tzinfo=UTC),
+            },
+        ),
     ],
 )
 def test_inserting_a_row_of_another_institution_is_refused_by_the_policy(
@@ -659,6 +687,9 @@ def _writes(colleges: TwoColleges) -> dict[str, Callable[[SqlUnitOfWork], object
                 CoverId("C1"), B, b_session.id, b.bob.id, at, at + timedelta(hours=1), at
             )
         ),
+        "sign in": lambda uow: uow.sign_ins.add(_account_rows(B, b.students[0])[0]),
+        "password": lambda uow: uow.passwords.put(_account_rows(B, b.students[0])[1]),
+        "push token": lambda uow: uow.push_tokens.put(_account_rows(B, b.students[0])[2]),
     }
 
 
@@ -675,6 +706,9 @@ WRITES = (
     "marks",
     "event",
     "cover",
+    "sign in",
+    "password",
+    "push token",
 )
 
 
@@ -693,6 +727,66 @@ def test_writing_another_institutions_entity_inside_a_scope_raises_a_core_error(
         pg, "SELECT sum(version) FROM class_sessions"
     )
     assert after == before
+
+
+def _account_rows(
+    iid: InstitutionId, student: Student
+) -> tuple[SignIn, PasswordCredential, PushToken]:
+    """A sign-in, a password and a push token of ``student`` (the token is the same text in
+    every institution)."""
+    at = datetime(2026, 11, 16, 3, 30, tzinfo=UTC)
+    return (
+        SignIn(
+            SignInId("SI-1"),
+            iid,
+            student.email,
+            SignInMethod.PASSWORD,
+            "0" * 64,
+            at,
+            at + timedelta(days=30),
+        ),
+        PasswordCredential(iid, student.email, f"hash-{iid}"),
+        PushToken(iid, "same-token", PushPlatform.ANDROID, student.email, at, student.id),
+    )
+
+
+def test_account_rows_are_isolated_by_the_policies_like_every_tenant_row(
+    pg: PostgresDatabase, colleges: TwoColleges
+) -> None:
+    for college in (colleges.a, colleges.b):
+        sign_in, password, token = _account_rows(college.id, college.students[0])
+        with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
+            uow.sign_ins.add(sign_in)
+            uow.passwords.put(password)
+            uow.push_tokens.put(token)
+            uow.commit()
+    tables = ("sign_ins", "password_credentials", "push_tokens")
+    for name in tables:
+        assert owner_count(pg, f"SELECT count(*) FROM {name}") == 2, name  # noqa: S608
+    with pg.app.begin() as connection:
+        for name in tables:
+            assert connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() == 0  # noqa: S608
+    with pg.app.begin() as connection:
+        connection.execute(text("SELECT set_config('app.scope', 'platform', true)"))
+        for name in tables:
+            assert connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one() == 0  # noqa: S608
+    with pg.app.begin() as connection:
+        scoped(connection, A)
+        for name in tables:
+            owners = connection.execute(text(f"SELECT institution_id FROM {name}")).scalars()  # noqa: S608
+            assert list(owners) == [A], name
+        revoked = connection.execute(text("UPDATE sign_ins SET revoked_at = now()"))
+        assert revoked.rowcount == 1
+        assert connection.execute(text("DELETE FROM push_tokens")).rowcount == 1
+    assert owner_count(pg, "SELECT count(*) FROM sign_ins WHERE revoked_at IS NULL") == 1
+    assert owner_count(pg, "SELECT count(*) FROM push_tokens WHERE institution_id = :b", b=B) == 1
+    with SqlUnitOfWork(pg.app).for_institution(B) as uow:
+        found = uow.sign_ins.find(SignInId("SI-1"))
+        assert found is not None
+        assert found.revoked_at is None
+        assert [
+            t.institution_id for t in uow.push_tokens.for_students([colleges.b.students[0].id])
+        ] == [B]
 
 
 # -- history is never removed by a cascade ------------------------------------------------------

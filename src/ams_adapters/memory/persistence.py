@@ -17,9 +17,12 @@ from ams_adapters.memory.repositories import (
     InMemoryInstitutionRepository,
     InMemoryMarkRepository,
     InMemoryOutboxRepository,
+    InMemoryPasswordCredentialRepository,
+    InMemoryPushTokenRepository,
     InMemorySectionRepository,
     InMemorySecurityEventRepository,
     InMemorySessionRepository,
+    InMemorySignInRepository,
     InMemorySlotRepository,
     InMemoryStudentRepository,
     InMemorySubjectRepository,
@@ -65,6 +68,9 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.security_events = InMemorySecurityEventRepository(self)
         self.covers = InMemoryCoverAssignmentRepository(self)
         self.outbox = InMemoryOutboxRepository(self)
+        self.sign_ins = InMemorySignInRepository(self)
+        self.passwords = InMemoryPasswordCredentialRepository(self)
+        self.push_tokens = InMemoryPushTokenRepository(self)
 
     def for_institution(self, institution_id: InstitutionId) -> Self:
         self._require_idle()

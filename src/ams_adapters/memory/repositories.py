@@ -31,13 +31,18 @@ from ams_core.domain import (
     NotFoundError,
     Notification,
     NotificationId,
+    PasswordCredential,
     PermissionDeniedError,
+    PushToken,
+    Recipient,
     Section,
     SectionId,
     SecurityEvent,
     SessionCounts,
     SessionId,
     SessionStatus,
+    SignIn,
+    SignInId,
     SlotId,
     StatusTally,
     Student,
@@ -62,9 +67,13 @@ from ams_core.ports import (
     InstitutionRepository,
     MarkRepository,
     OutboxRepository,
+    PasswordCredentialRepository,
+    PushTokenRepository,
     SectionRepository,
     SecurityEventRepository,
+    SentNotification,
     SessionRepository,
+    SignInRepository,
     SlotRepository,
     StudentRepository,
     SubjectRepository,
@@ -838,7 +847,144 @@ class InMemoryOutboxRepository(_Bound, OutboxRepository):
             OutboxEntry(entry.notification, entry.sequence, at, report),
         )
 
+    def history(
+        self, kind: str, recipient: Recipient | None = None, limit: int = 50
+    ) -> Sequence[SentNotification]:
+        self._uow.active_log()
+        entries = sorted(
+            (
+                e
+                for e in self._store.outbox.values()
+                if e.notification.kind == kind
+                and (recipient is None or recipient in e.notification.recipients)
+                and self._visible(e)
+            ),
+            key=lambda e: (e.notification.created_at, e.sequence),
+            reverse=True,
+        )
+        return [
+            SentNotification(
+                e.notification,
+                e.delivered_at,
+                e.report.delivered if e.report else 0,
+                e.report.failed if e.report else 0,
+            )
+            for e in entries[:limit]
+        ]
+
     def delivered(self) -> Sequence[OutboxEntry]:
         """Delivered entries (for tests and the demo's log)."""
         self._uow.active_log()
         return [e for e in self._store.outbox.values() if e.delivered_at and self._visible(e)]
+
+
+class InMemorySignInRepository(_Keyed[SignInId, SignIn], SignInRepository):
+    """Sign-ins keyed by id, indexed by (folded) email for ``revoke_all``."""
+
+    kind = "sign_in"
+
+    def _table(self) -> dict[SignInId, SignIn]:
+        return self._data.sign_ins
+
+    def _key(self, entity: SignIn) -> SignInId:
+        return entity.id
+
+    def _reindex(self, old: SignIn | None, new: SignIn) -> None:
+        self._index_move(
+            self._data.sign_ins_by_email, old.email if old else None, new.email, new.id
+        )
+
+    def add(self, sign_in: SignIn) -> None:
+        super().add(dataclasses.replace(sign_in, email=fold_email(sign_in.email)))
+
+    def update(self, sign_in: SignIn) -> SignIn:
+        return super().update(dataclasses.replace(sign_in, email=fold_email(sign_in.email)))
+
+    def revoke_all(self, email: str, at: datetime) -> int:
+        data, log = self._data, self._log
+        revoked = 0
+        for sign_in_id in sorted(data.sign_ins_by_email.get(fold_email(email), ())):
+            sign_in = data.sign_ins[sign_in_id]
+            if sign_in.is_active(at):
+                ended = dataclasses.replace(sign_in, revoked_at=at, version=sign_in.version + 1)
+                log.set(data.sign_ins, sign_in_id, ended)
+                revoked += 1
+        return revoked
+
+    def revoked_since(self, since: datetime) -> frozenset[SignInId]:
+        return frozenset(
+            sign_in.id
+            for sign_in in self._data.sign_ins.values()
+            if sign_in.revoked_at is not None and sign_in.revoked_at >= since
+        )
+
+
+class InMemoryPasswordCredentialRepository(_Bound, PasswordCredentialRepository):
+    """One credential per folded email."""
+
+    def find(self, email: str) -> PasswordCredential | None:
+        return self._data.passwords.get(fold_email(email))
+
+    def put(self, credential: PasswordCredential) -> PasswordCredential:
+        self._own(credential)
+        data = self._data
+        email = fold_email(credential.email)
+        stored = data.passwords.get(email)
+        if (0 if stored is None else stored.version) != credential.version:
+            raise ConcurrencyError(f"the password of {email} was changed by someone else")
+        version = 0 if stored is None else credential.version + 1
+        new = dataclasses.replace(credential, email=email, version=version)
+        self._log.set(data.passwords, email, new)
+        return new
+
+    def remove(self, email: str) -> bool:
+        data, key = self._data, fold_email(email)
+        if key not in data.passwords:
+            return False
+        self._log.delete(data.passwords, key)
+        return True
+
+
+class InMemoryPushTokenRepository(_Bound, PushTokenRepository):
+    """Push registrations keyed by token, indexed by student and by teacher."""
+
+    def _unindex(self, token: str) -> PushToken | None:
+        data, log = self._data, self._log
+        old = data.push_tokens.get(token)
+        if old is not None:
+            if old.student_id is not None:
+                log.discard(data.push_tokens_by_student.get(old.student_id, set()), token)
+            if old.faculty_id is not None:
+                log.discard(data.push_tokens_by_faculty.get(old.faculty_id, set()), token)
+        return old
+
+    def put(self, token: PushToken) -> None:
+        self._own(token)
+        data, log = self._data, self._log
+        if token.student_id is not None:
+            self._require(data.students, token.student_id, "student")
+        if token.faculty_id is not None:
+            self._require(data.faculty, token.faculty_id, "faculty")
+        self._unindex(token.token)
+        new = dataclasses.replace(token, owner_email=fold_email(token.owner_email))
+        log.set(data.push_tokens, new.token, new)
+        if new.student_id is not None:
+            log.add(data.push_tokens_by_student.setdefault(new.student_id, set()), new.token)
+        if new.faculty_id is not None:
+            log.add(data.push_tokens_by_faculty.setdefault(new.faculty_id, set()), new.token)
+
+    def remove(self, token: str) -> bool:
+        if self._unindex(token) is None:
+            return False
+        self._log.delete(self._data.push_tokens, token)
+        return True
+
+    def _of(self, index: Mapping[Any, set[str]], owners: Iterable[Any]) -> Sequence[PushToken]:
+        tokens = {token for owner in set(owners) for token in index.get(owner, ())}
+        return [self._data.push_tokens[token] for token in sorted(tokens)]
+
+    def for_students(self, student_ids: Iterable[StudentId]) -> Sequence[PushToken]:
+        return self._of(self._data.push_tokens_by_student, student_ids)
+
+    def for_faculty(self, faculty_ids: Iterable[FacultyId]) -> Sequence[PushToken]:
+        return self._of(self._data.push_tokens_by_faculty, faculty_ids)

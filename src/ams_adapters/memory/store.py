@@ -23,10 +23,14 @@ from ams_core.domain import (
     InstitutionId,
     Notification,
     NotificationId,
+    PasswordCredential,
+    PushToken,
     Section,
     SectionId,
     SecurityEvent,
     SessionId,
+    SignIn,
+    SignInId,
     SlotId,
     Student,
     StudentId,
@@ -76,6 +80,12 @@ class TenantData:
     covers: dict[CoverId, CoverAssignment] = field(default_factory=dict)
     covers_by_substitute: dict[FacultyId, set[CoverId]] = field(default_factory=dict)
     cover_by_session: dict[SessionId, CoverId] = field(default_factory=dict)
+    sign_ins: dict[SignInId, SignIn] = field(default_factory=dict)
+    sign_ins_by_email: dict[str, set[SignInId]] = field(default_factory=dict)
+    passwords: dict[str, PasswordCredential] = field(default_factory=dict)
+    push_tokens: dict[str, PushToken] = field(default_factory=dict)
+    push_tokens_by_student: dict[StudentId, set[str]] = field(default_factory=dict)
+    push_tokens_by_faculty: dict[FacultyId, set[str]] = field(default_factory=dict)
 
 
 @dataclass

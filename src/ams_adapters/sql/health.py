@@ -11,6 +11,7 @@ from sqlalchemy.engine import Engine
 
 from ams_adapters.sql.migrate import current_revision, head_revision
 from ams_adapters.sql.tables import TENANT_TABLES
+from ams_core.ports import HealthCheck, HealthStatus
 
 
 @dataclass(frozen=True)
@@ -110,3 +111,31 @@ def check_database(engine: Engine) -> DatabaseReport:
         role=role,
         warnings=warnings,
     )
+
+
+class SqlHealthCheck(HealthCheck):
+    """Readiness probe: one round trip, and the schema at the newest migration."""
+
+    name = "database"
+
+    def __init__(self, engine: Engine) -> None:
+        self._engine = engine
+        self._migrated = False
+
+    def check(self) -> HealthStatus:
+        started = time.perf_counter()
+        try:
+            with self._engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+            latency = round((time.perf_counter() - started) * 1000, 2)
+            if not self._migrated:
+                # a second connection: SQLite's write lock must not be held meanwhile
+                revision = current_revision(self._engine)
+                if revision != head_revision():
+                    return HealthStatus(
+                        self.name, False, f"schema at {revision or 'none'}; run `ams migrate`"
+                    )
+                self._migrated = True
+        except sa_exc.SQLAlchemyError as error:
+            return HealthStatus(self.name, False, type(error).__name__)
+        return HealthStatus(self.name, True, "", latency)

@@ -28,6 +28,9 @@ from ams_core.domain import (
     MarkSource,
     Notification,
     NotificationId,
+    PasswordCredential,
+    PushPlatform,
+    PushToken,
     Recipient,
     RecipientKind,
     Section,
@@ -36,6 +39,9 @@ from ams_core.domain import (
     SecurityEventKind,
     SessionId,
     SessionStatus,
+    SignIn,
+    SignInId,
+    SignInMethod,
     SlotId,
     StatusTally,
     Student,
@@ -47,7 +53,10 @@ from ams_core.domain import (
     Term,
     TermId,
     WeeklySlot,
+    digest_token,
 )
+from ams_core.domain.people import fold_email
+from ams_core.ports import SentNotification
 
 Row = Mapping[Any, Any]
 
@@ -495,6 +504,15 @@ def notification_row(n: Notification) -> dict[str, Any]:
     }
 
 
+def sent_from(row: Row) -> SentNotification:
+    return SentNotification(
+        notification_from(row),
+        delivered_at=row["delivered_at"],
+        delivered=row["delivered"] or 0,
+        failed=row["failed"] or 0,
+    )
+
+
 def notification_from(row: Row) -> Notification:
     return Notification(
         id=NotificationId(row["id"]),
@@ -506,4 +524,84 @@ def notification_from(row: Row) -> Notification:
         idempotency_key=row["idempotency_key"],
         created_at=row["created_at"],
         data=dict(row["data"]),
+    )
+
+
+# -- accounts ----------------------------------------------------------------------------------
+
+
+def sign_in_row(s: SignIn) -> dict[str, Any]:
+    return {
+        "institution_id": s.institution_id,
+        "id": s.id,
+        "email": fold_email(s.email),
+        "method": s.method.value,
+        "refresh_digest": s.refresh_digest,
+        "created_at": s.created_at,
+        "expires_at": s.expires_at,
+        "device_id": s.device_id,
+        "revoked_at": s.revoked_at,
+        "version": s.version,
+    }
+
+
+def sign_in_from(row: Row) -> SignIn:
+    return SignIn(
+        id=SignInId(row["id"]),
+        institution_id=InstitutionId(row["institution_id"]),
+        email=row["email"],
+        method=SignInMethod(row["method"]),
+        refresh_digest=row["refresh_digest"],
+        created_at=row["created_at"],
+        expires_at=row["expires_at"],
+        device_id=DeviceId(row["device_id"]) if row["device_id"] is not None else None,
+        revoked_at=row["revoked_at"],
+        version=row["version"],
+    )
+
+
+def password_row(c: PasswordCredential) -> dict[str, Any]:
+    return {
+        "institution_id": c.institution_id,
+        "email": fold_email(c.email),
+        "password_hash": c.password_hash,
+        "failed_attempts": c.failed_attempts,
+        "locked_until": c.locked_until,
+        "version": c.version,
+    }
+
+
+def password_from(row: Row) -> PasswordCredential:
+    return PasswordCredential(
+        institution_id=InstitutionId(row["institution_id"]),
+        email=row["email"],
+        password_hash=row["password_hash"],
+        failed_attempts=row["failed_attempts"],
+        locked_until=row["locked_until"],
+        version=row["version"],
+    )
+
+
+def push_token_row(p: PushToken) -> dict[str, Any]:
+    return {
+        "institution_id": p.institution_id,
+        "token_digest": digest_token(p.token),
+        "token": p.token,
+        "platform": p.platform.value,
+        "owner_email": fold_email(p.owner_email),
+        "registered_at": p.registered_at,
+        "student_id": p.student_id,
+        "faculty_id": p.faculty_id,
+    }
+
+
+def push_token_from(row: Row) -> PushToken:
+    return PushToken(
+        institution_id=InstitutionId(row["institution_id"]),
+        token=row["token"],
+        platform=PushPlatform(row["platform"]),
+        owner_email=row["owner_email"],
+        registered_at=row["registered_at"],
+        student_id=StudentId(row["student_id"]) if row["student_id"] is not None else None,
+        faculty_id=FacultyId(row["faculty_id"]) if row["faculty_id"] is not None else None,
     )

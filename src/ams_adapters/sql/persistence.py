@@ -28,9 +28,12 @@ from ams_adapters.sql.repositories import (
     SqlInstitutionRepository,
     SqlMarkRepository,
     SqlOutboxRepository,
+    SqlPasswordCredentialRepository,
+    SqlPushTokenRepository,
     SqlSectionRepository,
     SqlSecurityEventRepository,
     SqlSessionRepository,
+    SqlSignInRepository,
     SqlSlotRepository,
     SqlStudentRepository,
     SqlSubjectRepository,
@@ -100,6 +103,9 @@ class SqlUnitOfWork(UnitOfWork):
         self.security_events = SqlSecurityEventRepository(self)
         self.covers = SqlCoverAssignmentRepository(self)
         self.outbox = SqlOutboxRepository(self)
+        self.sign_ins = SqlSignInRepository(self)
+        self.passwords = SqlPasswordCredentialRepository(self)
+        self.push_tokens = SqlPushTokenRepository(self)
 
     # -- scope and transaction ------------------------------------------------------------
     def for_institution(self, institution_id: InstitutionId) -> Self:

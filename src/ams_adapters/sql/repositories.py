@@ -56,13 +56,18 @@ from ams_core.domain import (
     NotFoundError,
     Notification,
     NotificationId,
+    PasswordCredential,
     PermissionDeniedError,
+    PushToken,
+    Recipient,
     Section,
     SectionId,
     SecurityEvent,
     SessionCounts,
     SessionId,
     SessionStatus,
+    SignIn,
+    SignInId,
     SlotId,
     StatusTally,
     Student,
@@ -73,6 +78,7 @@ from ams_core.domain import (
     Term,
     TermId,
     WeeklySlot,
+    digest_token,
 )
 from ams_core.domain.people import fold_email, require_distinct_ids
 from ams_core.ports import (
@@ -87,9 +93,13 @@ from ams_core.ports import (
     InstitutionRepository,
     MarkRepository,
     OutboxRepository,
+    PasswordCredentialRepository,
+    PushTokenRepository,
     SectionRepository,
     SecurityEventRepository,
+    SentNotification,
     SessionRepository,
+    SignInRepository,
     SlotRepository,
     StudentRepository,
     SubjectRepository,
@@ -1282,3 +1292,186 @@ class SqlOutboxRepository(_Repo, OutboxRepository):
         )
         if result.rowcount == 0:
             raise NotFoundError("notification", notification_id)
+
+    def history(
+        self, kind: str, recipient: Recipient | None = None, limit: int = 50
+    ) -> Sequence[SentNotification]:
+        stmt = select(t.outbox).where(_O.kind == kind, self._visible())
+        if recipient is not None:
+            stmt = stmt.where(
+                _RECIPIENT_IN_OUTBOX[self._uow.is_postgres].bindparams(
+                    r_kind=recipient.kind.value, r_id=recipient.id
+                )
+            )
+        stmt = stmt.order_by(_O.created_at.desc(), _O.sequence.desc()).limit(limit)
+        rows = self._uow.execute(stmt).mappings().all()
+        return [m.sent_from(r) for r in rows]
+
+
+#: "the notification's recipients hold this (kind, id) pair", per backend (by is_postgres)
+_RECIPIENT_IN_OUTBOX = {
+    True: text(
+        "EXISTS (SELECT 1 FROM jsonb_array_elements(outbox.recipients) AS r(v) "
+        "WHERE r.v ->> 0 = :r_kind AND r.v ->> 1 = :r_id)"
+    ),
+    False: text(
+        "EXISTS (SELECT 1 FROM json_each(outbox.recipients) AS r "
+        "WHERE json_extract(r.value, '$[0]') = :r_kind "
+        "AND json_extract(r.value, '$[1]') = :r_id)"
+    ),
+}
+
+
+# -- accounts ----------------------------------------------------------------------------------
+
+_SI = t.sign_ins.c
+_AT: BindParameter[datetime] = bindparam("at", type_=t.Instant)
+
+
+class SqlSignInRepository(_Keyed[SignInId, SignIn], SignInRepository):
+    table, key, kind = t.sign_ins, "id", "sign_in"
+    to_row, from_row = staticmethod(m.sign_in_row), staticmethod(m.sign_in_from)
+
+    def update(self, sign_in: SignIn) -> SignIn:
+        return super().update(dataclasses.replace(sign_in, email=fold_email(sign_in.email)))
+
+    def revoke_all(self, email: str, at: datetime) -> int:
+        stmt = prebuilt(
+            ("sign_ins", "revoke all"),
+            lambda: (
+                update(t.sign_ins)
+                .where(
+                    _SI.institution_id == IID,
+                    _SI.email == bindparam("b_email"),
+                    _SI.revoked_at.is_(None),
+                    _SI.expires_at > _AT,
+                )
+                .values(revoked_at=_AT, version=_SI.version + 1)
+            ),
+        )
+        params = {"iid": self._iid(), "b_email": fold_email(email), "at": at}
+        return int(self._uow.execute(stmt, params, kind=self.kind).rowcount)
+
+    def revoked_since(self, since: datetime) -> frozenset[SignInId]:
+        stmt = prebuilt(
+            ("sign_ins", "revoked since"),
+            lambda: select(_SI.id).where(
+                _SI.institution_id == IID, _SI.revoked_at >= bindparam("since", type_=t.Instant)
+            ),
+        )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "since": since})
+        return frozenset(SignInId(r[0]) for r in rows)
+
+
+_PW = t.password_credentials.c
+_PASSWORD_FIELDS = ("password_hash", "failed_attempts", "locked_until")
+
+
+class SqlPasswordCredentialRepository(_Repo, PasswordCredentialRepository):
+    def find(self, email: str) -> PasswordCredential | None:
+        stmt = prebuilt(
+            ("password_credentials", "find"),
+            lambda: select(t.password_credentials).where(
+                _PW.institution_id == IID, _PW.email == bindparam("email")
+            ),
+        )
+        params = {"iid": self._iid(), "email": fold_email(email)}
+        row = self._uow.execute(stmt, params).mappings().first()
+        return None if row is None else m.password_from(row)
+
+    def put(self, credential: PasswordCredential) -> PasswordCredential:
+        self._own(credential)
+        row = m.password_row(credential)
+        stored = dataclasses.replace(credential, email=row["email"])
+        stmt = prebuilt(
+            ("password_credentials", "update"),
+            lambda: (
+                update(t.password_credentials)
+                .where(
+                    _PW.institution_id == bindparam("b_iid"),
+                    _PW.email == bindparam("b_email"),
+                    _PW.version == bindparam("b_version"),
+                )
+                .values(
+                    {c: bindparam(f"v_{c}") for c in _PASSWORD_FIELDS}
+                    | {"version": _PW.version + 1}
+                )
+            ),
+        )
+        params = {f"v_{c}": row[c] for c in _PASSWORD_FIELDS}
+        params.update(b_iid=self._iid(), b_email=row["email"], b_version=credential.version)
+        if self._uow.execute(stmt, params, kind="password").rowcount:
+            return dataclasses.replace(stored, version=credential.version + 1)
+        if credential.version == 0:
+            insert = prebuilt(
+                ("password_credentials", "insert", self._uow.engine.dialect.name),
+                lambda: (
+                    self._insert(t.password_credentials)
+                    .on_conflict_do_nothing(index_elements=["institution_id", "email"])
+                    .returning(_PW.version)
+                ),
+            )
+            # RETURNING tells whether the row went in (rowcount of INSERT is not reliable)
+            if self._uow.execute(insert, row, kind="password").first() is not None:
+                return stored
+        raise ConcurrencyError(f"the password of {row['email']} was changed by someone else")
+
+    def remove(self, email: str) -> bool:
+        stmt = prebuilt(
+            ("password_credentials", "remove"),
+            lambda: delete(t.password_credentials).where(
+                _PW.institution_id == IID, _PW.email == bindparam("email")
+            ),
+        )
+        result = self._uow.execute(stmt, {"iid": self._iid(), "email": fold_email(email)})
+        return bool(result.rowcount > 0)
+
+
+_PT = t.push_tokens.c
+_PUSH_FIELDS = ("token", "platform", "owner_email", "registered_at", "student_id", "faculty_id")
+
+
+class SqlPushTokenRepository(_Repo, PushTokenRepository):
+    def put(self, token: PushToken) -> None:
+        self._own(token)
+
+        def build() -> Any:
+            stmt = self._insert(t.push_tokens)
+            return stmt.on_conflict_do_update(
+                index_elements=["institution_id", "token_digest"],
+                set_={c: stmt.excluded[c] for c in _PUSH_FIELDS},
+            )
+
+        stmt = prebuilt(("push_tokens", "put", self._uow.engine.dialect.name), build)
+        self._uow.execute(stmt, m.push_token_row(token), kind="push token")
+
+    def remove(self, token: str) -> bool:
+        stmt = prebuilt(
+            ("push_tokens", "remove"),
+            lambda: delete(t.push_tokens).where(
+                _PT.institution_id == IID, _PT.token_digest == bindparam("digest")
+            ),
+        )
+        result = self._uow.execute(stmt, {"iid": self._iid(), "digest": digest_token(token)})
+        return bool(result.rowcount > 0)
+
+    def _of(self, column: str, owners: Iterable[str]) -> Sequence[PushToken]:
+        ids = sorted(set(owners))
+        if not ids:
+            return []
+        stmt = prebuilt(
+            ("push_tokens", "of", column),
+            lambda: (
+                select(t.push_tokens)
+                .where(_PT.institution_id == IID, _PT[column].in_(bindparam("ids", expanding=True)))
+                .order_by(_PT.token)
+            ),
+        )
+        rows = self._uow.execute(stmt, {"iid": self._iid(), "ids": ids}).mappings().all()
+        return [m.push_token_from(r) for r in rows]
+
+    def for_students(self, student_ids: Iterable[StudentId]) -> Sequence[PushToken]:
+        return self._of("student_id", student_ids)
+
+    def for_faculty(self, faculty_ids: Iterable[FacultyId]) -> Sequence[PushToken]:
+        return self._of("faculty_id", faculty_ids)

@@ -434,6 +434,65 @@ outbox = Table(
         postgresql_where=text("delivered_at IS NULL"),
         sqlite_where=text("delivered_at IS NULL"),
     ),
+    # history(kind, ...) newest first, per institution
+    Index("ix_outbox_history", INST, "kind", "created_at"),
+)
+
+sign_ins = Table(
+    "sign_ins",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    # folded (fold_email), like every stored email
+    Column("email", String(254), nullable=False),
+    Column("method", String(16), nullable=False),
+    # SHA-256 hex of the current refresh token; the token itself is never stored
+    Column("refresh_digest", String(128), nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("device_id", String(200)),
+    Column("revoked_at", Instant),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    CheckConstraint("method IN ('google', 'password', 'local')", name="sign_in_method"),
+    Index(None, INST, "email"),
+    Index(None, INST, "revoked_at"),
+)
+
+password_credentials = Table(
+    "password_credentials",
+    metadata,
+    _inst(),
+    Column("email", String(254), nullable=False),
+    Column("password_hash", String(512), nullable=False),
+    Column("failed_attempts", Integer, nullable=False, server_default="0"),
+    Column("locked_until", Instant),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "email"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    CheckConstraint("failed_attempts >= 0", name="failed_attempts"),
+)
+
+push_tokens = Table(
+    "push_tokens",
+    metadata,
+    _inst(),
+    # SHA-256 hex of the token: tokens may be up to 4 KB, too long for a btree key
+    Column("token_digest", String(64), nullable=False),
+    Column("token", Text, nullable=False),
+    Column("platform", String(16), nullable=False),
+    Column("owner_email", String(254), nullable=False),
+    Column("registered_at", Instant, nullable=False),
+    Column("student_id", Id),
+    Column("faculty_id", Id),
+    PrimaryKeyConstraint(INST, "token_digest"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    _tenant_fk(["student_id"], "students", ["id"]),
+    _tenant_fk(["faculty_id"], "faculty", ["id"]),
+    CheckConstraint("platform IN ('android', 'ios', 'web')", name="push_platform"),
+    Index(None, INST, "student_id"),
+    Index(None, INST, "faculty_id"),
 )
 
 #: Tables whose rows belong to one institution (row-level security applies to all of them).

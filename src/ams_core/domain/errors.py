@@ -83,6 +83,16 @@ class ConcurrencyError(ConflictError):
     code = "concurrent_update"
 
 
+class TooManyAttemptsError(AmsError):
+    """The actor tried too often; ``retry_after_seconds`` tells when to try again."""
+
+    code = "too_many_attempts"
+
+    def __init__(self, message: str, *, retry_after_seconds: int, code: str | None = None) -> None:
+        super().__init__(message, code=code)
+        self.retry_after_seconds = retry_after_seconds
+
+
 class UnavailableError(AmsError):
     """A backing service (database, broker, push provider) is unreachable right now."""
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import enum
 from dataclasses import dataclass, field
 
-from ams_core.domain.ids import FacultyId, InstitutionId, StudentId
+from ams_core.domain.ids import FacultyId, InstitutionId, SignInId, StudentId
 
 
 class Role(enum.Enum):
@@ -23,7 +23,8 @@ class Principal:
     """An authenticated actor.
 
     ``institution_id`` is ``None`` only for platform operators, who act on the deployment
-    rather than inside one institution.
+    rather than inside one institution. ``sign_in_id`` names the signed-in session the
+    access token belongs to (signing out revokes it).
     """
 
     email: str
@@ -32,6 +33,7 @@ class Principal:
     student_id: StudentId | None = None
     faculty_id: FacultyId | None = None
     display_name: str = field(default="", compare=False)
+    sign_in_id: SignInId | None = field(default=None, compare=False)
 
     def has(self, role: Role) -> bool:
         """Return whether the principal holds ``role``."""

@@ -3,7 +3,14 @@ contract suite in :mod:`ams_core.testing` checks.
 """
 
 from ams_core.ports.clock import Clock, RandomSource
-from ams_core.ports.identity import IdentityVerifier
+from ams_core.ports.health import HealthCheck, HealthChecks, HealthStatus
+from ams_core.ports.identity import (
+    AccessTokens,
+    ExternalIdentityVerifier,
+    IdentityVerifier,
+    IssuedAccessToken,
+    PasswordHasher,
+)
 from ams_core.ports.jobs import Job, JobQueue, JobValue
 from ams_core.ports.notifications import Notifier
 from ams_core.ports.persistence import (
@@ -18,9 +25,13 @@ from ams_core.ports.persistence import (
     InstitutionRepository,
     MarkRepository,
     OutboxRepository,
+    PasswordCredentialRepository,
+    PushTokenRepository,
     SectionRepository,
     SecurityEventRepository,
+    SentNotification,
     SessionRepository,
+    SignInRepository,
     SlotRepository,
     StudentRepository,
     SubjectRepository,
@@ -30,27 +41,38 @@ from ams_core.ports.persistence import (
 )
 
 __all__ = [
+    "AccessTokens",
     "AssignmentRepository",
     "AuditRepository",
     "CheckInAttemptRepository",
     "Clock",
     "CoverAssignmentRepository",
     "DeviceBindingRepository",
+    "ExternalIdentityVerifier",
     "FacultyRepository",
     "FailureCounts",
+    "HealthCheck",
+    "HealthChecks",
+    "HealthStatus",
     "HolidayRepository",
     "IdentityVerifier",
     "InstitutionRepository",
+    "IssuedAccessToken",
     "Job",
     "JobQueue",
     "JobValue",
     "MarkRepository",
     "Notifier",
     "OutboxRepository",
+    "PasswordCredentialRepository",
+    "PasswordHasher",
+    "PushTokenRepository",
     "RandomSource",
     "SectionRepository",
     "SecurityEventRepository",
+    "SentNotification",
     "SessionRepository",
+    "SignInRepository",
     "SlotRepository",
     "StudentRepository",
     "SubjectRepository",

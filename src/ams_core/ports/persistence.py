@@ -25,6 +25,7 @@ from datetime import date, datetime, time
 from types import TracebackType
 from typing import Protocol, Self
 
+from ams_core.domain.accounts import PasswordCredential, PushToken, SignIn
 from ams_core.domain.attendance import AttendanceMark, AuditEntry, StatusTally
 from ams_core.domain.calendar import DateRange
 from ams_core.domain.cover import CoverAssignment
@@ -37,13 +38,14 @@ from ams_core.domain.ids import (
     NotificationId,
     SectionId,
     SessionId,
+    SignInId,
     SlotId,
     StudentId,
     SubjectCode,
     TermId,
 )
 from ams_core.domain.institution import Institution
-from ams_core.domain.notifications import DeliveryReport, Notification
+from ams_core.domain.notifications import DeliveryReport, Notification, Recipient
 from ams_core.domain.people import DeviceBinding, Faculty, Section, Student
 from ams_core.domain.reports import AssignmentSummary, SessionCounts
 from ams_core.domain.security import SecurityEvent
@@ -475,6 +477,69 @@ class CoverAssignmentRepository(Protocol):
         """Withdraw a cover; return whether there was one."""
 
 
+class SignInRepository(Protocol):
+    """Signed-in sessions of the institution's people."""
+
+    @abstractmethod
+    def add(self, sign_in: SignIn) -> None: ...
+
+    @abstractmethod
+    def find(self, sign_in_id: SignInId) -> SignIn | None: ...
+
+    @abstractmethod
+    def update(self, sign_in: SignIn) -> SignIn:
+        """Optimistic: a stale ``version`` raises ConcurrencyError (two refreshes raced)."""
+
+    @abstractmethod
+    def revoke_all(self, email: str, at: datetime) -> int:
+        """Revoke every active session of one person; return how many were active."""
+
+    @abstractmethod
+    def revoked_since(self, since: datetime) -> frozenset[SignInId]:
+        """Ids of sessions revoked at or after ``since`` (feeds the revocation cache)."""
+
+
+class PasswordCredentialRepository(Protocol):
+    """Passwords given by admins, one per person (email) of the institution."""
+
+    @abstractmethod
+    def find(self, email: str) -> PasswordCredential | None: ...
+
+    @abstractmethod
+    def put(self, credential: PasswordCredential) -> PasswordCredential:
+        """Insert (``version`` 0 and none stored) or update (optimistic), return stored."""
+
+    @abstractmethod
+    def remove(self, email: str) -> bool: ...
+
+
+class PushTokenRepository(Protocol):
+    """Push registrations; a token belongs to whoever registered it last."""
+
+    @abstractmethod
+    def put(self, token: PushToken) -> None:
+        """Store the token, replacing an earlier registration of the same token."""
+
+    @abstractmethod
+    def remove(self, token: str) -> bool: ...
+
+    @abstractmethod
+    def for_students(self, student_ids: Iterable[StudentId]) -> Sequence[PushToken]: ...
+
+    @abstractmethod
+    def for_faculty(self, faculty_ids: Iterable[FacultyId]) -> Sequence[PushToken]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentNotification:
+    """A notification with what became of it (``delivered_at`` is ``None`` while pending)."""
+
+    notification: Notification
+    delivered_at: datetime | None = None
+    delivered: int = 0
+    failed: int = 0
+
+
 class OutboxRepository(Protocol):
     """Notifications waiting for delivery, written in the transaction that causes them."""
 
@@ -490,6 +555,12 @@ class OutboxRepository(Protocol):
     def mark_delivered(
         self, notification_id: NotificationId, at: datetime, report: DeliveryReport
     ) -> None: ...
+
+    @abstractmethod
+    def history(
+        self, kind: str, recipient: Recipient | None = None, limit: int = 50
+    ) -> Sequence[SentNotification]:
+        """Notifications of one kind (optionally to one recipient), newest first."""
 
 
 class UnitOfWork(Protocol):
@@ -515,6 +586,9 @@ class UnitOfWork(Protocol):
     security_events: SecurityEventRepository
     covers: CoverAssignmentRepository
     outbox: OutboxRepository
+    sign_ins: SignInRepository
+    passwords: PasswordCredentialRepository
+    push_tokens: PushTokenRepository
 
     @abstractmethod
     def for_institution(self, institution_id: InstitutionId) -> Self:

@@ -106,7 +106,7 @@ class ResetDeviceBindingResult:
 
 
 class ResetDeviceBinding:
-    """Remove a student's binding; the next sign-in binds the new device."""
+    """Remove a student's binding and end their sessions; the next sign-in binds anew."""
 
     def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
         self._uow = uow
@@ -125,6 +125,7 @@ class ResetDeviceBinding:
             student = uow.students.get(command.student_id)
             previous = uow.devices.for_student(student.id)
             removed = uow.devices.remove(student.id)
+            uow.sign_ins.revoke_all(student.email, now)
             uow.security_events.add(
                 SecurityEvent(
                     institution_id=student.institution_id,

@@ -7,8 +7,9 @@ from dataclasses import dataclass, field
 
 from ams_core.domain.errors import FieldProblem, PermissionDeniedError, ValidationError
 from ams_core.domain.identity import Principal, Role
-from ams_core.domain.ids import InstitutionId
+from ams_core.domain.ids import FacultyId, InstitutionId
 from ams_core.domain.institution import Institution, InstitutionSettings
+from ams_core.domain.people import Faculty, normalise_email
 from ams_core.ports.clock import RandomSource
 from ams_core.ports.persistence import UnitOfWork
 
@@ -23,10 +24,16 @@ class CreateInstitutionCommand:
     email_domains: Iterable[str]
     settings: InstitutionSettings = field(default_factory=InstitutionSettings)
     institution_id: InstitutionId | None = None
+    admin_email: str | None = None
+    admin_name: str = "Administrator"
 
 
 class CreateInstitution:
-    """Create an institution; an email domain can belong to only one institution."""
+    """Create an institution; an email domain can belong to only one institution.
+
+    With ``admin_email`` the first administrator is registered too (as a faculty member
+    with the admin role and no teaching), so they can sign in straight away.
+    """
 
     def __init__(self, uow: UnitOfWork, random: RandomSource) -> None:
         self._uow = uow
@@ -52,7 +59,26 @@ class CreateInstitution:
             email_domains=domains,
             settings=command.settings,
         )
+        admin = None
+        if command.admin_email is not None:
+            email = normalise_email(command.admin_email)
+            if email.rpartition("@")[2] not in domains:
+                raise ValidationError(
+                    [FieldProblem("admin_email", "must be in one of the institution's domains")]
+                )
+            admin = Faculty(
+                FacultyId("ADMIN-" + self._random.new_id()[:8]),
+                institution.id,
+                command.admin_name,
+                email,
+                "ADMINISTRATION",
+                is_admin=True,
+            )
         with self._uow.for_platform() as uow:
             uow.institutions.add(institution)
             uow.commit()
+        if admin is not None:
+            with self._uow.for_institution(institution.id) as uow:
+                uow.faculty.add(admin)
+                uow.commit()
         return institution

@@ -46,6 +46,10 @@ from ams_core.domain import (
     NotFoundError,
     Notification,
     NotificationId,
+    PasswordCredential,
+    PasswordPolicy,
+    PushPlatform,
+    PushToken,
     Recipient,
     RecipientKind,
     Section,
@@ -55,6 +59,9 @@ from ams_core.domain import (
     SessionCounts,
     SessionId,
     SessionStatus,
+    SignIn,
+    SignInId,
+    SignInMethod,
     SlotId,
     StatusTally,
     Student,
@@ -68,7 +75,7 @@ from ams_core.domain import (
     ValidationError,
     WeeklySlot,
 )
-from ams_core.ports import FailureCounts, UnitOfWork
+from ams_core.ports import FailureCounts, SentNotification, UnitOfWork
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -221,6 +228,79 @@ def _notification(
         idempotency_key=key,
         created_at=created_at,
     )
+
+
+def _sign_in(
+    college: SmallCollege,
+    sign_in_id: str,
+    email: str,
+    *,
+    created_at: datetime = T0,
+    lifetime: timedelta = timedelta(days=30),
+    method: SignInMethod = SignInMethod.GOOGLE,
+    device: str | None = None,
+    revoked_at: datetime | None = None,
+    digest: str = "0" * 64,
+) -> SignIn:
+    return SignIn(
+        id=SignInId(sign_in_id),
+        institution_id=college.id,
+        email=email,
+        method=method,
+        refresh_digest=digest,
+        created_at=created_at,
+        expires_at=created_at + lifetime,
+        device_id=None if device is None else DeviceId(device),
+        revoked_at=revoked_at,
+    )
+
+
+#: Not a real hash: adapters store the text as given.
+_HASH = "$argon2id$v=19$m=65536,t=3,p=4$c2FsdA$aGFzaA"
+
+
+def _password(college: SmallCollege, email: str, hashed: str = _HASH) -> PasswordCredential:
+    return PasswordCredential(institution_id=college.id, email=email, password_hash=hashed)
+
+
+def _push(
+    college: SmallCollege,
+    token: str,
+    *,
+    student: Student | None = None,
+    faculty: Faculty | None = None,
+    platform: PushPlatform = PushPlatform.ANDROID,
+    at: datetime = T0,
+) -> PushToken:
+    """A registration owned by ``student`` or ``faculty`` (their email is the owner's)."""
+    owner = student if student is not None else faculty
+    return PushToken(
+        institution_id=college.id,
+        token=token,
+        platform=platform,
+        owner_email=owner.email if owner is not None else f"nobody@{_domain(college)}",
+        registered_at=at,
+        student_id=None if student is None else student.id,
+        faculty_id=None if faculty is None else faculty.id,
+    )
+
+
+def _broadcast(
+    college: SmallCollege,
+    notification_id: str,
+    created_at: datetime,
+    *recipients: Recipient,
+    kind: str = "broadcast",
+) -> Notification:
+    return dataclasses.replace(
+        _notification(college, notification_id, f"key-{notification_id}", created_at),
+        kind=kind,
+        recipients=recipients,
+    )
+
+
+#: A password email every populated college has, with a hash of its own.
+_GUEST = "guest@shared.org"
 
 
 # -- one case per keyed repository ----------------------------------------------------------
@@ -526,6 +606,15 @@ def _populate(uow_factory: UnitOfWorkFactory, college: SmallCollege) -> None:
             _cover(college, f"C-{tag}", f"S-{tag}-NEXT", own_faculty.id, T0 + timedelta(days=3))
         )
         uow.outbox.add(_notification(college, f"N-{tag}", f"key-{tag}"))
+        uow.sign_ins.add(_sign_in(college, "SI-SHARED", s0.email, device=f"device-{tag}-0001"))
+        uow.sign_ins.add(_sign_in(college, f"SI-{tag}", own_student.email))
+        uow.sign_ins.add(
+            _sign_in(college, f"SI-{tag}-OLD", own_student.email, revoked_at=T0 + timedelta(1))
+        )
+        uow.passwords.put(_password(college, _GUEST, f"hash-{tag}"))
+        uow.passwords.put(_password(college, own_faculty.email, f"hash-{tag}-own"))
+        uow.push_tokens.put(_push(college, "tok-SHARED", student=s0))
+        uow.push_tokens.put(_push(college, f"tok-{tag}", faculty=own_faculty))
         uow.commit()
 
 
@@ -634,6 +723,26 @@ def _write_everything(uow: UnitOfWork, college: SmallCollege) -> None:
     assert uow.covers.remove(CoverId("C-SHARED"))
     uow.covers.add(_cover(college, "C-NEW", _NEW_SESSIONS[0], _NEW_FACULTY, T0 + timedelta(days=2)))
     uow.outbox.add(_notification(college, _NEW_NOTIFICATION, f"key-new-{tag}"))
+    own_email = f"n{tag.lower()}0001@{domain}"
+    uow.sign_ins.add(_sign_in(college, "SI-NEW", emails[2], method=SignInMethod.PASSWORD))
+    shared = uow.sign_ins.find(SignInId("SI-SHARED"))
+    assert shared is not None
+    uow.sign_ins.update(shared.rotated("1" * 64, shared.expires_at + timedelta(days=1)))
+    assert uow.sign_ins.revoke_all(own_email, T0 + timedelta(hours=1)) == 1
+    uow.passwords.put(_password(college, emails[2]))
+    guest = uow.passwords.find(_GUEST)
+    assert guest is not None
+    uow.passwords.put(guest.after_failure(T0, PasswordPolicy()))
+    assert uow.passwords.remove(f"f{tag.lower()}@{domain}")
+    uow.push_tokens.put(_push(college, "tok-NEW", faculty=uow.faculty.get(_NEW_FACULTY)))
+    assert uow.push_tokens.remove(f"tok-{tag}")
+    uow.push_tokens.put(_push(college, "tok-SHARED", student=college.students[2]))
+
+
+#: Sign-in ids written by :func:`_populate` and :func:`_write_everything`.
+_SIGN_IN_IDS = tuple(
+    SignInId(i) for i in ("SI-SHARED", "SI-A", "SI-B", "SI-A-OLD", "SI-B-OLD", "SI-NEW")
+)
 
 
 def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
@@ -700,6 +809,14 @@ def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
         "session covers": {i: uow.covers.for_session(i) for i in session_ids},
         "session tallies": {i: uow.marks.tally(i) for i in session_ids},
         "outbox": list(uow.outbox.pending(limit=1000)),
+        "history": list(uow.outbox.history("class_cancelled", limit=1000)),
+        "sign ins": {i: uow.sign_ins.find(i) for i in _SIGN_IN_IDS},
+        "revoked": uow.sign_ins.revoked_since(_FAR_PAST),
+        "passwords": {e: uow.passwords.find(e) for e in sorted({*emails, _GUEST})},
+        "push tokens": (
+            list(uow.push_tokens.for_students(student_ids)),
+            list(uow.push_tokens.for_faculty({*(f.id for f in faculty), _NEW_FACULTY})),
+        ),
     }
 
 
@@ -707,6 +824,7 @@ def _platform_view(uow: UnitOfWork) -> dict[str, object]:
     return {
         "institutions": list(uow.institutions.list()),
         "outbox": list(uow.outbox.pending(limit=1000)),
+        "history": list(uow.outbox.history("class_cancelled", limit=1000)),
     }
 
 
@@ -843,6 +961,20 @@ def _foreign_writes() -> list[tuple[str, _ForeignWrite]]:
             ),
         ),
         ("outbox.add", lambda u, b: u.outbox.add(_notification(b, "N-X", "key-x"))),
+        (
+            "sign_ins.add",
+            lambda u, b: u.sign_ins.add(_sign_in(b, "SI-X", b.students[0].email)),
+        ),
+        (
+            "sign_ins.update",
+            lambda u, b: u.sign_ins.update(_sign_in(b, "SI-SHARED", b.students[0].email)),
+        ),
+        ("passwords.put", lambda u, b: u.passwords.put(_password(b, _GUEST, "hash-X"))),
+        ("passwords.put new", lambda u, b: u.passwords.put(_password(b, "x@b.edu"))),
+        (
+            "push_tokens.put",
+            lambda u, b: u.push_tokens.put(_push(b, "tok-SHARED", student=b.students[3])),
+        ),
     ]
 
 
@@ -880,6 +1012,11 @@ _TENANT_READS: list[tuple[str, Callable[[UnitOfWork], object]]] = [
         "covers.list_for_substitute",
         lambda u: u.covers.list_for_substitute(FacultyId("F002"), _FAR_PAST, _FAR_FUTURE),
     ),
+    ("sign_ins.find", lambda u: u.sign_ins.find(SignInId("SI-SHARED"))),
+    ("sign_ins.revoked_since", lambda u: u.sign_ins.revoked_since(_FAR_PAST)),
+    ("passwords.find", lambda u: u.passwords.find(_GUEST)),
+    ("push_tokens.for_students", lambda u: u.push_tokens.for_students([StudentId("N210001")])),
+    ("push_tokens.for_faculty", lambda u: u.push_tokens.for_faculty([FacultyId("FA")])),
 ]
 
 
@@ -2472,6 +2609,412 @@ class UnitOfWorkContract:
             with pytest.raises(NotFoundError):
                 uow.outbox.mark_delivered(NotificationId("N-404"), T0, report)
 
+    def test_history_is_newest_first_and_filtered_by_kind_and_recipient(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        section_a = Recipient(RecipientKind.SECTION, college.section_a.id)
+        section_b = Recipient(RecipientKind.SECTION, college.section_b.id)
+        # the same id under another kind of recipient must not match section_a
+        student_named_like_a = Recipient(RecipientKind.STUDENT, college.section_a.id)
+        at = [T0 + timedelta(minutes=m) for m in range(5)]
+        to_a = _broadcast(college, "N-1", at[0], section_a)
+        to_b = _broadcast(college, "N-2", at[1], section_b)
+        to_both = _broadcast(college, "N-3", at[2], section_b, section_a)
+        to_student = _broadcast(college, "N-4", at[3], student_named_like_a)
+        tied = _broadcast(college, "N-5", at[2], section_a)  # same instant, written later
+        other_kind = _broadcast(college, "N-6", at[4], section_a, kind="class_cancelled")
+        with uow_factory().for_institution(college.id) as uow:
+            for notification in (to_a, to_b, to_both, to_student, tied, other_kind):
+                uow.outbox.add(notification)
+            assert [s.notification for s in uow.outbox.history("broadcast", section_a)] == [
+                tied,
+                to_both,
+                to_a,
+            ]
+            uow.commit()
+        pending = [SentNotification(n) for n in (to_student, tied, to_both, to_b, to_a)]
+        with uow_factory().for_institution(college.id) as uow:
+            assert list(uow.outbox.history("broadcast")) == pending
+            assert list(uow.outbox.history("broadcast", limit=2)) == pending[:2]
+            assert list(uow.outbox.history("broadcast", section_a, limit=2)) == pending[1:3]
+            assert list(uow.outbox.history("broadcast", section_b)) == [pending[2], pending[3]]
+            assert list(uow.outbox.history("broadcast", student_named_like_a)) == [pending[0]]
+            assert list(uow.outbox.history("class_cancelled")) == [SentNotification(other_kind)]
+            assert list(uow.outbox.history("nothing_like_it")) == []
+            nobody = Recipient(RecipientKind.FACULTY, college.alice.id)
+            assert list(uow.outbox.history("broadcast", nobody)) == []
+        delivered_at = datetime(2026, 11, 16, 10, 0, tzinfo=IST)
+        with uow_factory().for_platform() as uow:
+            uow.outbox.mark_delivered(to_both.id, delivered_at, DeliveryReport(4, failed=2))
+            uow.outbox.mark_delivered(to_a.id, delivered_at, DeliveryReport(0))
+            uow.commit()
+        for scope in ("institution", "platform"):
+            uow = uow_factory()
+            opened = uow.for_platform() if scope == "platform" else uow.for_institution(college.id)
+            with opened:
+                assert list(uow.outbox.history("broadcast", section_a)) == [
+                    SentNotification(tied),
+                    SentNotification(to_both, delivered_at, delivered=4, failed=2),
+                    SentNotification(to_a, delivered_at, delivered=0, failed=0),
+                ]
+
+    @pytest.mark.parametrize(("me", "other"), [("A", "B"), ("B", "A")])
+    def test_history_shows_a_tenant_only_its_own_notifications_and_the_platform_all(
+        self, uow_factory: UnitOfWorkFactory, tenants: dict[str, SmallCollege], me: str, other: str
+    ) -> None:
+        mine, theirs = tenants[me], tenants[other]
+        section = Recipient(RecipientKind.SECTION, "E2-CSE-A")
+        with uow_factory().for_institution(theirs.id) as uow:
+            uow.outbox.add(_broadcast(theirs, f"N-{other}-2", T0 + timedelta(hours=1), section))
+            uow.commit()
+        with uow_factory().for_institution(mine.id) as uow:
+            assert [s.notification.id for s in uow.outbox.history("class_cancelled")] == [f"N-{me}"]
+            assert list(uow.outbox.history("class_cancelled", section)) == [
+                SentNotification(_notification(mine, f"N-{me}", f"key-{me}"))
+            ]
+            assert list(uow.outbox.history("broadcast")) == []
+        with uow_factory().for_platform() as uow:
+            ids = [s.notification.id for s in uow.outbox.history("class_cancelled", section)]
+            assert sorted(ids) == ["N-A", "N-B"]
+            assert [s.notification.id for s in uow.outbox.history("broadcast")] == [f"N-{other}-2"]
+
+    # -- accounts ----------------------------------------------------------------------------
+    def test_sign_ins_keep_every_field_with_the_email_in_one_spelling(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        full = _sign_in(
+            college,
+            "SI-FULL",
+            " Ravi.Kumar@A.EDU ",
+            created_at=datetime(2026, 11, 16, 9, 1, 2, 345678, tzinfo=IST),
+            lifetime=timedelta(days=14, microseconds=1),
+            method=SignInMethod.PASSWORD,
+            device="phone-N210001",
+            revoked_at=T0 + timedelta(hours=2),
+            digest="ab" * 32,
+        )
+        bare = _sign_in(college, "SI-BARE", "alice@a.edu", method=SignInMethod.LOCAL)
+        with uow_factory().for_institution(college.id) as uow:
+            uow.sign_ins.add(full)
+            uow.sign_ins.add(bare)
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.sign_ins.find(full.id) == dataclasses.replace(full, email="ravi.kumar@a.edu")
+            assert uow.sign_ins.find(bare.id) == bare
+            assert uow.sign_ins.find(SignInId("SI-MISSING")) is None
+
+    def test_adding_an_existing_sign_in_is_a_conflict(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        first = _sign_in(college, "SI-1", "alice@a.edu")
+        with uow_factory().for_institution(college.id) as uow:
+            uow.sign_ins.add(first)
+            with pytest.raises(ConflictError):
+                uow.sign_ins.add(first)
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.sign_ins.find(first.id) is None  # not committed
+            uow.sign_ins.add(first)
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow, pytest.raises(ConflictError):
+            uow.sign_ins.add(dataclasses.replace(first, email="bob@a.edu"))
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.sign_ins.find(first.id) == first
+
+    def test_a_sign_in_update_bumps_the_version_and_refuses_a_stale_one(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        added = _sign_in(college, "SI-1", "alice@a.edu")
+        with uow_factory().for_institution(college.id) as uow:
+            uow.sign_ins.add(added)
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow:
+            read_by_both = uow.sign_ins.find(added.id)
+        assert read_by_both == added
+        rotated = read_by_both.rotated("1" * 64, T0 + timedelta(days=60))
+        with uow_factory().for_institution(college.id) as uow:
+            winner = uow.sign_ins.update(rotated)
+            assert winner == dataclasses.replace(rotated, version=1)
+            assert uow.sign_ins.find(added.id) == winner
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow, pytest.raises(ConcurrencyError):
+            uow.sign_ins.update(read_by_both.rotated("2" * 64, T0 + timedelta(days=61)))
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.sign_ins.find(added.id) == winner
+            ended = uow.sign_ins.update(winner.revoked(T0 + timedelta(hours=1)))
+            assert (ended.version, ended.revoked_at) == (2, T0 + timedelta(hours=1))
+            with pytest.raises(NotFoundError):
+                uow.sign_ins.update(_sign_in(college, "SI-MISSING", "alice@a.edu"))
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.sign_ins.find(added.id) == ended
+
+    def test_revoke_all_ends_only_that_persons_active_sessions_and_counts_them(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c, at = college, T0 + timedelta(days=1)
+        email = c.students[0].email
+        earlier = T0 + timedelta(hours=1)
+        sign_ins = {
+            "phone": _sign_in(c, "SI-PHONE", email, device="phone-N210001"),
+            "laptop": _sign_in(c, "SI-LAPTOP", email.upper(), method=SignInMethod.PASSWORD),
+            "expired": _sign_in(c, "SI-EXPIRED", email, lifetime=timedelta(hours=3)),
+            "ends now": _sign_in(c, "SI-ENDS-NOW", email, lifetime=timedelta(days=1)),
+            "revoked": _sign_in(c, "SI-REVOKED", email, revoked_at=earlier),
+            "someone else": _sign_in(c, "SI-OTHER", c.students[1].email),
+        }
+        with uow_factory().for_institution(c.id) as uow:
+            for sign_in in sign_ins.values():
+                uow.sign_ins.add(sign_in)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.sign_ins.revoke_all(email.upper(), at) == 2
+            # not committed: leaving the block puts them back
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.sign_ins.revoked_since(_FAR_PAST) == {SignInId("SI-REVOKED")}
+            assert uow.sign_ins.revoke_all(f" {email} ", at) == 2
+            assert uow.sign_ins.revoke_all(email, at + timedelta(seconds=1)) == 0
+            assert uow.sign_ins.revoke_all("nobody@a.edu", at) == 0
+            uow.commit()
+        folded = {
+            name: dataclasses.replace(s, email=s.email.lower()) for name, s in sign_ins.items()
+        }
+        with uow_factory().for_institution(c.id) as uow:
+            found = {name: uow.sign_ins.find(s.id) for name, s in sign_ins.items()}
+        ended = {
+            name: dataclasses.replace(folded[name], revoked_at=at, version=1)
+            for name in ("phone", "laptop")
+        }
+        assert found == {
+            **folded,
+            **ended,
+        }
+
+    def test_revoked_since_lists_the_sessions_revoked_at_or_after_an_instant(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c, email = college, college.alice.email
+        with uow_factory().for_institution(c.id) as uow:
+            for n, revoked_at in enumerate(
+                (T0 - timedelta(hours=1), T0, T0 + timedelta(microseconds=1), None)
+            ):
+                uow.sign_ins.add(_sign_in(c, f"SI-{n}", email, revoked_at=revoked_at))
+            assert uow.sign_ins.revoked_since(T0) == {SignInId("SI-1"), SignInId("SI-2")}
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.sign_ins.revoked_since(T0.astimezone(IST)) == {
+                SignInId("SI-1"),
+                SignInId("SI-2"),
+            }
+            assert uow.sign_ins.revoked_since(T0 + timedelta(microseconds=2)) == frozenset()
+            assert len(uow.sign_ins.revoked_since(_FAR_PAST)) == 3
+            assert uow.sign_ins.revoke_all(email, T0 + timedelta(hours=5)) == 1
+            assert uow.sign_ins.revoked_since(T0 + timedelta(hours=5)) == {SignInId("SI-3")}
+
+    def test_a_password_is_inserted_at_version_zero_then_updated_optimistically(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c, policy = college, PasswordPolicy(max_failures=2)
+        rehashed = _HASH.replace("aGFzaA", "bmV3")
+        given = _password(c, " Guest.User@A.EDU ")
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.find("guest.user@a.edu") is None
+            stored = uow.passwords.put(given)
+            assert stored == dataclasses.replace(given, email="guest.user@a.edu", version=0)
+            assert uow.passwords.find("GUEST.user@a.edu") == stored
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            read_by_both = uow.passwords.find("guest.user@a.edu")
+            assert read_by_both == stored
+        assert read_by_both is not None
+        with uow_factory().for_institution(c.id) as uow:
+            once = uow.passwords.put(read_by_both.after_failure(T0, policy))
+            assert (once.version, once.failed_attempts, once.locked_until) == (1, 1, None)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow, pytest.raises(ConcurrencyError):
+            uow.passwords.put(read_by_both.after_success("$argon2id$new"))
+        with uow_factory().for_institution(c.id) as uow, pytest.raises(ConcurrencyError):
+            uow.passwords.put(_password(c, "guest.user@a.edu", "$argon2id$fresh"))  # version 0
+        with uow_factory().for_institution(c.id) as uow, pytest.raises(ConcurrencyError):
+            uow.passwords.put(dataclasses.replace(_password(c, "never@a.edu"), version=3))
+        now = datetime(2026, 11, 16, 9, 5, 0, 250000, tzinfo=IST)
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.find("guest.user@a.edu") == once
+            assert uow.passwords.find("never@a.edu") is None
+            locked = uow.passwords.put(once.after_failure(now, policy))
+            assert locked == dataclasses.replace(
+                once, failed_attempts=0, locked_until=now + policy.lockout, version=2
+            )
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.find("guest.user@a.edu") == locked
+            assert locked.is_locked(now)
+            cleared = uow.passwords.put(locked.after_success(rehashed))
+            assert cleared.version == 3
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            found = uow.passwords.find("guest.user@a.edu")
+            assert found == cleared
+            assert found == dataclasses.replace(stored, password_hash=rehashed, version=3)
+
+    def test_removing_a_password_forgets_it_and_frees_the_email(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        with uow_factory().for_institution(c.id) as uow:
+            uow.passwords.put(_password(c, "guest@a.edu"))
+            uow.passwords.put(_password(c, "other@a.edu"))
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.remove("GUEST@a.edu")
+            assert uow.passwords.find("guest@a.edu") is None
+            assert not uow.passwords.remove("guest@a.edu")
+            assert not uow.passwords.remove("never@a.edu")
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.find("guest@a.edu") is not None  # not committed
+            assert uow.passwords.remove("guest@a.edu")
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.find("guest@a.edu") is None
+            assert uow.passwords.find("other@a.edu") == _password(c, "other@a.edu")
+            again = uow.passwords.put(_password(c, "guest@a.edu", "$argon2id$again"))
+            assert again.version == 0
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.passwords.find("guest@a.edu") == again
+
+    def test_push_tokens_are_found_by_student_and_by_teacher_and_removed(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        s0, s1, s2 = c.students[:3]
+        long_token = "fcm:" + "x" * 4092
+        registered = {
+            "s0 phone": _push(c, "tok-s0-phone", student=s0),
+            "s0 web": _push(c, long_token, student=s0, platform=PushPlatform.WEB),
+            "s1": _push(c, "tok-s1", student=s1, platform=PushPlatform.IOS),
+            "alice": _push(c, "tok-alice", faculty=c.alice, at=T0.astimezone(IST)),
+            "bob": _push(c, "tok-bob", faculty=c.bob),
+        }
+        shouting = dataclasses.replace(_push(c, "tok-s2", student=s2), owner_email=s2.email.upper())
+        with uow_factory().for_institution(c.id) as uow:
+            for token in registered.values():
+                uow.push_tokens.put(token)
+            uow.push_tokens.put(shouting)
+            uow.commit()
+
+        def tokens(found: Sequence[PushToken]) -> set[str]:
+            return {t.token for t in found}
+
+        with uow_factory().for_institution(c.id) as uow:
+            assert sorted(uow.push_tokens.for_students([s0.id]), key=lambda t: t.token) == sorted(
+                [registered["s0 phone"], registered["s0 web"]], key=lambda t: t.token
+            )
+            assert tokens(uow.push_tokens.for_students([s0.id, s1.id, StudentId("N0")])) == {
+                "tok-s0-phone",
+                long_token,
+                "tok-s1",
+            }
+            assert list(uow.push_tokens.for_students([s2.id])) == [
+                dataclasses.replace(shouting, owner_email=s2.email)
+            ]
+            assert list(uow.push_tokens.for_students([])) == []
+            assert list(uow.push_tokens.for_faculty([c.alice.id])) == [registered["alice"]]
+            assert tokens(uow.push_tokens.for_faculty([c.alice.id, c.bob.id])) == {
+                "tok-alice",
+                "tok-bob",
+            }
+            assert list(uow.push_tokens.for_faculty([])) == []
+            assert uow.push_tokens.remove(long_token)
+            assert not uow.push_tokens.remove(long_token)
+            assert not uow.push_tokens.remove("tok-never")
+            assert uow.push_tokens.remove("tok-bob")
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert list(uow.push_tokens.for_students([s0.id])) == [registered["s0 phone"]]
+            assert list(uow.push_tokens.for_faculty([c.bob.id])) == []
+
+    def test_a_push_token_belongs_to_whoever_registered_it_last(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        s0, s1 = c.students[:2]
+        first = _push(c, "tok-shared-phone", student=s0)
+        with uow_factory().for_institution(c.id) as uow:
+            uow.push_tokens.put(first)
+            uow.commit()
+        by_teacher = _push(
+            c, first.token, faculty=c.alice, platform=PushPlatform.IOS, at=T0 + timedelta(days=1)
+        )
+        with uow_factory().for_institution(c.id) as uow:
+            uow.push_tokens.put(by_teacher)
+            assert list(uow.push_tokens.for_students([s0.id])) == []
+            assert list(uow.push_tokens.for_faculty([c.alice.id])) == [by_teacher]
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert list(uow.push_tokens.for_students([s0.id])) == []
+            assert list(uow.push_tokens.for_faculty([c.alice.id])) == [by_teacher]
+        by_both = dataclasses.replace(
+            _push(c, first.token, student=s1, at=T0 + timedelta(days=2)), faculty_id=c.bob.id
+        )
+        with uow_factory().for_institution(c.id) as uow:
+            uow.push_tokens.put(by_both)
+            uow.push_tokens.put(by_both)  # the same registration again changes nothing
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert list(uow.push_tokens.for_faculty([c.alice.id])) == []
+            assert list(uow.push_tokens.for_students([s0.id, s1.id])) == [by_both]
+            assert list(uow.push_tokens.for_faculty([c.alice.id, c.bob.id])) == [by_both]
+            assert uow.push_tokens.remove(first.token)
+            uow.push_tokens.put(first)
+            # not committed
+        with uow_factory().for_institution(c.id) as uow:
+            assert list(uow.push_tokens.for_students([s0.id, s1.id])) == [by_both]
+
+    @pytest.mark.parametrize(("me", "other"), [("A", "B"), ("B", "A")])
+    def test_a_tenant_never_sees_another_tenants_sign_ins_passwords_or_push_tokens(
+        self, uow_factory: UnitOfWorkFactory, tenants: dict[str, SmallCollege], me: str, other: str
+    ) -> None:
+        mine, theirs = tenants[me], tenants[other]
+        their_person = f"n{other.lower()}0001@{_domain(theirs)}"
+        their_teacher = f"f{other.lower()}@{_domain(theirs)}"
+        s0, s1 = mine.students[0], mine.students[1]
+        with uow_factory().for_institution(mine.id) as uow:
+            assert uow.sign_ins.find(SignInId(f"SI-{other}")) is None
+            assert uow.sign_ins.find(SignInId(f"SI-{other}-OLD")) is None
+            shared = uow.sign_ins.find(SignInId("SI-SHARED"))
+            assert shared is not None
+            assert (shared.institution_id, shared.email) == (mine.id, s0.email)
+            assert shared.device_id == f"device-{me}-0001"
+            assert uow.sign_ins.revoked_since(_FAR_PAST) == {SignInId(f"SI-{me}-OLD")}
+            assert uow.sign_ins.revoke_all(their_person, T0) == 0
+            with pytest.raises(NotFoundError):
+                uow.sign_ins.update(_sign_in(mine, f"SI-{other}", their_person))
+            guest = uow.passwords.find(_GUEST)
+            assert guest is not None
+            assert (guest.institution_id, guest.password_hash) == (mine.id, f"hash-{me}")
+            assert uow.passwords.find(their_teacher) is None
+            assert not uow.passwords.remove(their_teacher)
+            assert list(uow.push_tokens.for_students([s0.id])) == [
+                _push(mine, "tok-SHARED", student=s0)
+            ]
+            assert list(uow.push_tokens.for_faculty([FacultyId(f"F{other}")])) == []
+            assert not uow.push_tokens.remove(f"tok-{other}")
+            uow.push_tokens.put(_push(mine, "tok-SHARED", student=s1))
+            uow.commit()
+        with uow_factory().for_institution(theirs.id) as uow:
+            assert uow.sign_ins.revoked_since(_FAR_PAST) == {SignInId(f"SI-{other}-OLD")}
+            theirs_active = uow.sign_ins.find(SignInId(f"SI-{other}"))
+            assert theirs_active is not None
+            assert theirs_active.revoked_at is None
+            assert uow.passwords.find(their_teacher) is not None
+            assert [t.token for t in uow.push_tokens.for_faculty([FacultyId(f"F{other}")])] == [
+                f"tok-{other}"
+            ]
+            assert list(uow.push_tokens.for_students([theirs.students[0].id])) == [
+                _push(theirs, "tok-SHARED", student=theirs.students[0])
+            ]
+            assert list(uow.push_tokens.for_students([theirs.students[1].id])) == []
+
     # -- covers ------------------------------------------------------------------------------
     def _cover_sessions(self, uow_factory: UnitOfWorkFactory, college: SmallCollege) -> None:
         c = college
@@ -2715,6 +3258,12 @@ class UnitOfWorkContract:
             lambda u: u.devices.add(
                 DeviceBinding(c.id, StudentId("NO-SUCH"), DeviceId("device-x-0001"), T0)
             ),
+            lambda u: u.push_tokens.put(
+                dataclasses.replace(_push(c, "tok-x"), student_id=StudentId("NO-SUCH"))
+            ),
+            lambda u: u.push_tokens.put(
+                dataclasses.replace(_push(c, "tok-x"), faculty_id=FacultyId("NO-ONE"))
+            ),
         ]
         for attempt in attempts:
             with uow_factory().for_institution(c.id) as uow, pytest.raises(NotFoundError):
@@ -2723,6 +3272,8 @@ class UnitOfWorkContract:
             assert uow.students.find(StudentId("NX")) is None
             assert uow.assignments.find(AssignmentId("AX")) is None
             assert uow.slots.find(SlotId("SX")) is None
+            assert list(uow.push_tokens.for_students([StudentId("NO-SUCH")])) == []
+            assert list(uow.push_tokens.for_faculty([FacultyId("NO-ONE")])) == []
 
     # -- bulk upsert --------------------------------------------------------------------------
     def test_upserting_students_creates_updates_and_leaves_identical_rows_alone(

@@ -1,0 +1,265 @@
+"""dishka providers: the adapters chosen for a deployment, and the use cases over them.
+
+``build_providers(...)`` is shared by the HTTP edge and the CLI; tests swap providers
+(memory store, fixed clock, test keys) instead of patching.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from datetime import timedelta
+
+from dishka import Provider, Scope, provide
+from sqlalchemy.engine import Engine
+
+from ams_adapters.identity import (
+    Argon2PasswordHasher,
+    GoogleIdTokenVerifier,
+    IdentitySettings,
+    JwtAccessTokens,
+)
+from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore, SystemClock, SystemRandomSource
+from ams_adapters.settings import SqlSettings
+from ams_core.domain import AuthenticationError, ExternalIdentity, PasswordPolicy
+from ams_core.ports import (
+    AccessTokens,
+    Clock,
+    ExternalIdentityVerifier,
+    HealthChecks,
+    PasswordHasher,
+    RandomSource,
+    UnitOfWork,
+)
+from ams_core.use_cases import (
+    Authenticate,
+    Broadcast,
+    BroadcastLimits,
+    CheckIn,
+    CompleteSession,
+    CreateInstitution,
+    GenerateWeek,
+    GetAttendanceSummary,
+    GetFacultyDashboard,
+    GetRegister,
+    GetSchedule,
+    GetSessionRoster,
+    IssueLocalToken,
+    ListBroadcasts,
+    ListDefaulters,
+    MarkAttendance,
+    OpenAttendance,
+    RefreshSignIn,
+    RegisterPushToken,
+    ResetDeviceBinding,
+    RevocationCache,
+    SessionLifetimes,
+    SetPassword,
+    SignInWithGoogle,
+    SignInWithPassword,
+    SignOut,
+)
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+
+
+class _GoogleSignInDisabled(ExternalIdentityVerifier):
+    """Stands in when no Google client id is configured: every ID token is refused."""
+
+    def verify(self, id_token: str) -> ExternalIdentity:
+        raise AuthenticationError(
+            "Google sign-in is not configured on this server", code="google_sign_in_disabled"
+        )
+
+
+class SystemProvider(Provider):
+    """The real clock and the operating system's random generator."""
+
+    scope = Scope.APP
+
+    @provide
+    def clock(self) -> Clock:
+        return SystemClock()
+
+    @provide
+    def random(self) -> RandomSource:
+        return SystemRandomSource()
+
+
+class MemoryPersistenceProvider(Provider):
+    """Everything in one process's memory (tests, library users, throwaway demos)."""
+
+    def __init__(self, store: MemoryStore | None = None) -> None:
+        super().__init__()
+        self._store = store or MemoryStore()
+
+    @provide(scope=Scope.APP)
+    def uow_factory(self) -> UnitOfWorkFactory:
+        store = self._store
+        return lambda: InMemoryUnitOfWork(store)
+
+    @provide(scope=Scope.REQUEST)
+    def uow(self, factory: UnitOfWorkFactory) -> UnitOfWork:
+        return factory()
+
+    @provide(scope=Scope.APP)
+    def health(self) -> HealthChecks:
+        return HealthChecks(())
+
+
+class SqlPersistenceProvider(Provider):
+    """PostgreSQL (or the embedded SQLite file) through SQLAlchemy Core."""
+
+    def __init__(self, settings: SqlSettings) -> None:
+        super().__init__()
+        self._settings = settings
+
+    @provide(scope=Scope.APP)
+    def engine(self) -> Iterator[Engine]:
+        from ams_adapters.sql.engine import make_engine
+
+        engine = make_engine(self._settings)
+        yield engine
+        engine.dispose()
+
+    @provide(scope=Scope.APP)
+    def uow_factory(self, engine: Engine) -> UnitOfWorkFactory:
+        from ams_adapters.sql.persistence import SqlUnitOfWork
+
+        return lambda: SqlUnitOfWork(engine)
+
+    @provide(scope=Scope.REQUEST)
+    def uow(self, factory: UnitOfWorkFactory) -> UnitOfWork:
+        return factory()
+
+    @provide(scope=Scope.APP)
+    def health(self, engine: Engine) -> HealthChecks:
+        from ams_adapters.sql.health import SqlHealthCheck
+
+        return HealthChecks((SqlHealthCheck(engine),))
+
+
+class IdentityProvider(Provider):
+    """AMS access tokens, Google ID-token verification and password hashing."""
+
+    scope = Scope.APP
+
+    def __init__(self, settings: IdentitySettings, hasher: PasswordHasher | None = None) -> None:
+        super().__init__()
+        self._settings = settings
+        self._hasher = hasher
+
+    @provide
+    def tokens(self, clock: Clock) -> AccessTokens:
+        return JwtAccessTokens.from_settings(self._settings, clock=clock)
+
+    @provide
+    def external(self) -> ExternalIdentityVerifier:
+        if not self._settings.google_client_ids:
+            return _GoogleSignInDisabled()
+        return GoogleIdTokenVerifier.from_settings(self._settings)
+
+    @provide
+    def hasher(self) -> PasswordHasher:
+        return self._hasher or Argon2PasswordHasher()
+
+    @provide
+    def lifetimes(self) -> SessionLifetimes:
+        return SessionLifetimes(refresh=timedelta(days=self._settings.refresh_token_days))
+
+    @provide
+    def revocations(self, factory: UnitOfWorkFactory, clock: Clock) -> RevocationCache:
+        return RevocationCache(
+            factory, clock, lookback=timedelta(minutes=self._settings.access_token_minutes)
+        )
+
+    authenticate = provide(Authenticate)
+
+
+class UseCaseProvider(Provider):
+    """Every use case, built per request over the request's unit of work."""
+
+    scope = Scope.REQUEST
+
+    @provide(scope=Scope.APP)
+    def password_policy(self) -> PasswordPolicy:
+        return PasswordPolicy()
+
+    @provide(scope=Scope.APP)
+    def broadcast_limits(self) -> BroadcastLimits:
+        return BroadcastLimits()
+
+    @provide
+    def set_password(
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        clock: Clock,
+        revocations: RevocationCache,
+        policy: PasswordPolicy,
+    ) -> SetPassword:
+        return SetPassword(uow, hasher, clock, revocations, policy)
+
+    @provide
+    def sign_in_with_password(
+        self,
+        uow: UnitOfWork,
+        hasher: PasswordHasher,
+        tokens: AccessTokens,
+        clock: Clock,
+        random: RandomSource,
+        lifetimes: SessionLifetimes,
+        policy: PasswordPolicy,
+    ) -> SignInWithPassword:
+        return SignInWithPassword(uow, hasher, tokens, clock, random, lifetimes, policy)
+
+    @provide
+    def broadcast(
+        self, uow: UnitOfWork, clock: Clock, random: RandomSource, limits: BroadcastLimits
+    ) -> Broadcast:
+        return Broadcast(uow, clock, random, limits)
+
+
+def _use_case_provider() -> UseCaseProvider:
+    provider = UseCaseProvider()
+    for use_case in (
+        CreateInstitution,
+        SignInWithGoogle,
+        RefreshSignIn,
+        SignOut,
+        IssueLocalToken,
+        RegisterPushToken,
+        ListBroadcasts,
+        ResetDeviceBinding,
+        OpenAttendance,
+        CheckIn,
+        MarkAttendance,
+        CompleteSession,
+        GenerateWeek,
+        GetSchedule,
+        GetAttendanceSummary,
+        GetFacultyDashboard,
+        GetSessionRoster,
+        GetRegister,
+        ListDefaulters,
+    ):
+        provider.provide(use_case)
+    return provider
+
+
+def build_providers(
+    *,
+    sql: SqlSettings | None = None,
+    identity: IdentitySettings,
+    store: MemoryStore | None = None,
+    system: Provider | None = None,
+) -> list[Provider]:
+    """The providers of one deployment: SQL when ``sql`` is given, else memory."""
+    persistence: Provider = (
+        SqlPersistenceProvider(sql) if sql is not None else MemoryPersistenceProvider(store)
+    )
+    return [
+        system or SystemProvider(),
+        persistence,
+        IdentityProvider(identity),
+        _use_case_provider(),
+    ]

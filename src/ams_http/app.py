@@ -1,0 +1,103 @@
+"""The composition root of the HTTP edge: ``create_app(*providers)``."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from dishka import Provider, Scope, from_context, make_async_container
+from dishka.integrations.litestar import setup_dishka
+from litestar import Litestar
+from litestar.config.cors import CORSConfig
+from litestar.datastructures import State
+from litestar.middleware.base import DefineMiddleware
+from litestar.openapi import OpenAPIConfig
+from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
+from litestar.openapi.spec import Components, SecurityScheme
+from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+
+from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware
+from ams_http.controllers import attendance, auth, health, messaging, reports
+from ams_http.problems import EXCEPTION_HANDLERS
+from ams_http.settings import HttpSettings
+
+API_VERSION = "1.0.0"
+ROUTES: list[Any] = [
+    *auth.ROUTES,
+    *attendance.ROUTES,
+    *reports.ROUTES,
+    *messaging.ROUTES,
+    *health.ROUTES,
+]
+
+
+class MetricsController(PrometheusController):
+    path = "/metrics"
+    include_in_schema = False
+
+
+class HttpProvider(Provider):
+    """The edge's own settings, handed to ``create_app``."""
+
+    settings = from_context(provides=HttpSettings, scope=Scope.APP)
+
+
+def _openapi(settings: HttpSettings) -> OpenAPIConfig | None:
+    if not settings.expose_docs:
+        return None
+    return OpenAPIConfig(
+        title="AMS API",
+        version=API_VERSION,
+        description=(
+            "Attendance and teaching cover. Sign in with `POST /api/v1/auth/google` and send "
+            "`Authorization: Bearer <accessToken>`. Errors are RFC 9457 problems with a stable "
+            "`code`."
+        ),
+        path="/schema",
+        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        components=Components(
+            security_schemes={
+                "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
+            }
+        ),
+        security=[{"bearer": []}],
+        use_handler_docstrings=True,
+    )
+
+
+def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Litestar:
+    """Build the API from dishka providers (choose adapters by choosing providers).
+
+    The providers must provide the use cases, ``Authenticate``, ``HealthChecks`` and an
+    ``HttpSettings`` (``ams_adapters.composition.build_providers`` does).
+    """
+    settings = settings or HttpSettings()
+    container = make_async_container(HttpProvider(), *providers, context={HttpSettings: settings})
+    prometheus = PrometheusConfig(
+        app_name="ams",
+        prefix="ams",
+        group_path=True,
+        exclude=["^/metrics", "^/health/", "^/schema"],
+    )
+
+    async def close_container(app: Litestar) -> None:
+        await app.state.dishka_container.close()
+
+    app = Litestar(
+        route_handlers=[*ROUTES, MetricsController],
+        exception_handlers=EXCEPTION_HANDLERS,
+        middleware=[
+            prometheus.middleware,
+            DefineMiddleware(BearerAuthenticationMiddleware, exclude=list(OPEN_PATHS)),
+        ],
+        cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
+        if settings.cors_origins
+        else None,
+        openapi_config=_openapi(settings),
+        request_max_body_size=settings.max_body_bytes,
+        on_shutdown=[close_container],
+        state=State({"settings": settings}),
+        debug=False,
+        logging_config=None,
+    )
+    setup_dishka(container, app)
+    return app

@@ -1,0 +1,63 @@
+"""Bearer-token authentication: every request outside the open paths carries a principal."""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Any, cast
+
+from litestar import Request
+from litestar.connection import ASGIConnection
+from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
+
+from ams_core.domain import AuthenticationError, Principal
+from ams_core.use_cases import Authenticate
+
+OPEN_PATHS = (
+    "^/api/v1/auth/google$",
+    "^/api/v1/auth/password$",
+    "^/api/v1/auth/refresh$",
+    "^/health/",
+    "^/schema",
+    "^/metrics$",
+)
+MAX_TOKEN_LENGTH = 4096
+
+
+class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
+    """Verify ``Authorization: Bearer <access token>``; tokens in the URL are never read."""
+
+    async def authenticate_request(
+        self, connection: ASGIConnection[Any, Any, Any, Any]
+    ) -> AuthenticationResult:
+        header = connection.headers.get("authorization", "")
+        scheme, _, token = header.partition(" ")
+        token = token.strip()
+        if scheme.lower() != "bearer" or not token:
+            raise AuthenticationError("sign in first: send Authorization: Bearer <token>")
+        if len(token) > MAX_TOKEN_LENGTH:
+            raise AuthenticationError("the token is not valid", code="invalid_token")
+        container = connection.app.state.dishka_container
+        authenticate = await container.get(Authenticate)
+        # JWT check in the loop: cheap; the revocation list reloads at most every few seconds
+        principal = authenticate(token)
+        return AuthenticationResult(user=principal, auth=token)
+
+
+def actor(request: Request[Any, Any, Any]) -> Principal:
+    """The authenticated principal of the request."""
+    return cast(Principal, request.user)
+
+
+def client_ip(request: Request[Any, Any, Any], trusted_proxies: tuple[str, ...]) -> str | None:
+    """The client's address; ``X-Forwarded-For`` counts only from a trusted proxy."""
+    peer = request.client.host if request.client else None
+    if peer is None or not trusted_proxies:
+        return peer
+    try:
+        address = ipaddress.ip_address(peer)
+    except ValueError:
+        return peer
+    if not any(address in ipaddress.ip_network(net, strict=False) for net in trusted_proxies):
+        return peer
+    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+    return next((hop for hop in reversed(forwarded) if hop), peer)

@@ -1,0 +1,258 @@
+"""The attendance side of the contract: schedule, codes, check-in, marking, reports."""
+
+from __future__ import annotations
+
+from datetime import date, timedelta
+from typing import Annotated, Any
+
+from dishka import FromDishka
+from dishka.integrations.litestar import inject
+from litestar import Request, get, post, put
+from litestar.params import JSONBody, PathParameter, QueryParameter
+
+from ams_core.domain import (
+    AttendanceStatus,
+    DateRange,
+    FieldProblem,
+    SessionId,
+    StudentId,
+    ValidationError,
+)
+from ams_core.use_cases import (
+    CheckIn,
+    CheckInCommand,
+    CompleteSession,
+    CompleteSessionCommand,
+    GenerateWeek,
+    GenerateWeekCommand,
+    GetAttendanceSummary,
+    GetAttendanceSummaryCommand,
+    GetFacultyDashboard,
+    GetFacultyDashboardCommand,
+    GetSchedule,
+    GetScheduleCommand,
+    GetSessionRoster,
+    GetSessionRosterCommand,
+    MarkAttendance,
+    MarkAttendanceCommand,
+    MarkEntry,
+    OpenAttendance,
+    OpenAttendanceCommand,
+)
+from ams_http.auth import actor, client_ip
+from ams_http.controllers._run import run
+from ams_http.schemas.attendance import (
+    AttendanceCodeOut,
+    AttendanceSummaryOut,
+    CheckInBody,
+    CheckInOut,
+    CompleteBody,
+    CompleteOut,
+    DashboardOut,
+    GenerateWeekOut,
+    MarkAttendanceBody,
+    MarkAttendanceOut,
+    RosterOut,
+    ScheduleItemOut,
+    ScheduleOut,
+)
+from ams_http.settings import HttpSettings
+
+MAX_SCHEDULE_DAYS = 62
+SessionPath = Annotated[str, PathParameter(max_length=64, description="session id")]
+
+
+def _dates(start: date | None, end: date | None) -> DateRange:
+    today = date.today()  # noqa: DTZ011 - a default window only; the range is explicit otherwise
+    first = start or today - timedelta(days=today.weekday())
+    last = end or first + timedelta(days=6)
+    if last < first:
+        raise ValidationError([FieldProblem("to", "must not be before from")])
+    if (last - first).days >= MAX_SCHEDULE_DAYS:
+        raise ValidationError(
+            [FieldProblem("to", f"a schedule covers at most {MAX_SCHEDULE_DAYS} days")]
+        )
+    return DateRange(first, last)
+
+
+@get("/api/v1/me/schedule", tags=["me"], operation_id="getMySchedule")
+@inject
+async def get_my_schedule(
+    request: Request[Any, Any, Any],
+    use_case: FromDishka[GetSchedule],
+    start: Annotated[date | None, QueryParameter(name="from")] = None,
+    end: Annotated[date | None, QueryParameter(name="to")] = None,
+) -> ScheduleOut:
+    """A student's or teacher's sessions between two dates (default: this week)."""
+    dates = _dates(start, end)
+    result = await run(use_case, GetScheduleCommand(actor(request), dates))
+    return ScheduleOut(
+        from_=dates.start, to=dates.end, items=[ScheduleItemOut.of(e) for e in result.entries]
+    )
+
+
+@post(
+    "/api/v1/sessions/{session_id:str}/attendance-code",
+    tags=["attendance"],
+    operation_id="openAttendance",
+    status_code=200,
+)
+@inject
+async def open_attendance(
+    request: Request[Any, Any, Any], session_id: SessionPath, use_case: FromDishka[OpenAttendance]
+) -> AttendanceCodeOut:
+    """Teacher of record: open (or refresh) the check-in window and get the current code."""
+    command = OpenAttendanceCommand(actor(request), SessionId(session_id))
+    return AttendanceCodeOut.of(await run(use_case, command))
+
+
+@post(
+    "/api/v1/sessions/{session_id:str}/check-in",
+    tags=["attendance"],
+    operation_id="checkIn",
+    status_code=200,
+)
+@inject
+async def check_in(
+    request: Request[Any, Any, Any],
+    session_id: SessionPath,
+    data: JSONBody[CheckInBody],
+    use_case: FromDishka[CheckIn],
+    settings: FromDishka[HttpSettings],
+) -> CheckInOut:
+    """Student: check in with the code shown in class, from the bound phone."""
+    command = CheckInCommand(
+        actor=actor(request),
+        session_id=SessionId(session_id),
+        code=data.code,
+        device_id=data.device_id,
+        client_ip=client_ip(request, settings.trusted_proxies),
+    )
+    return CheckInOut.of(await run(use_case, command))
+
+
+@get(
+    "/api/v1/sessions/{session_id:str}/attendance",
+    tags=["attendance"],
+    operation_id="getSessionAttendance",
+)
+@inject
+async def get_session_attendance(
+    request: Request[Any, Any, Any],
+    session_id: SessionPath,
+    use_case: FromDishka[GetSessionRoster],
+) -> RosterOut:
+    """Teacher or admin: the session's roster with every student's mark."""
+    command = GetSessionRosterCommand(actor(request), SessionId(session_id))
+    return RosterOut.of(await run(use_case, command))
+
+
+@put(
+    "/api/v1/sessions/{session_id:str}/attendance",
+    tags=["attendance"],
+    operation_id="markAttendance",
+)
+@inject
+async def mark_attendance(
+    request: Request[Any, Any, Any],
+    session_id: SessionPath,
+    data: JSONBody[MarkAttendanceBody],
+    use_case: FromDishka[MarkAttendance],
+) -> MarkAttendanceOut:
+    """Teacher of record or admin: set statuses by hand (a completed session needs a reason)."""
+    command = MarkAttendanceCommand(
+        actor=actor(request),
+        session_id=SessionId(session_id),
+        marks=[MarkEntry(StudentId(m.student_id), AttendanceStatus(m.status)) for m in data.marks],
+        reason=data.reason,
+    )
+    result = await run(use_case, command)
+    return MarkAttendanceOut(changed=result.changed, unchanged=result.unchanged)
+
+
+@post(
+    "/api/v1/sessions/{session_id:str}/complete",
+    tags=["attendance"],
+    operation_id="completeSession",
+    status_code=200,
+)
+@inject
+async def complete_session(
+    request: Request[Any, Any, Any],
+    session_id: SessionPath,
+    data: JSONBody[CompleteBody],
+    use_case: FromDishka[CompleteSession],
+) -> CompleteOut:
+    """Teacher of record: record the topic and mark everyone unmarked absent."""
+    command = CompleteSessionCommand(actor(request), SessionId(session_id), data.topic)
+    return CompleteOut.of(await run(use_case, command))
+
+
+@get("/api/v1/me/attendance", tags=["me"], operation_id="getMyAttendance")
+@inject
+async def get_my_attendance(
+    request: Request[Any, Any, Any], use_case: FromDishka[GetAttendanceSummary]
+) -> AttendanceSummaryOut:
+    """Student: per subject held, attended, percent and how many classes are still needed."""
+    summary = await run(use_case, GetAttendanceSummaryCommand(actor(request)))
+    return AttendanceSummaryOut.of(summary)
+
+
+@get(
+    "/api/v1/students/{student_id:str}/attendance",
+    tags=["reports"],
+    operation_id="getStudentAttendance",
+)
+@inject
+async def get_student_attendance(
+    request: Request[Any, Any, Any],
+    student_id: Annotated[str, PathParameter(max_length=64)],
+    use_case: FromDishka[GetAttendanceSummary],
+) -> AttendanceSummaryOut:
+    """Admin (or the student themself): one student's attendance summary."""
+    command = GetAttendanceSummaryCommand(actor(request), StudentId(student_id))
+    return AttendanceSummaryOut.of(await run(use_case, command))
+
+
+@get("/api/v1/me/dashboard", tags=["me"], operation_id="getMyDashboard")
+@inject
+async def get_my_dashboard(
+    request: Request[Any, Any, Any], use_case: FromDishka[GetFacultyDashboard]
+) -> DashboardOut:
+    """Teacher: per class sessions held, average attendance, last topic, next session."""
+    dashboard = await run(use_case, GetFacultyDashboardCommand(actor(request)))
+    return DashboardOut.of(dashboard)
+
+
+@post(
+    "/api/v1/weeks/{iso_week:str}/generate",
+    tags=["timetable"],
+    operation_id="generateWeek",
+    status_code=200,
+)
+@inject
+async def generate_week(
+    request: Request[Any, Any, Any],
+    iso_week: Annotated[str, PathParameter(max_length=10, pattern=r"^\d{4}-W\d{2}$")],
+    use_case: FromDishka[GenerateWeek],
+) -> GenerateWeekOut:
+    """Admin: expand the weekly timetable into sessions for an ISO week (e.g. 2026-W47)."""
+    try:
+        command = GenerateWeekCommand.for_week(actor(request), iso_week)
+    except ValueError as error:
+        raise ValidationError([FieldProblem("isoWeek", str(error))]) from None
+    return GenerateWeekOut.of(await run(use_case, command))
+
+
+ROUTES = [
+    get_my_schedule,
+    open_attendance,
+    check_in,
+    get_session_attendance,
+    mark_attendance,
+    complete_session,
+    get_my_attendance,
+    get_student_attendance,
+    get_my_dashboard,
+    generate_week,
+]

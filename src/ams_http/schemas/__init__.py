@@ -1,0 +1,1 @@
+"""Wire schemas: explicit camelCase msgspec Structs, separate from the core's dataclasses."""

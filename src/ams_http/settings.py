@@ -1,0 +1,66 @@
+"""Settings of the HTTP edge, read from the environment (``AMS_*``)."""
+
+from __future__ import annotations
+
+import ipaddress
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+
+def _list(value: str) -> tuple[str, ...]:
+    return tuple(item.strip() for item in value.split(",") if item.strip())
+
+
+def _bool(value: str) -> bool:
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+@dataclass(frozen=True, slots=True)
+class HttpSettings:
+    """How the API behaves at its edge.
+
+    Attributes:
+        cors_origins: browser origins allowed to call the API (the mobile app needs none).
+        trusted_proxies: networks whose ``X-Forwarded-For`` is believed for the client IP.
+        max_body_bytes: largest request body accepted on JSON endpoints.
+        expose_docs: serve ``/schema`` (OpenAPI and its interactive page).
+        sign_in_per_minute: sign-in attempts allowed per client IP per minute.
+        check_in_per_minute: check-ins allowed per principal per minute.
+        requests_per_minute: all other requests allowed per principal per minute.
+        redis_url: rate-limit and idempotency store shared by all processes; memory if unset.
+    """
+
+    cors_origins: tuple[str, ...] = ()
+    trusted_proxies: tuple[str, ...] = ()
+    max_body_bytes: int = 64 * 1024
+    expose_docs: bool = True
+    sign_in_per_minute: int = 30
+    check_in_per_minute: int = 30
+    requests_per_minute: int = 1200
+    redis_url: str | None = None
+
+    def __post_init__(self) -> None:
+        for network in self.trusted_proxies:
+            ipaddress.ip_network(network, strict=False)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> HttpSettings:
+        """Read ``AMS_CORS_ORIGINS``, ``AMS_TRUSTED_PROXIES``, ``AMS_MAX_BODY_BYTES``,
+        ``AMS_EXPOSE_DOCS``, ``AMS_RATE_SIGN_IN``, ``AMS_RATE_CHECK_IN``,
+        ``AMS_RATE_REQUESTS`` and ``AMS_REDIS_URL``."""
+        env = os.environ if environ is None else environ
+        defaults = cls()
+        try:
+            return cls(
+                cors_origins=_list(env.get("AMS_CORS_ORIGINS", "")),
+                trusted_proxies=_list(env.get("AMS_TRUSTED_PROXIES", "")),
+                max_body_bytes=int(env.get("AMS_MAX_BODY_BYTES", defaults.max_body_bytes)),
+                expose_docs=_bool(env.get("AMS_EXPOSE_DOCS", "true")),
+                sign_in_per_minute=int(env.get("AMS_RATE_SIGN_IN", defaults.sign_in_per_minute)),
+                check_in_per_minute=int(env.get("AMS_RATE_CHECK_IN", defaults.check_in_per_minute)),
+                requests_per_minute=int(env.get("AMS_RATE_REQUESTS", defaults.requests_per_minute)),
+                redis_url=env.get("AMS_REDIS_URL") or None,
+            )
+        except ValueError as error:
+            raise ValueError(f"invalid AMS_* HTTP setting: {error}") from None
