@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal
 from typing import Annotated, Literal
 
@@ -23,6 +23,8 @@ from ams_core.use_cases import (
 )
 from ams_http.schemas.base import CamelStruct, DeviceIdText, Id
 
+# Litestar documents datetime.time as a duration; the wire form is local "HH:MM[:SS]".
+LocalTime = Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")]
 Status = Literal["present", "late", "absent", "excused"]
 SessionStatusText = Literal["scheduled", "open", "completed", "cancelled"]
 CodeText = Annotated[str, msgspec.Meta(min_length=1, max_length=16)]
@@ -33,8 +35,8 @@ ReasonText = Annotated[str, msgspec.Meta(max_length=500)]
 class ScheduleItemOut(CamelStruct):
     session_id: str
     date: date
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     starts_at: datetime
     ends_at: datetime
     section_id: str
@@ -52,8 +54,8 @@ class ScheduleItemOut(CamelStruct):
         return cls(
             session_id=entry.session_id,
             date=entry.date,
-            start=entry.start,
-            end=entry.end,
+            start=entry.start.isoformat(),
+            end=entry.end.isoformat(),
             starts_at=entry.starts_at,
             ends_at=entry.ends_at,
             section_id=entry.section_id,
@@ -134,8 +136,8 @@ class TallyOut(CamelStruct):
 class SessionOut(CamelStruct):
     id: str
     date: date
-    start: time
-    end: time
+    start: LocalTime
+    end: LocalTime
     section_id: str
     subject_code: str
     teacher_id: str
@@ -149,8 +151,8 @@ class SessionOut(CamelStruct):
         return cls(
             id=session.id,
             date=session.date,
-            start=session.start,
-            end=session.end,
+            start=session.start.isoformat(),
+            end=session.end.isoformat(),
             section_id=session.section_id,
             subject_code=session.subject_code,
             teacher_id=session.teacher_id,

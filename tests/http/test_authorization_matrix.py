@@ -1,0 +1,355 @@
+"""Role x endpoint x tenant: who gets what from every route of the app.
+
+Every request targets institution ``a``'s objects. The fixture's two institutions share
+ids (the same seed gives the same session id, student ids and section ids in ``a`` and
+``b``), so a ``b`` user asking for "``a``'s session" by that id would really reach ``b``'s own
+session. To make the cross-tenant rows mean something, institution ``a`` gets a session and
+a student whose ids exist nowhere else (``A_SESSION``, ``A_STUDENT``): a copy of alice's
+Monday 09:00 CS101 session of section A and a sixth student of section A.
+
+Columns are the five roles of ``a`` (student, class representative, teacher of record,
+another teacher, admin), the same five of ``b``, the platform operator and no token.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+
+from ams_core.domain import DeviceBinding, DeviceId, SessionId, Student, StudentId
+from tests.http.conftest import ROLES, World
+
+A_SESSION = "a-only-session-0001"
+A_STUDENT = "A-ONLY-0001"
+A_STUDENT_EMAIL = "a-only-0001@a.edu"
+A_STUDENT_NAME = "Only In A"
+STRONG_PASSWORD = "correct horse battery staple 42"
+
+ACTORS: tuple[str, ...] = (
+    *(f"a.{role}" for role in ROLES),
+    *(f"b.{role}" for role in ROLES),
+    "operator",
+    "anonymous",
+)
+
+Row = dict[str, int]
+
+
+def row(
+    a: tuple[int, int, int, int, int],
+    b: tuple[int, int, int, int, int],
+    operator: int,
+    anonymous: int,
+) -> Row:
+    """``a``/``b``: (student, cr, faculty, other_faculty, admin)."""
+    statuses = (*a, *b, operator, anonymous)
+    return dict(zip(ACTORS, statuses, strict=True))
+
+
+def everyone(status: int) -> Row:
+    return dict.fromkeys(ACTORS, status)
+
+
+# fmt: off
+#: The expected status of every route for every actor (requests aim at institution a).
+#                                                       student cr  faculty other admin
+EXPECTED: dict[str, Row] = {
+    # open paths: the answer does not depend on who asks
+    "POST /api/v1/auth/google":   everyone(401),  # an ID token that is not a JWT
+    "POST /api/v1/auth/password": everyone(401),  # a wrong password for a's student
+    "POST /api/v1/auth/refresh":  everyone(401),  # a refresh token a never issued
+    "GET /health/live":           everyone(200),
+    "GET /health/ready":          everyone(200),
+    "GET /metrics":               everyone(200),
+    # anybody signed in
+    "POST /api/v1/auth/sign-out": {**everyone(204), "anonymous": 401},
+    "GET /api/v1/me":             {**everyone(200), "anonymous": 401},
+    "POST /api/v1/me/push-tokens": row(
+        a=(201, 201, 201, 201, 201),
+        b=(201, 201, 201, 201, 201), operator=403, anonymous=401),
+    # admin of the person's institution
+    "PUT /api/v1/people/{email}/password": row(
+        a=(403, 403, 403, 403, 204),
+        b=(403, 403, 403, 403, 404), operator=403, anonymous=401),
+    # students and teachers see their own timetable (the admin teaches: Faculty "ADM")
+    "GET /api/v1/me/schedule": row(
+        a=(200, 200, 200, 200, 200),
+        b=(200, 200, 200, 200, 200), operator=403, anonymous=401),
+    "POST /api/v1/sessions/{session_id}/attendance-code": row(
+        a=(403, 403, 200, 403, 403),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "POST /api/v1/sessions/{session_id}/check-in": row(
+        a=(200, 200, 403, 403, 403),
+        b=(404, 404, 403, 403, 403), operator=403, anonymous=401),
+    "GET /api/v1/sessions/{session_id}/attendance": row(
+        a=(403, 403, 200, 403, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "PUT /api/v1/sessions/{session_id}/attendance": row(
+        a=(403, 403, 200, 403, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    # CompleteSession allows the admin too (require_teacher_of_record(or_admin=True))
+    "POST /api/v1/sessions/{session_id}/complete": row(
+        a=(403, 403, 200, 403, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "GET /api/v1/me/attendance": row(
+        a=(200, 200, 403, 403, 403),
+        b=(200, 200, 403, 403, 403), operator=403, anonymous=401),
+    # another student: 404 (not theirs); any teacher of the student's section may look
+    "GET /api/v1/students/{student_id}/attendance": row(
+        a=(404, 404, 200, 200, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "GET /api/v1/me/dashboard": row(
+        a=(403, 403, 200, 200, 200),
+        b=(403, 403, 200, 200, 200), operator=403, anonymous=401),
+    "POST /api/v1/weeks/{iso_week}/generate": row(
+        a=(403, 403, 403, 403, 200),
+        b=(403, 403, 403, 403, 200), operator=403, anonymous=401),
+    "GET /api/v1/reports/defaulters": row(
+        a=(403, 403, 200, 200, 200),
+        b=(403, 403, 200, 200, 200), operator=403, anonymous=401),
+    "GET /api/v1/reports/register": row(
+        a=(403, 403, 200, 403, 200),
+        b=(403, 403, 200, 403, 200), operator=403, anonymous=401),
+    "POST /api/v1/notifications": row(
+        a=(403, 201, 403, 403, 403),
+        b=(403, 201, 403, 403, 403), operator=403, anonymous=401),
+    "GET /api/v1/notifications": row(
+        a=(403, 200, 403, 403, 403),
+        b=(403, 200, 403, 403, 403), operator=403, anonymous=401),
+    "POST /api/v1/students/{student_id}/device-reset": row(
+        a=(403, 403, 403, 403, 200),
+        b=(403, 403, 403, 403, 404), operator=403, anonymous=401),
+}
+# fmt: on
+
+DOC_ROUTES = re.compile(r"^/schema")  # the OpenAPI document and its viewers
+PATH_TYPE = re.compile(r":[a-z]+\}")  # "{session_id:str}" -> "{session_id}"
+
+
+@dataclass(frozen=True)
+class Context:
+    """What a case's preparation left for the request (e.g. the current code)."""
+
+    code: str = ""
+
+
+Prepare = Callable[[World], Context]
+Body = Callable[[str, Context], Any]
+
+
+def _no_prepare(world: World) -> Context:
+    return Context()
+
+
+@dataclass(frozen=True)
+class Call:
+    path: str
+    body: Body | None = None
+    mutates: bool = False
+    prepare: Prepare = _no_prepare
+    query: Mapping[str, str] = field(default_factory=dict)
+
+
+def _device(actor: str) -> str:
+    return f"device-{actor.replace('.', '-')}-0001"
+
+
+def _open(world: World) -> Context:
+    answer = world.client.post(
+        f"/api/v1/sessions/{A_SESSION}/attendance-code", headers=world.headers("a.faculty")
+    )
+    assert answer.status_code == 200, answer.text
+    return Context(code=str(answer.json()["code"]))
+
+
+def _open_and_bind(world: World) -> Context:
+    context = _open(world)
+    for name, college in (("a", world.a), ("b", world.b)):
+        uow = world.uow()
+        with uow.for_institution(college.id):
+            for role, index in (("student", 0), ("cr", 1)):
+                device = DeviceId(_device(f"{name}.{role}"))
+                student = college.students[index].id
+                uow.devices.add(DeviceBinding(college.id, student, device, world.clock.now()))
+            uow.commit()
+    return context
+
+
+def _after_class(world: World) -> Context:
+    world.clock.set(world.clock.now().replace(minute=40))
+    return Context()
+
+
+CALLS: dict[str, Call] = {
+    "POST /api/v1/auth/google": Call(
+        "/api/v1/auth/google", body=lambda actor, ctx: {"idToken": "not-a-jwt"}
+    ),
+    "POST /api/v1/auth/password": Call(
+        "/api/v1/auth/password",
+        body=lambda actor, ctx: {"email": A_STUDENT_EMAIL, "password": "wrong-password"},
+        mutates=True,  # failed attempts count towards a lockout
+    ),
+    "POST /api/v1/auth/refresh": Call(
+        "/api/v1/auth/refresh",
+        body=lambda actor, ctx: {"refreshToken": "inst-a.no-such-sign-in.c2VjcmV0"},
+    ),
+    "GET /health/live": Call("/health/live"),
+    "GET /health/ready": Call("/health/ready"),
+    "GET /metrics": Call("/metrics"),
+    "POST /api/v1/auth/sign-out": Call("/api/v1/auth/sign-out", mutates=True),
+    "GET /api/v1/me": Call("/api/v1/me"),
+    "POST /api/v1/me/push-tokens": Call(
+        "/api/v1/me/push-tokens",
+        body=lambda actor, ctx: {"token": f"push-{actor}", "platform": "android"},
+        mutates=True,
+    ),
+    "PUT /api/v1/people/{email}/password": Call(
+        f"/api/v1/people/{A_STUDENT_EMAIL}/password",
+        body=lambda actor, ctx: {"password": STRONG_PASSWORD},
+        mutates=True,
+    ),
+    "GET /api/v1/me/schedule": Call(
+        "/api/v1/me/schedule", query={"from": "2026-11-16", "to": "2026-11-22"}
+    ),
+    "POST /api/v1/sessions/{session_id}/attendance-code": Call(
+        f"/api/v1/sessions/{A_SESSION}/attendance-code", mutates=True
+    ),
+    "POST /api/v1/sessions/{session_id}/check-in": Call(
+        f"/api/v1/sessions/{A_SESSION}/check-in",
+        body=lambda actor, ctx: {"code": ctx.code, "deviceId": _device(actor)},
+        mutates=True,
+        prepare=_open_and_bind,
+    ),
+    "GET /api/v1/sessions/{session_id}/attendance": Call(
+        f"/api/v1/sessions/{A_SESSION}/attendance"
+    ),
+    "PUT /api/v1/sessions/{session_id}/attendance": Call(
+        f"/api/v1/sessions/{A_SESSION}/attendance",
+        body=lambda actor, ctx: {"marks": [{"studentId": A_STUDENT, "status": "late"}]},
+        mutates=True,
+    ),
+    "POST /api/v1/sessions/{session_id}/complete": Call(
+        f"/api/v1/sessions/{A_SESSION}/complete",
+        body=lambda actor, ctx: {"topic": "Linked lists"},
+        mutates=True,
+        prepare=_after_class,
+    ),
+    "GET /api/v1/me/attendance": Call("/api/v1/me/attendance"),
+    "GET /api/v1/students/{student_id}/attendance": Call(
+        f"/api/v1/students/{A_STUDENT}/attendance"
+    ),
+    "GET /api/v1/me/dashboard": Call("/api/v1/me/dashboard"),
+    "POST /api/v1/weeks/{iso_week}/generate": Call("/api/v1/weeks/2026-W48/generate", mutates=True),
+    "GET /api/v1/reports/defaulters": Call("/api/v1/reports/defaulters"),
+    "GET /api/v1/reports/register": Call(
+        "/api/v1/reports/register", query={"sectionId": "E2-CSE-A", "subjectCode": "CS101"}
+    ),
+    "POST /api/v1/notifications": Call(
+        "/api/v1/notifications",
+        body=lambda actor, ctx: {"title": "Lab moved", "body": "Room 204 today"},
+        mutates=True,
+    ),
+    "GET /api/v1/notifications": Call("/api/v1/notifications"),
+    "POST /api/v1/students/{student_id}/device-reset": Call(
+        f"/api/v1/students/{A_STUDENT}/device-reset", mutates=True
+    ),
+}
+
+READ_ONLY = sorted(key for key, call in CALLS.items() if not call.mutates)
+MUTATING = [(key, actor) for key, call in sorted(CALLS.items()) if call.mutates for actor in ACTORS]
+
+
+def _add_a_only_objects(world: World) -> None:
+    """A session and a student of institution ``a`` whose ids ``b`` does not have."""
+    uow = world.uow()
+    with uow.for_institution(world.a.id):
+        session = uow.sessions.get(world.session_a)
+        uow.sessions.add(dataclasses.replace(session, id=SessionId(A_SESSION), slot_id=None))
+        uow.students.add_many(
+            [
+                Student(
+                    StudentId(A_STUDENT),
+                    world.a.id,
+                    A_STUDENT_NAME,
+                    A_STUDENT_EMAIL,
+                    world.a.section_a.id,
+                    roll_number=6,
+                )
+            ]
+        )
+        uow.commit()
+
+
+A_MARKERS = ("inst-a", "a.edu", A_SESSION, A_STUDENT, A_STUDENT_NAME, "College inst-a")
+
+
+def _call(world: World, key: str, actor: str, context: Context) -> int:
+    call = CALLS[key]
+    method = key.split(" ", 1)[0]
+    body = call.body(actor, context) if call.body is not None else None
+    answer = world.client.request(
+        method,
+        call.path,
+        params=dict(call.query),
+        json=body,
+        headers=world.headers(actor),
+    )
+    assert answer.status_code < 500, answer.text
+    if actor.startswith("b."):
+        sent = call.path + json.dumps(body or {})
+        leaked = [m for m in A_MARKERS if m in answer.text and m not in sent]
+        assert not leaked, f"{actor} {key} saw institution a's {leaked}: {answer.text}"
+    if answer.status_code in (401, 403, 404):
+        assert answer.headers["content-type"].startswith("application/problem+json")
+        assert answer.json()["status"] == answer.status_code
+    return answer.status_code
+
+
+def test_every_row_has_a_request_and_a_status_for_every_actor() -> None:
+    assert set(CALLS) == set(EXPECTED)
+    for statuses in EXPECTED.values():
+        assert tuple(statuses) == ACTORS
+
+
+def test_the_rows_match_the_routes_the_app_serves(world: World) -> None:
+    app = world.client.app
+    served = {
+        f"{method} {PATH_TYPE.sub('}', route.path)}"
+        for route in app.routes
+        if not DOC_ROUTES.match(route.path)
+        for method in getattr(route, "methods", ())
+        if method not in ("OPTIONS", "HEAD")
+    }
+    schema = world.client.get("/schema/openapi.json").json()
+    documented = {
+        f"{method.upper()} {path}"
+        for path, item in schema["paths"].items()
+        for method in item
+        if method in ("get", "put", "post", "patch", "delete")
+    }
+    assert documented <= served
+    assert set(EXPECTED) == served, {
+        "routes without a row": sorted(served - set(EXPECTED)),
+        "rows without a route": sorted(set(EXPECTED) - served),
+    }
+
+
+@pytest.mark.parametrize("key", READ_ONLY)
+def test_read_only_route(world: World, key: str) -> None:
+    _add_a_only_objects(world)
+    context = CALLS[key].prepare(world)
+    observed = {actor: _call(world, key, actor, context) for actor in ACTORS}
+    assert observed == EXPECTED[key]
+
+
+@pytest.mark.parametrize(("key", "actor"), MUTATING)
+def test_state_changing_route(world: World, key: str, actor: str) -> None:
+    _add_a_only_objects(world)
+    context = CALLS[key].prepare(world)
+    assert _call(world, key, actor, context) == EXPECTED[key][actor]
