@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from datetime import timedelta
 
-from dishka import Provider, Scope, provide
+from dishka import Provider, Scope, provide, provide_all
 from sqlalchemy.engine import Engine
 
 from ams_adapters.identity import (
@@ -218,10 +218,7 @@ class UseCaseProvider(Provider):
     ) -> Broadcast:
         return Broadcast(uow, clock, random, limits)
 
-
-def _use_case_provider() -> UseCaseProvider:
-    provider = UseCaseProvider()
-    for use_case in (
+    constructed_from_their_ports = provide_all(
         CreateInstitution,
         SignInWithGoogle,
         RefreshSignIn,
@@ -241,9 +238,7 @@ def _use_case_provider() -> UseCaseProvider:
         GetSessionRoster,
         GetRegister,
         ListDefaulters,
-    ):
-        provider.provide(use_case)
-    return provider
+    )
 
 
 def build_providers(
@@ -261,5 +256,5 @@ def build_providers(
         system or SystemProvider(),
         persistence,
         IdentityProvider(identity),
-        _use_case_provider(),
+        UseCaseProvider(),
     ]

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from typing import Any, cast
 
@@ -26,6 +27,8 @@ MAX_TOKEN_LENGTH = 4096
 class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
     """Verify ``Authorization: Bearer <access token>``; tokens in the URL are never read."""
 
+    _authenticate: Authenticate | None = None
+
     async def authenticate_request(
         self, connection: ASGIConnection[Any, Any, Any, Any]
     ) -> AuthenticationResult:
@@ -36,8 +39,10 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
             raise AuthenticationError("sign in first: send Authorization: Bearer <token>")
         if len(token) > MAX_TOKEN_LENGTH:
             raise AuthenticationError("the token is not valid", code="invalid_token")
-        container = connection.app.state.dishka_container
-        authenticate = await container.get(Authenticate)
+        authenticate = self._authenticate
+        if authenticate is None:  # an app-scoped object: resolve it once, not per request
+            authenticate = await connection.app.state.dishka_container.get(Authenticate)
+            self._authenticate = authenticate
         # JWT check in the loop: cheap; the revocation list reloads at most every few seconds
         principal = authenticate(token)
         return AuthenticationResult(user=principal, auth=token)
@@ -46,6 +51,13 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
 def actor(request: Request[Any, Any, Any]) -> Principal:
     """The authenticated principal of the request."""
     return cast(Principal, request.user)
+
+
+@functools.cache
+def _networks(
+    trusted_proxies: tuple[str, ...],
+) -> tuple[ipaddress.IPv4Network | ipaddress.IPv6Network, ...]:
+    return tuple(ipaddress.ip_network(net, strict=False) for net in trusted_proxies)
 
 
 def client_ip(request: Request[Any, Any, Any], trusted_proxies: tuple[str, ...]) -> str | None:
@@ -57,7 +69,7 @@ def client_ip(request: Request[Any, Any, Any], trusted_proxies: tuple[str, ...])
         address = ipaddress.ip_address(peer)
     except ValueError:
         return peer
-    if not any(address in ipaddress.ip_network(net, strict=False) for net in trusted_proxies):
+    if not any(address in network for network in _networks(trusted_proxies)):
         return peer
     forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
     return next((hop for hop in reversed(forwarded) if hop), peer)

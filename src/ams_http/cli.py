@@ -53,9 +53,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 def _demo_secret(database_url: str) -> str:
     """A per-demo signing key kept next to the SQLite file, so printed tokens keep working."""
-    path = Path(database_url.removeprefix("sqlite:///") + ".secret")
-    if not database_url.startswith("sqlite:///"):
-        path = Path(".ams-demo.secret")
+    sqlite_file = database_url.removeprefix("sqlite:///")
+    path = Path(f"{sqlite_file}.secret" if sqlite_file != database_url else ".ams-demo.secret")
     if path.exists():
         return path.read_text().strip()
     key = secrets.token_urlsafe(48)

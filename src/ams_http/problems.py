@@ -54,6 +54,18 @@ _STATUS_BY_REFUSAL = {
 }
 
 
+_CODE_BY_HTTP_STATUS = {
+    HTTPStatus.UNAUTHORIZED: "unauthenticated",
+    HTTPStatus.FORBIDDEN: "forbidden",
+    HTTPStatus.NOT_FOUND: "not_found",
+    HTTPStatus.METHOD_NOT_ALLOWED: "method_not_allowed",
+    HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "request_too_large",
+    HTTPStatus.TOO_MANY_REQUESTS: "rate_limited",
+    HTTPStatus.NOT_ACCEPTABLE: "not_acceptable",
+    HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
+}
+
+
 def status_for(error: AmsError) -> HTTPStatus:
     """The HTTP status that answers a core error."""
     if isinstance(error, CheckInRefusedError):
@@ -138,16 +150,7 @@ def http_error_handler(
     request: Request[Any, Any, Any], error: HTTPException
 ) -> Response[dict[str, object]]:
     status = HTTPStatus(error.status_code)
-    code = {
-        HTTPStatus.UNAUTHORIZED: "unauthenticated",
-        HTTPStatus.FORBIDDEN: "forbidden",
-        HTTPStatus.NOT_FOUND: "not_found",
-        HTTPStatus.METHOD_NOT_ALLOWED: "method_not_allowed",
-        HTTPStatus.REQUEST_ENTITY_TOO_LARGE: "request_too_large",
-        HTTPStatus.TOO_MANY_REQUESTS: "rate_limited",
-        HTTPStatus.NOT_ACCEPTABLE: "not_acceptable",
-        HTTPStatus.UNSUPPORTED_MEDIA_TYPE: "unsupported_media_type",
-    }.get(status, "http_error")
+    code = _CODE_BY_HTTP_STATUS.get(status, "http_error")
     headers = dict(error.headers or {})
     if isinstance(error, NotAuthorizedException):
         headers.setdefault("WWW-Authenticate", 'Bearer realm="ams"')

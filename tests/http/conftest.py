@@ -16,7 +16,7 @@ from litestar.testing import TestClient
 from ams_adapters.composition import (
     IdentityProvider,
     MemoryPersistenceProvider,
-    _use_case_provider,
+    UseCaseProvider,
 )
 from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings, JwtAccessTokens
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, MemoryStore, SeededRandomSource
@@ -136,7 +136,7 @@ def world(identity_settings: IdentitySettings, http_settings: HttpSettings) -> I
         IdentityProvider(
             identity_settings, Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
         ),
-        _use_case_provider(),
+        UseCaseProvider(),
         settings=http_settings,
     )
     with TestClient(app=app) as client:

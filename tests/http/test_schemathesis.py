@@ -19,7 +19,7 @@ from schemathesis.specs.openapi.checks import response_schema_conformance
 from ams_adapters.composition import (
     IdentityProvider,
     MemoryPersistenceProvider,
-    _use_case_provider,
+    UseCaseProvider,
 )
 from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings
 from ams_adapters.memory import FixedClock, MemoryStore
@@ -39,7 +39,7 @@ def _openapi() -> dict[str, Any]:
             IdentitySettings(secret_key=SECRET),
             Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
         ),
-        _use_case_provider(),
+        UseCaseProvider(),
     )
     return app.openapi_schema.to_schema()
 
