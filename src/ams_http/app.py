@@ -16,16 +16,29 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware
-from ams_http.controllers import attendance, auth, health, messaging, reports
+from ams_http.controllers import (
+    attendance,
+    auth,
+    health,
+    management,
+    messaging,
+    reports,
+    sessions,
+)
+from ams_http.edge import Edge
 from ams_http.problems import EXCEPTION_HANDLERS
 from ams_http.settings import HttpSettings
 
 API_VERSION = "1.0.0"
+#: response headers a browser client may read (CORS)
+EXPOSED_HEADERS = ("Retry-After", "Idempotent-Replayed", "Content-Disposition", "Location")
 ROUTES: list[Any] = [
     *auth.ROUTES,
     *attendance.ROUTES,
     *reports.ROUTES,
     *messaging.ROUTES,
+    *management.ROUTES,
+    *sessions.ROUTES,
     *health.ROUTES,
 ]
 
@@ -50,7 +63,9 @@ def _openapi(settings: HttpSettings) -> OpenAPIConfig | None:
         description=(
             "Attendance and teaching cover. Sign in with `POST /api/v1/auth/google` and send "
             "`Authorization: Bearer <accessToken>`. Errors are RFC 9457 problems with a stable "
-            "`code`."
+            "`code`. Requests are rate limited (429 `rate_limited` with `Retry-After`); "
+            "state-changing calls accept an `Idempotency-Key` header so a retry is answered "
+            "once."
         ),
         path="/schema",
         render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
@@ -71,7 +86,10 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
     ``HttpSettings`` (``ams_adapters.composition.build_providers`` does).
     """
     settings = settings or HttpSettings()
-    container = make_async_container(HttpProvider(), *providers, context={HttpSettings: settings})
+    edge = Edge(settings)  # rate limits, Idempotency-Key, the Redis probe, xlsx exports
+    container = make_async_container(
+        HttpProvider(), *providers, edge.provider, context={HttpSettings: settings}
+    )
     prometheus = PrometheusConfig(
         app_name="ams",
         prefix="ams",
@@ -88,13 +106,16 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         middleware=[
             prometheus.middleware,
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=list(OPEN_PATHS)),
+            *edge.middleware,
         ],
-        cors_config=CORSConfig(allow_origins=list(settings.cors_origins))
+        cors_config=CORSConfig(
+            allow_origins=list(settings.cors_origins), expose_headers=list(EXPOSED_HEADERS)
+        )
         if settings.cors_origins
         else None,
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_body_bytes,
-        on_shutdown=[close_container],
+        on_shutdown=[close_container, edge.aclose],
         state=State({"settings": settings}),
         debug=False,
         logging_config=None,

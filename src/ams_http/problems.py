@@ -21,6 +21,7 @@ from ams_core.domain import (
     ConflictError,
     NotFoundError,
     PermissionDeniedError,
+    ScheduleConflictError,
     TooManyAttemptsError,
     UnavailableError,
     ValidationError,
@@ -115,6 +116,8 @@ def ams_error_handler(
         extra["errors"] = [{"field": p.field, "message": p.message} for p in error.problems]
     if isinstance(error, CheckInRefusedError):
         extra["attemptsLeft"] = error.attempts_left
+    if isinstance(error, ScheduleConflictError):
+        extra["clashes"] = [{"kind": c.kind.value, "with": c.other} for c in error.clashes]
     if status in (HTTPStatus.UNAUTHORIZED, HTTPStatus.FORBIDDEN, HTTPStatus.TOO_MANY_REQUESTS):
         user = request.scope.get("user")
         log.info(

@@ -25,20 +25,30 @@ class HttpSettings:
         trusted_proxies: networks whose ``X-Forwarded-For`` is believed for the client IP.
         max_body_bytes: largest request body accepted on JSON endpoints.
         expose_docs: serve ``/schema`` (OpenAPI and its interactive page).
-        sign_in_per_minute: sign-in attempts allowed per client IP per minute.
+        sign_in_per_minute: Google and password sign-ins allowed per client IP per minute.
+        refresh_per_minute: token refreshes allowed per client IP per minute (generous: a
+            whole campus can sit behind one NAT address, and the app refreshes on its own).
         check_in_per_minute: check-ins allowed per principal per minute.
+        check_in_per_ip_per_minute: check-ins allowed per client IP per minute (generous, for
+            the same NAT reason).
         requests_per_minute: all other requests allowed per principal per minute.
         redis_url: rate-limit and idempotency store shared by all processes; memory if unset.
+        redis_prefix: prefix of every key the edge writes to Redis.
+
+    A limit of 0 (or less) switches that limit off.
     """
 
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
     expose_docs: bool = True
-    sign_in_per_minute: int = 30
+    sign_in_per_minute: int = 100
+    refresh_per_minute: int = 3000
     check_in_per_minute: int = 30
+    check_in_per_ip_per_minute: int = 3000
     requests_per_minute: int = 1200
     redis_url: str | None = None
+    redis_prefix: str = "ams:"
 
     def __post_init__(self) -> None:
         for network in self.trusted_proxies:
@@ -47,8 +57,9 @@ class HttpSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HttpSettings:
         """Read ``AMS_CORS_ORIGINS``, ``AMS_TRUSTED_PROXIES``, ``AMS_MAX_BODY_BYTES``,
-        ``AMS_EXPOSE_DOCS``, ``AMS_RATE_SIGN_IN``, ``AMS_RATE_CHECK_IN``,
-        ``AMS_RATE_REQUESTS`` and ``AMS_REDIS_URL``."""
+        ``AMS_EXPOSE_DOCS``, ``AMS_RATE_SIGN_IN``, ``AMS_RATE_REFRESH_PER_IP``,
+        ``AMS_RATE_CHECK_IN``, ``AMS_RATE_CHECK_IN_PER_IP``, ``AMS_RATE_REQUESTS``,
+        ``AMS_REDIS_URL`` and ``AMS_REDIS_PREFIX`` (limits are per minute)."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:
@@ -58,9 +69,16 @@ class HttpSettings:
                 max_body_bytes=int(env.get("AMS_MAX_BODY_BYTES", defaults.max_body_bytes)),
                 expose_docs=_bool(env.get("AMS_EXPOSE_DOCS", "true")),
                 sign_in_per_minute=int(env.get("AMS_RATE_SIGN_IN", defaults.sign_in_per_minute)),
+                refresh_per_minute=int(
+                    env.get("AMS_RATE_REFRESH_PER_IP", defaults.refresh_per_minute)
+                ),
                 check_in_per_minute=int(env.get("AMS_RATE_CHECK_IN", defaults.check_in_per_minute)),
+                check_in_per_ip_per_minute=int(
+                    env.get("AMS_RATE_CHECK_IN_PER_IP", defaults.check_in_per_ip_per_minute)
+                ),
                 requests_per_minute=int(env.get("AMS_RATE_REQUESTS", defaults.requests_per_minute)),
                 redis_url=env.get("AMS_REDIS_URL") or None,
+                redis_prefix=env.get("AMS_REDIS_PREFIX", defaults.redis_prefix),
             )
         except ValueError as error:
             raise ValueError(f"invalid AMS_* HTTP setting: {error}") from None

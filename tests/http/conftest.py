@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
+import os
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
@@ -10,6 +12,7 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import pytest
+import redis
 from dishka import Provider, Scope, provide
 from litestar.testing import TestClient
 
@@ -154,3 +157,38 @@ def world(identity_settings: IdentitySettings, http_settings: HttpSettings) -> I
 
 def later(world: World, minutes: int) -> None:
     world.clock.set(world.clock.now() + timedelta(minutes=minutes))
+
+
+#: the Redis the edge tests use (override with ``AMS_TEST_REDIS_URL``); every test writes
+#: under a fresh key prefix and deletes its keys afterwards
+REDIS_URL = os.environ.get("AMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
+
+
+def _redis_problem() -> str | None:
+    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
+    try:
+        client.ping()
+    except (redis.RedisError, OSError) as error:
+        return f"Redis at {REDIS_URL} is not reachable: {error}"
+    finally:
+        client.close()
+    return None
+
+
+@pytest.fixture
+def redis_prefix() -> Iterator[str]:
+    """A key prefix no other test uses, on the real Redis (CI=true: a missing Redis fails)."""
+    problem = _redis_problem()
+    if problem is not None:
+        if os.environ.get("CI"):
+            pytest.fail(f"CI=true needs Redis: {problem}")
+        pytest.skip(problem)
+    prefix = f"ams-test:{uuid.uuid4().hex}:"
+    yield prefix
+    client = redis.Redis.from_url(REDIS_URL)
+    try:
+        keys = list(client.scan_iter(match=prefix + "*", count=500))
+        if keys:
+            client.delete(*keys)
+    finally:
+        client.close()

@@ -5,7 +5,10 @@ ids (the same seed gives the same session id, student ids and section ids in ``a
 ``b``), so a ``b`` user asking for "``a``'s session" by that id would really reach ``b``'s own
 session. To make the cross-tenant rows mean something, institution ``a`` gets a session and
 a student whose ids exist nowhere else (``A_SESSION``, ``A_STUDENT``): a copy of alice's
-Monday 09:00 CS101 session of section A and a sixth student of section A.
+Monday 09:00 CS101 session of section A and a sixth student of section A; and for the
+management routes a second session (Tuesday 14:00, free of clashes), a section, a teacher,
+a subject, a teaching assignment with a weekly slot, a term and a holiday of its own
+(``A_*`` below), none of which history refers to, so an admin may change or delete them.
 
 Columns are the five roles of ``a`` (student, class representative, teacher of record,
 another teacher, admin), the same five of ``b``, the platform operator and no token.
@@ -18,11 +21,31 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from datetime import date, time, timedelta
 from typing import Any
 
 import pytest
 
-from ams_core.domain import DeviceBinding, DeviceId, SessionId, Student, StudentId
+from ams_core.domain import (
+    AssignmentId,
+    DeviceBinding,
+    DeviceId,
+    Faculty,
+    FacultyId,
+    Holiday,
+    Section,
+    SectionId,
+    SessionId,
+    SlotId,
+    Student,
+    StudentId,
+    Subject,
+    SubjectCode,
+    TeachingAssignment,
+    Term,
+    TermId,
+    WeeklySlot,
+)
 from tests.http.conftest import ROLES, World
 
 A_SESSION = "a-only-session-0001"
@@ -30,6 +53,15 @@ A_STUDENT = "A-ONLY-0001"
 A_STUDENT_EMAIL = "a-only-0001@a.edu"
 A_STUDENT_NAME = "Only In A"
 STRONG_PASSWORD = "correct horse battery staple 42"
+A_SESSION_2 = "a-only-session-0002"
+A_SECTION = "a-only-section"
+A_FACULTY = "a-only-faculty"
+A_SUBJECT = "AONLY101"
+A_ASSIGNMENT = "a-only-assignment"
+A_SLOT = "a-only-slot"
+A_TERM = "a-only-term"
+A_HOLIDAY = date(2026, 12, 25)
+WEEK = {"from": "2026-11-16", "to": "2026-11-22"}
 
 ACTORS: tuple[str, ...] = (
     *(f"a.{role}" for role in ROLES),
@@ -57,6 +89,31 @@ def everyone(status: int) -> Row:
 
 
 # fmt: off
+#: every member of the institution (a's record: b's members do not find it)
+MEMBERS_READ = row(
+    a=(200, 200, 200, 200, 200),
+    b=(200, 200, 200, 200, 200), operator=403, anonymous=401)
+MEMBERS_READ_A_ONLY = row(
+    a=(200, 200, 200, 200, 200),
+    b=(404, 404, 404, 404, 404), operator=403, anonymous=401)
+#: admins and teachers (students are refused before any lookup)
+STAFF_READ = row(
+    a=(403, 403, 200, 200, 200),
+    b=(403, 403, 200, 200, 200), operator=403, anonymous=401)
+STAFF_READ_A_ONLY = row(
+    a=(403, 403, 200, 200, 200),
+    b=(403, 403, 404, 404, 404), operator=403, anonymous=401)
+#: admins only (everybody else is refused before any lookup)
+ADMIN_CREATES = row(
+    a=(403, 403, 403, 403, 201),
+    b=(403, 403, 403, 403, 201), operator=403, anonymous=401)
+ADMIN_CHANGES_A_ONLY = row(
+    a=(403, 403, 403, 403, 200),
+    b=(403, 403, 403, 403, 404), operator=403, anonymous=401)
+ADMIN_DELETES_A_ONLY = row(
+    a=(403, 403, 403, 403, 204),
+    b=(403, 403, 403, 403, 404), operator=403, anonymous=401)
+
 #: The expected status of every route for every actor (requests aim at institution a).
 #                                                       student cr  faculty other admin
 EXPECTED: dict[str, Row] = {
@@ -125,6 +182,72 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/students/{student_id}/device-reset": row(
         a=(403, 403, 403, 403, 200),
         b=(403, 403, 403, 403, 404), operator=403, anonymous=401),
+    # -- managing the institution: staff read, admins write (every member reads sections,
+    # terms and holidays); creating works in one's own institution, so b's admin gets 201
+    "GET /api/v1/sections": MEMBERS_READ,
+    "POST /api/v1/sections": ADMIN_CREATES,
+    "GET /api/v1/sections/{section_id}": MEMBERS_READ_A_ONLY,
+    "PATCH /api/v1/sections/{section_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/sections/{section_id}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/students": STAFF_READ,
+    "POST /api/v1/students": ADMIN_CREATES,
+    # a student sees only themself (another student's id: 404); a's student is in section
+    # A, which both a's teachers teach
+    "GET /api/v1/students/{student_id}": row(
+        a=(404, 404, 200, 200, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "PATCH /api/v1/students/{student_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/students/{student_id}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/faculty": STAFF_READ,
+    "POST /api/v1/faculty": ADMIN_CREATES,
+    "GET /api/v1/faculty/{faculty_id}": STAFF_READ_A_ONLY,
+    "PATCH /api/v1/faculty/{faculty_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/faculty/{faculty_id}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/subjects": STAFF_READ,
+    "POST /api/v1/subjects": ADMIN_CREATES,
+    "GET /api/v1/subjects/{code}": STAFF_READ_A_ONLY,
+    "PATCH /api/v1/subjects/{code}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/subjects/{code}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/assignments": STAFF_READ,
+    "POST /api/v1/assignments": ADMIN_CREATES,
+    "GET /api/v1/assignments/{assignment_id}": STAFF_READ_A_ONLY,
+    "PATCH /api/v1/assignments/{assignment_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/assignments/{assignment_id}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/slots": STAFF_READ,
+    "POST /api/v1/slots": ADMIN_CREATES,
+    "GET /api/v1/slots/{slot_id}": STAFF_READ_A_ONLY,
+    "PATCH /api/v1/slots/{slot_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/slots/{slot_id}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/terms": MEMBERS_READ,
+    "POST /api/v1/terms": ADMIN_CREATES,
+    "GET /api/v1/terms/{term_id}": MEMBERS_READ_A_ONLY,
+    "PATCH /api/v1/terms/{term_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/terms/{term_id}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/holidays": MEMBERS_READ,
+    "POST /api/v1/holidays": ADMIN_CREATES,
+    "DELETE /api/v1/holidays/{day}": ADMIN_DELETES_A_ONLY,
+    "GET /api/v1/institution/settings": row(
+        a=(403, 403, 403, 403, 200),
+        b=(403, 403, 403, 403, 200), operator=403, anonymous=401),
+    "PATCH /api/v1/institution/settings": row(
+        a=(403, 403, 403, 403, 200),
+        b=(403, 403, 403, 403, 200), operator=403, anonymous=401),
+    # sessions: members list their own; the assignment's teacher (alice) or an admin adds
+    # classes; the teacher of record (alice) or an admin changes one; students of the
+    # section and its teachers read it
+    "GET /api/v1/sessions": MEMBERS_READ,
+    "POST /api/v1/sessions": row(
+        a=(403, 403, 201, 403, 201),
+        b=(403, 403, 201, 403, 201), operator=403, anonymous=401),
+    "GET /api/v1/sessions/{session_id}": row(
+        a=(200, 200, 200, 403, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "PATCH /api/v1/sessions/{session_id}": row(
+        a=(403, 403, 200, 403, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
+    "POST /api/v1/sessions/{session_id}/cancel": row(
+        a=(403, 403, 200, 403, 200),
+        b=(404, 404, 404, 404, 404), operator=403, anonymous=401),
 }
 # fmt: on
 
@@ -184,6 +307,24 @@ def _open_and_bind(world: World) -> Context:
 def _after_class(world: World) -> Context:
     world.clock.set(world.clock.now().replace(minute=40))
     return Context()
+
+
+def _domain(actor: str) -> str:
+    """The actor's own email domain (``a.edu`` for those outside both institutions)."""
+    return "b.edu" if actor.startswith("b.") else "a.edu"
+
+
+def _crud(collection: str, key: str, a_only: str, *, create: Body, change: Body) -> dict[str, Call]:
+    """The five calls of a managed collection, aimed at ``a``'s own record ``a_only``."""
+    path = f"/api/v1/{collection}"
+    one = f"{path}/{a_only}"
+    return {
+        f"GET {path}": Call(path),
+        f"POST {path}": Call(path, body=create, mutates=True),
+        f"GET {path}/{key}": Call(one),
+        f"PATCH {path}/{key}": Call(one, body=change, mutates=True),
+        f"DELETE {path}/{key}": Call(one, mutates=True),
+    }
 
 
 CALLS: dict[str, Call] = {
@@ -259,6 +400,115 @@ CALLS: dict[str, Call] = {
     "POST /api/v1/students/{student_id}/device-reset": Call(
         f"/api/v1/students/{A_STUDENT}/device-reset", mutates=True
     ),
+    # -- managing the institution
+    **_crud(
+        "sections",
+        "{section_id}",
+        A_SECTION,
+        create=lambda actor, ctx: {
+            "id": "new-section",
+            "year": 1,
+            "department": "CSE",
+            "name": "N",
+        },
+        change=lambda actor, ctx: {"name": "Renamed"},
+    ),
+    **_crud(
+        "students",
+        "{student_id}",
+        A_STUDENT,
+        create=lambda actor, ctx: {
+            "id": "N219500",
+            "name": "New Student",
+            "email": f"n219500@{_domain(actor)}",
+            "sectionId": "E2-CSE-A",
+        },
+        change=lambda actor, ctx: {"name": "Renamed", "rollNumber": None},
+    ),
+    **_crud(
+        "faculty",
+        "{faculty_id}",
+        A_FACULTY,
+        create=lambda actor, ctx: {
+            "id": "F900",
+            "name": "New Teacher",
+            "email": f"f900@{_domain(actor)}",
+            "department": "CSE",
+        },
+        change=lambda actor, ctx: {"department": "EEE", "maxCoversPerDay": 1},
+    ),
+    **_crud(
+        "subjects",
+        "{code}",
+        A_SUBJECT,
+        create=lambda actor, ctx: {"code": "NEW101", "shortName": "NW", "name": "New"},
+        change=lambda actor, ctx: {"kind": "lab"},
+    ),
+    **_crud(
+        "assignments",
+        "{assignment_id}",
+        A_ASSIGNMENT,
+        create=lambda actor, ctx: {
+            "facultyId": "F001",
+            "subjectCode": "MA101",
+            "sectionId": "E2-CSE-B",
+        },
+        change=lambda actor, ctx: {"facultyId": "F001"},
+    ),
+    **_crud(
+        "slots",
+        "{slot_id}",
+        A_SLOT,
+        create=lambda actor, ctx: {
+            "assignmentId": "A1",
+            "weekday": 6,
+            "start": "11:00",
+            "end": "12:00",
+        },
+        change=lambda actor, ctx: {"venue": "Other Room", "end": "09:50:00"},
+    ),
+    **_crud(
+        "terms",
+        "{term_id}",
+        A_TERM,
+        create=lambda actor, ctx: {"name": "Spring", "start": "2027-01-04", "end": "2027-05-28"},
+        change=lambda actor, ctx: {"name": "Renamed"},
+    ),
+    "GET /api/v1/holidays": Call("/api/v1/holidays", query={"from": "2026-11-01"}),
+    "POST /api/v1/holidays": Call(
+        "/api/v1/holidays", body=lambda actor, ctx: {"date": "2026-11-20"}, mutates=True
+    ),
+    "DELETE /api/v1/holidays/{day}": Call(
+        f"/api/v1/holidays/{A_HOLIDAY.isoformat()}", mutates=True
+    ),
+    "GET /api/v1/institution/settings": Call("/api/v1/institution/settings"),
+    "PATCH /api/v1/institution/settings": Call(
+        "/api/v1/institution/settings",
+        body=lambda actor, ctx: {"lateAfterMinutes": 12, "cover": {"weightFairness": 25}},
+        mutates=True,
+    ),
+    "GET /api/v1/sessions": Call("/api/v1/sessions", query=WEEK),
+    "POST /api/v1/sessions": Call(
+        "/api/v1/sessions",
+        body=lambda actor, ctx: {
+            "assignmentId": "A1",
+            "date": "2026-11-21",
+            "start": "11:00",
+            "end": "12:00",
+        },
+        mutates=True,
+    ),
+    "GET /api/v1/sessions/{session_id}": Call(f"/api/v1/sessions/{A_SESSION_2}"),
+    "PATCH /api/v1/sessions/{session_id}": Call(
+        f"/api/v1/sessions/{A_SESSION_2}",
+        body=lambda actor, ctx: {"venue": "Hall 9", "version": 0},
+        mutates=True,
+    ),
+    "POST /api/v1/sessions/{session_id}/cancel": Call(
+        f"/api/v1/sessions/{A_SESSION_2}/cancel",
+        body=lambda actor, ctx: {"reason": "unwell"},
+        mutates=True,
+    ),
 }
 
 READ_ONLY = sorted(key for key, call in CALLS.items() if not call.mutates)
@@ -266,7 +516,7 @@ MUTATING = [(key, actor) for key, call in sorted(CALLS.items()) if call.mutates 
 
 
 def _add_a_only_objects(world: World) -> None:
-    """A session and a student of institution ``a`` whose ids ``b`` does not have."""
+    """Records of institution ``a`` whose ids ``b`` does not have (see the module doc)."""
     uow = world.uow()
     with uow.for_institution(world.a.id):
         session = uow.sessions.get(world.session_a)
@@ -283,10 +533,49 @@ def _add_a_only_objects(world: World) -> None:
                 )
             ]
         )
+        tuesday = dataclasses.replace(
+            session,
+            id=SessionId(A_SESSION_2),
+            slot_id=None,
+            date=session.date + timedelta(days=1),
+            start=time(14),
+            end=time(15),
+        )
+        uow.sessions.add(tuesday)
+        iid = world.a.id
+        uow.sections.add(Section(SectionId(A_SECTION), iid, 1, "CSE", "Only"))
+        uow.faculty.add(
+            Faculty(FacultyId(A_FACULTY), iid, "Only Teacher", f"{A_FACULTY}@a.edu", "CSE")
+        )
+        uow.subjects.add(Subject(SubjectCode(A_SUBJECT), iid, "OA", "Only in A"))
+        bob_ma_b = TeachingAssignment(
+            AssignmentId(A_ASSIGNMENT),
+            iid,
+            world.a.bob.id,
+            world.a.ma101.code,
+            world.a.section_b.id,
+        )
+        uow.assignments.add(bob_ma_b)
+        uow.slots.add(
+            WeeklySlot(SlotId(A_SLOT), iid, bob_ma_b.id, 6, time(9), time(10), "Only Room")
+        )
+        uow.terms.add(Term(TermId(A_TERM), iid, "Only term", date(2027, 6, 1), date(2027, 7, 31)))
+        uow.holidays.add(Holiday(iid, A_HOLIDAY, "Only holiday"))
         uow.commit()
 
 
-A_MARKERS = ("inst-a", "a.edu", A_SESSION, A_STUDENT, A_STUDENT_NAME, "College inst-a")
+A_MARKERS = (
+    "inst-a",
+    "a.edu",
+    A_SESSION,
+    A_STUDENT,
+    A_STUDENT_NAME,
+    "College inst-a",
+    "a-only",
+    A_SUBJECT,
+    "Only holiday",
+    "Only Room",
+)
 
 
 def _call(world: World, key: str, actor: str, context: Context) -> int:

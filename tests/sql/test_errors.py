@@ -123,6 +123,40 @@ def test_a_reference_to_a_missing_parent_is_not_found(
         )
 
 
+def test_a_delete_refused_by_a_foreign_key_is_a_conflict_with_code_in_use(
+    engine: Engine, college: SmallCollege
+) -> None:
+    """The same driver error as a missing parent, told apart by the statement: a DELETE
+    that would orphan rows (ON DELETE RESTRICT) is ``in_use``, never ``*_not_found``."""
+    delete = text("DELETE FROM sections WHERE institution_id = :iid AND id = :id")
+    with (
+        SqlUnitOfWork(engine).for_institution(college.id) as uow,
+        pytest.raises(ConflictError) as refused,
+    ):
+        uow.execute(delete, {"iid": college.id, "id": college.section_a.id})
+    assert refused.value.code == "in_use"
+    # PostgreSQL names the referring table (students and assignments both refer to it)
+    referrers = (
+        ("students", "assignments") if engine.dialect.name == "postgresql" else ("other records",)
+    )
+    assert str(refused.value) in {f"the row is still referred to by {r}" for r in referrers}
+
+
+def test_a_refused_removal_leaves_the_unit_of_work_usable(
+    engine: Engine, college: SmallCollege
+) -> None:
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        with pytest.raises(ConflictError) as refused:
+            uow.sections.remove(college.section_a.id)
+        assert refused.value.code == "in_use"
+        assert uow.sections.remove(SectionId("nowhere")) is False
+        uow.holidays.add(Holiday(college.id, date(2026, 10, 3), "next day"))
+        uow.commit()
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        assert uow.sections.get(college.section_a.id) == college.section_a
+        assert [h.date for h in uow.holidays.list()] == [HOLIDAY, date(2026, 10, 3)]
+
+
 def test_a_row_breaking_a_check_constraint_is_a_validation_error(
     engine: Engine, college: SmallCollege
 ) -> None:

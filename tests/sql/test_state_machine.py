@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from functools import partial
 from pathlib import Path
-from typing import TYPE_CHECKING, ClassVar, Protocol, TypeVar
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol, TypeVar
 from zoneinfo import ZoneInfo
 
 from hypothesis import HealthCheck, settings
@@ -28,6 +28,7 @@ from hypothesis.stateful import (
     Bundle,
     MultipleResults,
     RuleBasedStateMachine,
+    consumes,
     initialize,
     invariant,
     multiple,
@@ -516,6 +517,16 @@ class AdapterAgreement(RuleBasedStateMachine):
             iid, lambda uow: (uow.students.find_by_email(email), uow.devices.for_device(device))
         )
 
+    @rule(target=students, student=consumes(students))
+    def remove_student(self, student: StudentRef) -> MultipleResults[StudentRef]:
+        """Refused (``in_use``) while marks, check-in failures, a device or a push token
+        refer to the student. A removed student leaves the bundle: a binding of a missing
+        student to a taken device may fail either way (the port sets no precedence), so the
+        rules that bind draw from students that exist."""
+        iid, student_id = student
+        outcome = self.run(iid, lambda uow: uow.students.remove(student_id))
+        return multiple(student) if not outcome.ok else multiple()
+
     # -- reference data (cached by the SQL adapter) -------------------------------------------
     @rule(
         iid=institutions,
@@ -540,6 +551,37 @@ class AdapterAgreement(RuleBasedStateMachine):
             )
 
         self.run(iid, op)
+
+    @rule(
+        iid=institutions,
+        row=st.sampled_from(
+            (
+                ("section", SECTIONS[0]),
+                ("section", "NO-SECTION"),
+                ("teacher", FACULTY[1]),
+                ("teacher", "F404"),
+                ("subject", "CS101"),
+                ("assignment", ASSIGNMENTS[2]),
+                ("assignment", ASSIGNMENTS[3]),
+                ("slot", "A1-1"),
+                ("slot", "A3-5"),
+                ("slot", "NO-SLOT"),
+                ("term", "T1"),
+            )
+        ),
+    )
+    def remove_reference_row(self, iid: InstitutionId, row: tuple[str, str]) -> None:
+        """Seeded rows others refer to are refused (``in_use``); slots and terms go (once)."""
+        what, key = row
+        repository: Callable[[UnitOfWork], Any] = {
+            "section": lambda uow: uow.sections,
+            "teacher": lambda uow: uow.faculty,
+            "subject": lambda uow: uow.subjects,
+            "assignment": lambda uow: uow.assignments,
+            "slot": lambda uow: uow.slots,
+            "term": lambda uow: uow.terms,
+        }[what]
+        self.run(iid, lambda uow: repository(uow).remove(key))
 
     @rule(
         iid=institutions,
@@ -581,6 +623,8 @@ class AdapterAgreement(RuleBasedStateMachine):
         """The same student id and device id in both colleges: allowed, as they are separate
         tenants; unbinding one later must leave the other."""
         for iid in INSTITUTIONS:
+            if self.memory_read(iid, lambda uow: uow.students.find(student_id) is None):
+                continue  # removed (see remove_student)
             binding = DeviceBinding(iid, student_id, device, T0)
             clashes = self.memory_read(
                 iid,
@@ -1099,7 +1143,7 @@ class AdapterAgreement(RuleBasedStateMachine):
         mark = AttendanceMark(
             iid,
             session.id,
-            SEEDED_STUDENTS[0],
+            student.id,  # seeded students may have been removed
             AttendanceStatus.EXCUSED,
             T0,
             "x",
@@ -1127,9 +1171,7 @@ class AdapterAgreement(RuleBasedStateMachine):
         uow.sign_ins.add(SignIn(SignInId(tag), iid, email, SignInMethod.LOCAL, "d", T0, FAR_FUTURE))
         uow.sign_ins.revoke_all(email, T0)
         uow.passwords.remove(email)
-        uow.push_tokens.put(
-            PushToken(iid, f"token-{tag}", PushPlatform.WEB, email, T0, SEEDED_STUDENTS[0])
-        )
+        uow.push_tokens.put(PushToken(iid, f"token-{tag}", PushPlatform.WEB, email, T0, student.id))
 
     @rule(iid=institutions)
     def an_exception_rolls_everything_back(self, iid: InstitutionId) -> None:
@@ -1176,11 +1218,17 @@ class AdapterAgreement(RuleBasedStateMachine):
                         for n in ("alice", "bob", "carol")
                     ],
                     f"{iid} subjects and terms": (uow.subjects.list(), uow.terms.list()),
+                    f"{iid} timetable": (
+                        uow.sections.list(),
+                        uow.assignments.list(),
+                        uow.slots.list(),
+                    ),
                     f"{iid} students": uow.students.list(),
                     f"{iid} section A": uow.students.list(SECTIONS[0]),
                     f"{iid} sessions": [
                         uow.sessions.list_for_section(section, WEEK) for section in SECTIONS
                     ],
+                    f"{iid} sessions between": uow.sessions.list_between(WEEK),
                     f"{iid} open sessions": sorted(uow.sessions.list_open(), key=lambda s: s.id),
                     f"{iid} marks": uow.marks.list_for_sessions(ALL_SESSION_IDS),
                     f"{iid} tallies": uow.marks.tallies(TERM),

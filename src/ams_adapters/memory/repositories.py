@@ -125,6 +125,10 @@ class _Bound:
             )
 
 
+def _in_use(what: str, key: object, reason: str) -> ConflictError:
+    return ConflictError(f"{what} {key} {reason}", code="in_use")
+
+
 class _Keyed(_Bound, Generic[K, E]):
     """find/get/add/update over one dict, with version checks and optional unique keys."""
 
@@ -144,6 +148,13 @@ class _Keyed(_Bound, Generic[K, E]):
 
     def _check_references(self, entity: E) -> None:
         """Raise NotFoundError when ``entity`` points at a missing row (like a foreign key)."""
+
+    def _check_unused(self, entity: E) -> None:
+        """Raise ConflictError ``in_use`` when other rows refer to ``entity`` (like a
+        foreign key with ON DELETE RESTRICT)."""
+
+    def _unindex(self, old: E) -> None:
+        """Take a removed row out of the secondary indexes."""
 
     def find(self, key: K) -> E | None:
         return self._table().get(key)
@@ -180,6 +191,17 @@ class _Keyed(_Bound, Generic[K, E]):
         self._log.set(table, key, new)
         self._reindex(old, new)
         return new
+
+    def _remove(self, key: K) -> bool:
+        """Delete the row under ``key`` (undoably); False if there is none."""
+        table = self._table()
+        old = table.get(key)
+        if old is None:
+            return False
+        self._check_unused(old)
+        self._log.delete(table, key)
+        self._unindex(old)
+        return True
 
     def _index_move(
         self,
@@ -259,6 +281,18 @@ class InMemorySectionRepository(_Keyed[SectionId, Section], SectionRepository):
     def list(self) -> Sequence[Section]:
         return sorted(self._data.sections.values(), key=lambda s: s.id)
 
+    def remove(self, section_id: SectionId) -> bool:
+        return self._remove(section_id)
+
+    def _check_unused(self, entity: Section) -> None:
+        data = self._data
+        if data.students_by_section.get(entity.id):
+            raise _in_use("section", entity.id, "still has students")
+        if any(a.section_id == entity.id for a in data.assignments.values()):
+            raise _in_use("section", entity.id, "still has teaching assignments")
+        if data.sessions_by_section.get(entity.id):
+            raise _in_use("section", entity.id, "has sessions")
+
 
 class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     kind = "student"
@@ -326,6 +360,25 @@ class InMemoryStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]:
         return frozenset(self._data.students_by_section.get(section_id, ()))
 
+    def remove(self, student_id: StudentId) -> bool:
+        return self._remove(student_id)
+
+    def _check_unused(self, entity: Student) -> None:
+        data, sid = self._data, entity.id
+        if data.marks_by_student.get(sid):
+            raise _in_use("student", sid, "has attendance history")
+        if any(student == sid for _, student in data.attempts):
+            raise _in_use("student", sid, "has check-in failures on record")
+        if sid in data.bindings:
+            raise _in_use("student", sid, "has a bound device")
+        if data.push_tokens_by_student.get(sid):
+            raise _in_use("student", sid, "has push notification registrations")
+
+    def _unindex(self, old: Student) -> None:
+        data = self._data
+        self._log.delete(data.student_emails, old.email)
+        self._index_move(data.students_by_section, old.section_id, None, old.id)
+
 
 class InMemoryFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
     kind = "faculty"
@@ -357,6 +410,23 @@ class InMemoryFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
     def list(self) -> Sequence[Faculty]:
         return sorted(self._data.faculty.values(), key=lambda f: f.id)
 
+    def remove(self, faculty_id: FacultyId) -> bool:
+        return self._remove(faculty_id)
+
+    def _check_unused(self, entity: Faculty) -> None:
+        data, fid = self._data, entity.id
+        if any(a.faculty_id == fid for a in data.assignments.values()):
+            raise _in_use("teacher", fid, "still has teaching assignments")
+        if data.sessions_by_teacher.get(fid):
+            raise _in_use("teacher", fid, "is the teacher of record of sessions")
+        if data.covers_by_substitute.get(fid):
+            raise _in_use("teacher", fid, "covers classes")
+        if data.push_tokens_by_faculty.get(fid):
+            raise _in_use("teacher", fid, "has push notification registrations")
+
+    def _unindex(self, old: Faculty) -> None:
+        self._log.delete(self._data.faculty_emails, old.email)
+
 
 class InMemorySubjectRepository(_Keyed[SubjectCode, Subject], SubjectRepository):
     kind = "subject"
@@ -373,6 +443,16 @@ class InMemorySubjectRepository(_Keyed[SubjectCode, Subject], SubjectRepository)
 
     def list(self) -> Sequence[Subject]:
         return sorted(self._data.subjects.values(), key=lambda s: s.code)
+
+    def remove(self, code: SubjectCode) -> bool:
+        return self._remove(code)
+
+    def _check_unused(self, entity: Subject) -> None:
+        data, code = self._data, entity.code
+        if any(a.subject_code == code for a in data.assignments.values()):
+            raise _in_use("subject", code, "is still taught")
+        if any(s.subject_code == code for s in data.sessions.values()):
+            raise _in_use("subject", code, "has sessions")
 
 
 class InMemoryAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], AssignmentRepository):
@@ -420,6 +500,19 @@ class InMemoryAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], Ass
             key=lambda a: a.id,
         )
 
+    def remove(self, assignment_id: AssignmentId) -> bool:
+        return self._remove(assignment_id)
+
+    def _check_unused(self, entity: TeachingAssignment) -> None:
+        data, aid = self._data, entity.id
+        if any(s.assignment_id == aid for s in data.slots.values()):
+            raise _in_use("assignment", aid, "still has weekly slots")
+        if data.sessions_by_assignment.get(aid):
+            raise _in_use("assignment", aid, "has sessions")
+
+    def _unindex(self, old: TeachingAssignment) -> None:
+        self._log.delete(self._data.assignment_keys, self._natural(old))
+
 
 class InMemorySlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
     kind = "slot"
@@ -436,6 +529,10 @@ class InMemorySlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
     def list(self) -> Sequence[WeeklySlot]:
         return sorted(self._data.slots.values(), key=lambda s: s.id)
 
+    def remove(self, slot_id: SlotId) -> bool:
+        # the sessions generated from the slot keep its id, and their (slot, date) keys
+        return self._remove(slot_id)
+
 
 class InMemoryTermRepository(_Keyed[TermId, Term], TermRepository):
     kind = "term"
@@ -448,6 +545,9 @@ class InMemoryTermRepository(_Keyed[TermId, Term], TermRepository):
 
     def list(self) -> Sequence[Term]:
         return sorted(self._data.terms.values(), key=lambda t: (t.start, t.id))
+
+    def remove(self, term_id: TermId) -> bool:
+        return self._remove(term_id)
 
 
 class InMemoryHolidayRepository(_Bound, HolidayRepository):
@@ -539,6 +639,9 @@ class InMemorySessionRepository(_Keyed[SessionId, ClassSession], SessionReposito
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         ids = self._data.sessions_by_teacher.get(faculty_id, ())
         return self._select(ids, lambda s: s.date in dates)
+
+    def list_between(self, dates: DateRange) -> Sequence[ClassSession]:
+        return self._select(self._data.sessions, lambda s: s.date in dates)
 
     def list_for_assignment(
         self, assignment_id: AssignmentId, dates: DateRange | None = None

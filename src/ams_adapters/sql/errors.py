@@ -89,6 +89,19 @@ def _constraint(error: sa_exc.DBAPIError) -> str | None:
     return _sqlite_constraint(str(error.orig))
 
 
+def _is_delete(error: sa_exc.DBAPIError) -> bool:
+    """Whether the failed statement was a DELETE (a foreign key then refused to orphan rows
+    that still refer to the deleted one, rather than finding a parent missing)."""
+    return str(error.statement or "").lstrip().upper().startswith("DELETE")
+
+
+def _referrer(error: sa_exc.DBAPIError) -> str:
+    """What still refers to a row whose DELETE was refused: PostgreSQL names the referring
+    table; SQLite does not."""
+    table = getattr(getattr(error.orig, "diag", None), "table_name", None)
+    return str(table).replace("_", " ") if table else "other records"
+
+
 def translate(error: sa_exc.SQLAlchemyError, kind: str = "row") -> AmsError:
     """The core error that stands for a database failure."""
     if isinstance(error, sa_exc.TimeoutError):
@@ -99,6 +112,10 @@ def translate(error: sa_exc.SQLAlchemyError, kind: str = "row") -> AmsError:
     if isinstance(error, sa_exc.IntegrityError) or state == "23P01":
         name = _constraint(error)
         if state == "23503" or "FOREIGN KEY" in str(error.orig):
+            if _is_delete(error):
+                return ConflictError(
+                    f"the {kind} is still referred to by {_referrer(error)}", code="in_use"
+                )
             referred = (name or "").rsplit("_", 1)[-1] or "reference"
             return NotFoundError(referred.rstrip("s") or "reference", "referenced")
         if state == "23514" or "CHECK constraint" in str(error.orig):

@@ -324,6 +324,42 @@ class _Keyed(_Repo, Generic[K, E]):
             raise ConcurrencyError(f"{self.kind} {key} was changed by someone else; reload it")
         return dataclasses.replace(entity, version=version + 1)  # type: ignore[type-var]
 
+    #: rows that refer to this table's rows without a foreign key (so the database does not
+    #: refuse the DELETE by itself): (table, column, what the message says)
+    unkeyed_references: tuple[tuple[Table, str, str], ...] = ()
+
+    def _refuse_if_referenced(self, key: K, table: Table, column: str, reason: str) -> None:
+        stmt = prebuilt(
+            (self.table.name, "referenced by", table.name, column),
+            lambda: (
+                select(literal(1))
+                .where(table.c.institution_id == IID, table.c[column] == bindparam("key"))
+                .limit(1)
+            ),
+        )
+        if self._uow.execute(stmt, {"iid": self._iid(), "key": key}).first() is not None:
+            raise ConflictError(f"{self.kind} {key} {reason}", code="in_use")
+
+    def _remove(self, key: K) -> bool:
+        """DELETE the row under ``key``; False if there was none. A row still referred to is
+        a ConflictError ``in_use`` (the foreign keys are ON DELETE RESTRICT)."""
+        self._forget()
+        stmt = prebuilt(
+            (self.table.name, "remove"),
+            lambda: delete(self.table).where(
+                self.table.c.institution_id == IID, self.table.c[self.key] == bindparam("key")
+            ),
+        )
+        # the savepoint keeps a refused DELETE from aborting the caller's transaction on
+        # PostgreSQL, and takes the row back when a reference without a foreign key shows
+        with self._uow.savepoint():
+            result = self._uow.execute(stmt, {"iid": self._iid(), "key": key}, kind=self.kind)
+            removed = bool(result.rowcount > 0)
+            if removed:  # a missing row is just not there, whatever else names its key
+                for table, column, reason in self.unkeyed_references:
+                    self._refuse_if_referenced(key, table, column, reason)
+        return removed
+
     def _add_many(self, entities: Iterable[E]) -> int:
         """Insert new rows all together (COPY on PostgreSQL for large batches)."""
         self._forget()
@@ -461,6 +497,9 @@ class SqlSectionRepository(_Keyed[SectionId, Section], SectionRepository):
     def list(self) -> Sequence[Section]:
         return self._list_all()
 
+    def remove(self, section_id: SectionId) -> bool:
+        return self._remove(section_id)
+
 
 _STUDENT_FIELDS = ("name", "email", "section_id", "roll_number", "is_class_representative")
 
@@ -468,6 +507,11 @@ _STUDENT_FIELDS = ("name", "email", "section_id", "roll_number", "is_class_repre
 class SqlStudentRepository(_Keyed[StudentId, Student], StudentRepository):
     table, key, kind = t.students, "id", "student"
     to_row, from_row = staticmethod(m.student_row), staticmethod(m.student_from)
+    # check_in_failures.student_id also holds '' (the whole session's counter): no foreign key
+    unkeyed_references = ((t.check_in_failures, "student_id", "has check-in failures on record"),)
+
+    def remove(self, student_id: StudentId) -> bool:
+        return self._remove(student_id)
 
     def add_many(self, students: Iterable[Student]) -> int:
         return self._add_many(students)
@@ -579,10 +623,16 @@ class SqlFacultyRepository(_Keyed[FacultyId, Faculty], FacultyRepository):
     def list(self) -> Sequence[Faculty]:
         return self._list_all()
 
+    def remove(self, faculty_id: FacultyId) -> bool:
+        return self._remove(faculty_id)
+
 
 class SqlSubjectRepository(_Keyed[SubjectCode, Subject], SubjectRepository):
     table, key, kind, order_by, cached = t.subjects, "code", "subject", ("code",), True
     to_row, from_row = staticmethod(m.subject_row), staticmethod(m.subject_from)
+
+    # class_sessions.subject_code is a copy with no foreign key of its own
+    unkeyed_references = ((t.sessions, "subject_code", "has sessions"),)
 
     def find_many(self, codes: Iterable[SubjectCode]) -> Mapping[SubjectCode, Subject]:
         everything = self._all_cached()
@@ -590,6 +640,9 @@ class SqlSubjectRepository(_Keyed[SubjectCode, Subject], SubjectRepository):
 
     def list(self) -> Sequence[Subject]:
         return self._list_all()
+
+    def remove(self, code: SubjectCode) -> bool:
+        return self._remove(code)
 
 
 class SqlAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], AssignmentRepository):
@@ -612,6 +665,9 @@ class SqlAssignmentRepository(_Keyed[AssignmentId, TeachingAssignment], Assignme
         name = f"faculty={faculty_id is not None},section={section_id is not None}"
         return self._select_where(name, conditions, faculty=faculty_id, section=section_id)
 
+    def remove(self, assignment_id: AssignmentId) -> bool:
+        return self._remove(assignment_id)
+
 
 class SqlSlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
     table, key, kind, order_by = t.slots, "id", "slot", ("id",)
@@ -620,6 +676,10 @@ class SqlSlotRepository(_Keyed[SlotId, WeeklySlot], SlotRepository):
     def list(self) -> Sequence[WeeklySlot]:
         return self._list_all()
 
+    def remove(self, slot_id: SlotId) -> bool:
+        # class_sessions.slot_id has no foreign key: generated sessions keep the id
+        return self._remove(slot_id)
+
 
 class SqlTermRepository(_Keyed[TermId, Term], TermRepository):
     table, key, kind, order_by, cached = t.terms, "id", "term", ("start_date", "id"), True
@@ -627,6 +687,9 @@ class SqlTermRepository(_Keyed[TermId, Term], TermRepository):
 
     def list(self) -> Sequence[Term]:
         return self._list_all()
+
+    def remove(self, term_id: TermId) -> bool:
+        return self._remove(term_id)
 
 
 class SqlHolidayRepository(_Repo, HolidayRepository):
@@ -711,6 +774,9 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
             start=dates.start,
             end=dates.end,
         )
+
+    def list_between(self, dates: DateRange) -> Sequence[ClassSession]:
+        return self._select_where("between", lambda: [_IN_DATES], start=dates.start, end=dates.end)
 
     def list_for_assignment(
         self, assignment_id: AssignmentId, dates: DateRange | None = None

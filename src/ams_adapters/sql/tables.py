@@ -272,6 +272,8 @@ sessions = Table(
     # the INCLUDE columns let the report aggregates run as index-only scans
     Index(None, INST, "section_id", "day", postgresql_include=["subject_code", "status"]),
     Index(None, INST, "teacher_id", "day"),
+    # a day's sessions of the whole institution: session lists and double-booking checks
+    Index(None, INST, "day", "start_time"),
     Index(
         None,
         INST,

@@ -61,6 +61,14 @@ from ams_core.domain.reports import (
     attendance_percent,
     need_to_attend,
 )
+from ams_core.domain.scheduling import (
+    Booking,
+    Clash,
+    ClashKind,
+    ScheduleConflictError,
+    find_clashes,
+    require_no_clash,
+)
 from ams_core.domain.security import SecurityEvent, SecurityEventKind
 from ams_core.domain.sessions import AttendanceWindow, ClassSession, SessionStatus
 from ams_core.domain.teaching import (
@@ -82,8 +90,11 @@ __all__ = [
     "AttendanceWindow",
     "AuditEntry",
     "AuthenticationError",
+    "Booking",
     "CheckInRefusal",
     "CheckInRefusedError",
+    "Clash",
+    "ClashKind",
     "ClassSession",
     "ConcurrencyError",
     "ConflictError",
@@ -116,6 +127,7 @@ __all__ = [
     "Recipient",
     "RecipientKind",
     "Role",
+    "ScheduleConflictError",
     "Section",
     "SectionId",
     "SecurityEvent",
@@ -148,7 +160,9 @@ __all__ = [
     "code_step",
     "current_code",
     "digest_token",
+    "find_clashes",
     "need_to_attend",
     "plan_sessions",
     "principal_for",
+    "require_no_clash",
 ]

@@ -97,6 +97,15 @@ class SectionRepository(Protocol):
     def list(self) -> Sequence[Section]:
         """All sections, ordered by id."""
 
+    @abstractmethod
+    def remove(self, section_id: SectionId) -> bool:
+        """Delete the section; False if it does not exist.
+
+        Raises:
+            ConflictError: (code ``in_use``) students, teaching assignments or sessions
+                still belong to it.
+        """
+
 
 @dataclass(frozen=True, slots=True)
 class UpsertCounts:
@@ -146,6 +155,15 @@ class StudentRepository(Protocol):
     @abstractmethod
     def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]: ...
 
+    @abstractmethod
+    def remove(self, student_id: StudentId) -> bool:
+        """Delete the student; False if it does not exist.
+
+        Raises:
+            ConflictError: (code ``in_use``) attendance marks, check-in failures, a device
+                binding or push registrations still refer to them.
+        """
+
 
 class FacultyRepository(Protocol):
     """Teachers of the current institution; email is unique within it."""
@@ -173,6 +191,15 @@ class FacultyRepository(Protocol):
     def list(self) -> Sequence[Faculty]:
         """All teachers, ordered by id."""
 
+    @abstractmethod
+    def remove(self, faculty_id: FacultyId) -> bool:
+        """Delete the teacher; False if it does not exist.
+
+        Raises:
+            ConflictError: (code ``in_use``) teaching assignments, sessions (as teacher of
+                record), covers (as substitute) or push registrations still refer to them.
+        """
+
 
 class SubjectRepository(Protocol):
     """Subjects of the current institution, keyed by code."""
@@ -197,6 +224,14 @@ class SubjectRepository(Protocol):
     def list(self) -> Sequence[Subject]:
         """All subjects, ordered by code."""
 
+    @abstractmethod
+    def remove(self, code: SubjectCode) -> bool:
+        """Delete the subject; False if it does not exist.
+
+        Raises:
+            ConflictError: (code ``in_use``) teaching assignments or sessions still refer to it.
+        """
+
 
 class AssignmentRepository(Protocol):
     """Teaching assignments; (faculty, subject, section) is unique."""
@@ -219,6 +254,14 @@ class AssignmentRepository(Protocol):
     ) -> Sequence[TeachingAssignment]:
         """Assignments, filtered by teacher and/or section, ordered by id."""
 
+    @abstractmethod
+    def remove(self, assignment_id: AssignmentId) -> bool:
+        """Delete the teaching assignment; False if it does not exist.
+
+        Raises:
+            ConflictError: (code ``in_use``) weekly slots or sessions still refer to it.
+        """
+
 
 class SlotRepository(Protocol):
     """The weekly timetable."""
@@ -239,6 +282,14 @@ class SlotRepository(Protocol):
     def list(self) -> Sequence[WeeklySlot]:
         """All slots, ordered by id."""
 
+    @abstractmethod
+    def remove(self, slot_id: SlotId) -> bool:
+        """Delete the weekly slot; False if it does not exist.
+
+        Sessions generated from it are history and stay (they keep the slot id as a plain
+        value, and their (slot, date) key stays taken).
+        """
+
 
 class TermRepository(Protocol):
     """Teaching terms."""
@@ -258,6 +309,10 @@ class TermRepository(Protocol):
     @abstractmethod
     def list(self) -> Sequence[Term]:
         """All terms, ordered by start date."""
+
+    @abstractmethod
+    def remove(self, term_id: TermId) -> bool:
+        """Delete the term; False if it does not exist (sessions never refer to terms)."""
 
 
 class HolidayRepository(Protocol):
@@ -302,6 +357,10 @@ class SessionRepository(Protocol):
     @abstractmethod
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         """Sessions whose teacher of record is ``faculty_id``, ordered by date, start and id."""
+
+    @abstractmethod
+    def list_between(self, dates: DateRange) -> Sequence[ClassSession]:
+        """Every session of the institution in ``dates``, ordered by date, start and id."""
 
     @abstractmethod
     def list_for_assignment(

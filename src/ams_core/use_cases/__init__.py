@@ -35,6 +35,7 @@ from ams_core.use_cases.broadcasts import (
     RegisterPushToken,
     RegisterPushTokenCommand,
 )
+from ams_core.use_cases.catalogue import Catalogue, Page, PageRequest
 from ams_core.use_cases.check_in import CheckIn, CheckInCommand, CheckInResult
 from ams_core.use_cases.devices import (
     BindDevice,
@@ -50,6 +51,14 @@ from ams_core.use_cases.generate_week import (
     GenerateWeekResult,
 )
 from ams_core.use_cases.institutions import CreateInstitution, CreateInstitutionCommand
+from ams_core.use_cases.manage_calendar import HolidayCalendar, HolidayDeclared, InstitutionProfile
+from ams_core.use_cases.manage_people import FacultyCatalogue, SectionCatalogue, StudentCatalogue
+from ams_core.use_cases.manage_teaching import (
+    AssignmentCatalogue,
+    SlotCatalogue,
+    SubjectCatalogue,
+    TermCatalogue,
+)
 from ams_core.use_cases.marking import (
     CompleteOverdueSessions,
     CompleteOverdueSessionsCommand,
@@ -93,8 +102,17 @@ from ams_core.use_cases.queries import (
     ScheduleResult,
     SessionRoster,
 )
+from ams_core.use_cases.scheduling import (
+    SESSION_CHANGED_KIND,
+    NewSession,
+    SessionQuery,
+    SessionScheduling,
+    announce_change,
+)
 
 __all__ = [
+    "SESSION_CHANGED_KIND",
+    "AssignmentCatalogue",
     "AttendanceSummary",
     "Authenticate",
     "BindDevice",
@@ -104,6 +122,7 @@ __all__ = [
     "BroadcastCommand",
     "BroadcastLimits",
     "BroadcastResult",
+    "Catalogue",
     "CheckIn",
     "CheckInCommand",
     "CheckInResult",
@@ -121,6 +140,7 @@ __all__ = [
     "DeliverNotifications",
     "DeliverNotificationsCommand",
     "DeliverNotificationsResult",
+    "FacultyCatalogue",
     "FacultyDashboard",
     "GenerateWeek",
     "GenerateWeekCommand",
@@ -135,6 +155,9 @@ __all__ = [
     "GetScheduleCommand",
     "GetSessionRoster",
     "GetSessionRosterCommand",
+    "HolidayCalendar",
+    "HolidayDeclared",
+    "InstitutionProfile",
     "IssueLocalToken",
     "IssueLocalTokenCommand",
     "ListBroadcasts",
@@ -145,10 +168,13 @@ __all__ = [
     "MarkAttendanceCommand",
     "MarkAttendanceResult",
     "MarkEntry",
+    "NewSession",
     "OpenAttendance",
     "OpenAttendanceCommand",
     "OpenAttendanceResult",
     "OperatorToken",
+    "Page",
+    "PageRequest",
     "RefreshSignIn",
     "RefreshSignInCommand",
     "Register",
@@ -163,8 +189,11 @@ __all__ = [
     "RosterRow",
     "ScheduleEntry",
     "ScheduleResult",
+    "SectionCatalogue",
     "SessionLifetimes",
+    "SessionQuery",
     "SessionRoster",
+    "SessionScheduling",
     "SetPassword",
     "SetPasswordCommand",
     "SignInResult",
@@ -174,5 +203,10 @@ __all__ = [
     "SignInWithPasswordCommand",
     "SignOut",
     "SignOutCommand",
+    "SlotCatalogue",
+    "StudentCatalogue",
+    "SubjectCatalogue",
+    "TermCatalogue",
+    "announce_change",
     "issue_operator_token",
 ]

@@ -41,6 +41,8 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import actor, client_ip
 from ams_http.controllers._run import run
+from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
+from ams_http.ratelimit import CHECK_IN, RATE_LIMIT
 from ams_http.schemas.attendance import (
     AttendanceCodeOut,
     AttendanceSummaryOut,
@@ -75,7 +77,12 @@ def _dates(start: date | None, end: date | None) -> DateRange:
     return DateRange(first, last)
 
 
-@get("/api/v1/me/schedule", tags=["me"], operation_id="getMySchedule")
+@get(
+    "/api/v1/me/schedule",
+    tags=["me"],
+    operation_id="getMySchedule",
+    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
+)
 @inject
 async def get_my_schedule(
     request: Request[Any, Any, Any],
@@ -96,6 +103,8 @@ async def get_my_schedule(
     tags=["attendance"],
     operation_id="openAttendance",
     status_code=200,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404),
 )
 @inject
 async def open_attendance(
@@ -111,6 +120,9 @@ async def open_attendance(
     tags=["attendance"],
     operation_id="checkIn",
     status_code=200,
+    opt={RATE_LIMIT: CHECK_IN},
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
 )
 @inject
 async def check_in(
@@ -135,6 +147,7 @@ async def check_in(
     "/api/v1/sessions/{session_id:str}/attendance",
     tags=["attendance"],
     operation_id="getSessionAttendance",
+    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
 )
 @inject
 async def get_session_attendance(
@@ -151,6 +164,8 @@ async def get_session_attendance(
     "/api/v1/sessions/{session_id:str}/attendance",
     tags=["attendance"],
     operation_id="markAttendance",
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
 )
 @inject
 async def mark_attendance(
@@ -175,6 +190,8 @@ async def mark_attendance(
     tags=["attendance"],
     operation_id="completeSession",
     status_code=200,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
 )
 @inject
 async def complete_session(
@@ -188,7 +205,12 @@ async def complete_session(
     return CompleteOut.of(await run(use_case, command))
 
 
-@get("/api/v1/me/attendance", tags=["me"], operation_id="getMyAttendance")
+@get(
+    "/api/v1/me/attendance",
+    tags=["me"],
+    operation_id="getMyAttendance",
+    responses=problems(*SIGNED_IN, 403, 404),
+)
 @inject
 async def get_my_attendance(
     request: Request[Any, Any, Any], use_case: FromDishka[GetAttendanceSummary]
@@ -202,6 +224,7 @@ async def get_my_attendance(
     "/api/v1/students/{student_id:str}/attendance",
     tags=["reports"],
     operation_id="getStudentAttendance",
+    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
 )
 @inject
 async def get_student_attendance(
@@ -214,7 +237,12 @@ async def get_student_attendance(
     return AttendanceSummaryOut.of(await run(use_case, command))
 
 
-@get("/api/v1/me/dashboard", tags=["me"], operation_id="getMyDashboard")
+@get(
+    "/api/v1/me/dashboard",
+    tags=["me"],
+    operation_id="getMyDashboard",
+    responses=problems(*SIGNED_IN, 403, 404),
+)
 @inject
 async def get_my_dashboard(
     request: Request[Any, Any, Any], use_case: FromDishka[GetFacultyDashboard]
@@ -229,6 +257,8 @@ async def get_my_dashboard(
     tags=["timetable"],
     operation_id="generateWeek",
     status_code=200,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404),
 )
 @inject
 async def generate_week(

@@ -24,6 +24,8 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import actor, client_ip
 from ams_http.controllers._run import run
+from ams_http.openapi import IDEMPOTENT, SIGNED_IN, IdempotentOperation, problems
+from ams_http.ratelimit import RATE_LIMIT, REFRESH, SIGN_IN
 from ams_http.schemas.auth import (
     GoogleSignInBody,
     PasswordSignInBody,
@@ -37,7 +39,14 @@ from ams_http.settings import HttpSettings
 TAGS = ["auth"]
 
 
-@post("/api/v1/auth/google", tags=TAGS, operation_id="signInWithGoogle", status_code=200)
+@post(
+    "/api/v1/auth/google",
+    tags=TAGS,
+    operation_id="signInWithGoogle",
+    status_code=200,
+    opt={RATE_LIMIT: SIGN_IN},
+    responses=problems(400, 401, 403, 413, 422, 429, 503),
+)
 @inject
 async def sign_in_with_google(
     request: Request[Any, Any, Any],
@@ -52,7 +61,14 @@ async def sign_in_with_google(
     return TokenOut.of(await run(use_case, command))
 
 
-@post("/api/v1/auth/password", tags=TAGS, operation_id="signInWithPassword", status_code=200)
+@post(
+    "/api/v1/auth/password",
+    tags=TAGS,
+    operation_id="signInWithPassword",
+    status_code=200,
+    opt={RATE_LIMIT: SIGN_IN},
+    responses=problems(400, 401, 403, 413, 422, 429, 503),
+)
 @inject
 async def sign_in_with_password(
     request: Request[Any, Any, Any],
@@ -67,7 +83,14 @@ async def sign_in_with_password(
     return TokenOut.of(await run(use_case, command))
 
 
-@post("/api/v1/auth/refresh", tags=TAGS, operation_id="refreshTokens", status_code=200)
+@post(
+    "/api/v1/auth/refresh",
+    tags=TAGS,
+    operation_id="refreshTokens",
+    status_code=200,
+    opt={RATE_LIMIT: REFRESH},
+    responses=problems(400, 401, 403, 413, 422, 429, 503),
+)
 @inject
 async def refresh_tokens(
     data: JSONBody[RefreshBody], use_case: FromDishka[RefreshSignIn]
@@ -76,14 +99,20 @@ async def refresh_tokens(
     return TokenOut.of(await run(use_case, RefreshSignInCommand(data.refresh_token)))
 
 
-@post("/api/v1/auth/sign-out", tags=TAGS, operation_id="signOut", status_code=HTTP_204_NO_CONTENT)
+@post(
+    "/api/v1/auth/sign-out",
+    tags=TAGS,
+    operation_id="signOut",
+    status_code=HTTP_204_NO_CONTENT,
+    responses=problems(*SIGNED_IN),
+)
 @inject
 async def sign_out(request: Request[Any, Any, Any], use_case: FromDishka[SignOut]) -> None:
     """End this session: its access and refresh tokens stop working."""
     await run(use_case, SignOutCommand(actor(request)))
 
 
-@get("/api/v1/me", tags=TAGS, operation_id="getMe")
+@get("/api/v1/me", tags=TAGS, operation_id="getMe", responses=problems(*SIGNED_IN))
 async def get_me(request: Request[Any, Any, Any]) -> UserOut:
     """Who the token belongs to and their roles."""
     return UserOut.of(actor(request))
@@ -94,6 +123,8 @@ async def get_me(request: Request[Any, Any, Any]) -> UserOut:
     tags=TAGS,
     operation_id="setPassword",
     status_code=HTTP_204_NO_CONTENT,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
 )
 @inject
 async def set_password(

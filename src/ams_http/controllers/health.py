@@ -2,12 +2,18 @@
 
 from __future__ import annotations
 
+from http import HTTPStatus
+from typing import Any, cast
+
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Response, get
+from litestar import Request, Response, get
 
 from ams_core.ports import HealthChecks
 from ams_http.controllers._run import run
+from ams_http.openapi import not_ready_problem
+from ams_http.problems import problem
+from ams_http.ratelimit import EXEMPT, RATE_LIMIT
 from ams_http.schemas.base import CamelStruct
 
 
@@ -27,7 +33,13 @@ class ReadyOut(CamelStruct):
     checks: list[DependencyOut]
 
 
-@get("/health/live", tags=["operations"], operation_id="live", cache=False)
+@get(
+    "/health/live",
+    tags=["operations"],
+    operation_id="live",
+    cache=False,
+    opt={RATE_LIMIT: EXEMPT},
+)
 async def live() -> LiveOut:
     """The process is up and serving (no dependency is touched)."""
     return LiveOut(status="ok")
@@ -49,15 +61,30 @@ def _probe(checks: HealthChecks) -> ReadyOut:
     tags=["operations"],
     operation_id="ready",
     cache=False,
-    responses={},
+    opt={RATE_LIMIT: EXEMPT},
+    responses=not_ready_problem(),
 )
 @inject
-async def ready(checks: FromDishka[HealthChecks]) -> Response[ReadyOut]:
-    """The database (and Redis when configured) answer; 503 when one does not."""
+async def ready(
+    request: Request[Any, Any, Any], checks: FromDishka[HealthChecks]
+) -> Response[ReadyOut]:
+    """The database (and Redis when configured) answer; a 503 problem names what does not."""
     report = await run(_probe, checks)
-    status = 200 if report.status == "ok" else 503
-    headers = {} if status == 200 else {"Retry-After": "5"}
-    return Response(report, status_code=status, headers=headers)
+    if report.status == "ok":
+        return Response(report)
+    failing = [check for check in report.checks if not check.ok]
+    answer = problem(
+        request,
+        HTTPStatus.SERVICE_UNAVAILABLE,
+        "not_ready",
+        "not ready: " + ", ".join(f"{c.name} ({c.detail or 'down'})" for c in failing),
+        headers={"Retry-After": "5"},
+        checks=[
+            {"name": c.name, "ok": c.ok, "detail": c.detail, "latencyMs": c.latency_ms}
+            for c in report.checks
+        ],
+    )
+    return cast("Response[ReadyOut]", answer)  # the 503 is documented as NotReadyProblem
 
 
 ROUTES = [live, ready]

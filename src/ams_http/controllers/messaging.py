@@ -23,6 +23,7 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import actor
 from ams_http.controllers._run import run
+from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
 from ams_http.schemas.base import CamelStruct
 from ams_http.schemas.messaging import (
     BroadcastBody,
@@ -44,6 +45,8 @@ class DeviceResetOut(CamelStruct):
     tags=["me"],
     operation_id="registerPushToken",
     status_code=HTTP_201_CREATED,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
 )
 @inject
 async def register_push_token(
@@ -62,6 +65,8 @@ async def register_push_token(
     tags=["notifications"],
     operation_id="broadcast",
     status_code=HTTP_201_CREATED,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
 )
 @inject
 async def broadcast(
@@ -72,7 +77,12 @@ async def broadcast(
     return BroadcastOut(id=result.notification.id, recipients=result.recipients)
 
 
-@get("/api/v1/notifications", tags=["notifications"], operation_id="listBroadcasts")
+@get(
+    "/api/v1/notifications",
+    tags=["notifications"],
+    operation_id="listBroadcasts",
+    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
+)
 @inject
 async def list_broadcasts(
     request: Request[Any, Any, Any],
@@ -89,6 +99,8 @@ async def list_broadcasts(
     tags=["people"],
     operation_id="resetDevice",
     status_code=200,
+    operation_class=IdempotentOperation,
+    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404),
 )
 @inject
 async def reset_device(

@@ -2,17 +2,23 @@
 
 from __future__ import annotations
 
+import functools
+import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Request, get
+from litestar import Request, Response, get
+from litestar.datastructures import ResponseHeader
+from litestar.enums import MediaType
+from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
 from ams_core.domain import DateRange, FieldProblem, SectionId, SubjectCode, ValidationError
 from ams_core.use_cases import (
+    DefaultersResult,
     GetRegister,
     GetRegisterCommand,
     ListDefaulters,
@@ -20,18 +26,78 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import actor
 from ams_http.controllers._run import run
+from ams_http.exports import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
+from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.reports import DefaultersOut, RegisterOut
 
 Limit = Annotated[int, QueryParameter(ge=1, le=500, description="page size (at most 500)")]
 Offset = Annotated[int, QueryParameter(ge=0, le=1_000_000)]
-IdQuery = Annotated[str | None, QueryParameter(max_length=64)]
 
 
-@get("/api/v1/reports/defaulters", tags=["reports"], operation_id="listDefaulters")
+DEFAULTER_COLUMNS = (
+    "Student ID",
+    "Student name",
+    "Section",
+    "Subject code",
+    "Subject",
+    "Held",
+    "Attended",
+    "Excused",
+    "Attendance %",
+    "Remaining",
+    "Need to attend",
+    "Threshold %",
+)
+_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
+
+
+def _defaulters_workbook(writer: WorkbookWriter, result: DefaultersResult) -> bytes:
+    rows = (
+        (
+            row.student_id,
+            row.student_name,
+            row.section_id,
+            row.attendance.subject_code,
+            row.attendance.subject_name,
+            row.attendance.held,
+            row.attendance.attended,
+            row.attendance.excused,
+            row.attendance.percent,
+            row.attendance.remaining,
+            row.attendance.need_to_attend,
+            result.threshold,
+        )
+        for row in result.rows
+    )
+    return writer.write([Sheet("Defaulters", DEFAULTER_COLUMNS, rows)])
+
+
+def _defaulters_filename(result: DefaultersResult, *narrowed_to: str | None) -> str:
+    dates = f"{result.dates.start.isoformat()}-to-{result.dates.end.isoformat()}"
+    parts = ["defaulters", *(part for part in narrowed_to if part), dates]
+    return _UNSAFE_IN_FILENAME.sub("_", "-".join(parts)) + ".xlsx"
+
+
+@get(
+    "/api/v1/reports/defaulters",
+    tags=["reports"],
+    operation_id="listDefaulters",
+    response_headers=[ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")],
+    operation_class=with_alternative_media_type(
+        XLSX_MEDIA_TYPE,
+        "With `Accept: " + XLSX_MEDIA_TYPE + "`: every matching row (limit and offset page "
+        "the JSON only) as an Excel workbook, percentages as numbers.",
+    ),
+    responses={
+        200: ResponseSpec(DefaultersOut, generate_examples=False, description="Defaulters"),
+        **problems(*SIGNED_IN, *INPUT, 403, 404),
+    },
+)
 @inject
 async def list_defaulters(
     request: Request[Any, Any, Any],
     use_case: FromDishka[ListDefaulters],
+    workbooks: FromDishka[WorkbookWriter],
     # msgspec cannot put ge/le on a Decimal (every request failed with a TypeError, a 500):
     # the core's parse_threshold checks 0-100; the bounds stay documented in the schema
     threshold: Annotated[
@@ -40,11 +106,12 @@ async def list_defaulters(
             description="percent, 0 to 100", schema_extra={"minimum": 0, "maximum": 100}
         ),
     ] = None,
-    section_id: Annotated[IdQuery, QueryParameter(name="sectionId", max_length=64)] = None,
-    subject_code: Annotated[IdQuery, QueryParameter(name="subjectCode", max_length=64)] = None,
+    # one QueryParameter each: nested Annotated aliases lose the name (it was "section_id")
+    section_id: Annotated[str | None, QueryParameter(name="sectionId", max_length=64)] = None,
+    subject_code: Annotated[str | None, QueryParameter(name="subjectCode", max_length=64)] = None,
     limit: Limit = 100,
     offset: Offset = 0,
-) -> DefaultersOut:
+) -> DefaultersOut | Response[bytes]:
     """Admin or teacher: students below the threshold per subject (teachers: their classes)."""
     command = ListDefaultersCommand(
         actor(request),
@@ -52,10 +119,25 @@ async def list_defaulters(
         section_id=SectionId(section_id) if section_id else None,
         subject_code=SubjectCode(subject_code) if subject_code else None,
     )
-    return DefaultersOut.of(await run(use_case, command), limit, offset)
+    result = await run(use_case, command)
+    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
+    if wanted != XLSX_MEDIA_TYPE:
+        return DefaultersOut.of(result, limit, offset)
+    workbook = await run(functools.partial(_defaulters_workbook, workbooks), result)
+    filename = _defaulters_filename(result, section_id, subject_code)
+    return Response(
+        workbook,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
-@get("/api/v1/reports/register", tags=["reports"], operation_id="getRegister")
+@get(
+    "/api/v1/reports/register",
+    tags=["reports"],
+    operation_id="getRegister",
+    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
+)
 @inject
 async def get_register(
     request: Request[Any, Any, Any],

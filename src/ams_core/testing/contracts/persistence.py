@@ -508,6 +508,256 @@ _KEYED_CASES = (
 )
 
 
+#: The keyed repositories that can remove rows (every one but institutions and sessions).
+_REMOVABLE_CASES = tuple(
+    c
+    for c in _KEYED_CASES
+    if c.name in {"sections", "students", "faculty", "subjects", "assignments", "slots", "terms"}
+)
+
+
+# -- rows that others refer to ----------------------------------------------------------------
+def _spare_section(college: SmallCollege) -> Section:
+    return Section(SectionId("SPARE-SEC"), college.id, 1, "CIVIL", "S")
+
+
+def _spare_student(college: SmallCollege, section_id: SectionId | None = None) -> Student:
+    section = college.section_a.id if section_id is None else section_id
+    return Student(
+        StudentId("N-SPARE"), college.id, "Spare", f"spare@{_domain(college)}", section, 7
+    )
+
+
+def _spare_teacher(college: SmallCollege) -> Faculty:
+    return Faculty(
+        FacultyId("F-SPARE"), college.id, "Spare", f"spare.teacher@{_domain(college)}", "CIVIL"
+    )
+
+
+def _spare_subject(college: SmallCollege) -> Subject:
+    return Subject(SubjectCode("SP101"), college.id, "SP", "Spare Parts")
+
+
+def _spare_assignment(
+    college: SmallCollege,
+    *,
+    teacher: FacultyId | None = None,
+    subject: SubjectCode | None = None,
+    section: SectionId | None = None,
+) -> TeachingAssignment:
+    return TeachingAssignment(
+        AssignmentId("A-SPARE"),
+        college.id,
+        college.alice.id if teacher is None else teacher,
+        college.ma101.code if subject is None else subject,
+        college.section_b.id if section is None else section,
+    )
+
+
+#: A session of the seeded CS101 assignment of section A that references can be hung on.
+def _spare_session(college: SmallCollege, **changes: Any) -> ClassSession:
+    session = _session(college, "S-SPARE", college.alice_cs_a, MONDAY, time(15))
+    return dataclasses.replace(session, **changes)
+
+
+@dataclass(frozen=True)
+class _InUseCase:
+    """A row that other rows refer to, so that removing it is refused with ``in_use``."""
+
+    name: str
+    refer: Callable[[UnitOfWork, SmallCollege], object]  # writes the row and what refers to it
+    remove: Callable[[UnitOfWork, SmallCollege], bool]
+    lookups: Callable[[UnitOfWork, SmallCollege], object]  # every way to find the row
+
+
+def _in_use_cases() -> list[_InUseCase]:
+    def section_lookups(u: UnitOfWork, c: SmallCollege) -> object:
+        return u.sections.find(_spare_section(c).id), list(u.sections.list())
+
+    def student_lookups(u: UnitOfWork, c: SmallCollege) -> object:
+        spare = _spare_student(c)
+        return (
+            u.students.find(spare.id),
+            u.students.find_by_email(spare.email),
+            list(u.students.list(spare.section_id)),
+            u.students.ids_in_section(spare.section_id),
+        )
+
+    def teacher_lookups(u: UnitOfWork, c: SmallCollege) -> object:
+        spare = _spare_teacher(c)
+        return (
+            u.faculty.find(spare.id),
+            u.faculty.find_by_email(spare.email),
+            dict(u.faculty.find_many([spare.id])),
+            list(u.faculty.list()),
+        )
+
+    def subject_lookups(u: UnitOfWork, c: SmallCollege) -> object:
+        spare = _spare_subject(c)
+        return u.subjects.find(spare.code), dict(u.subjects.find_many([spare.code]))
+
+    def assignment_lookups(u: UnitOfWork, c: SmallCollege) -> object:
+        return u.assignments.find(AssignmentId("A-SPARE")), list(u.assignments.list())
+
+    def with_section(u: UnitOfWork, c: SmallCollege) -> SectionId:
+        u.sections.add(_spare_section(c))
+        return _spare_section(c).id
+
+    def with_student(u: UnitOfWork, c: SmallCollege) -> Student:
+        u.students.add(_spare_student(c))
+        return _spare_student(c)
+
+    def with_teacher(u: UnitOfWork, c: SmallCollege) -> Faculty:
+        u.faculty.add(_spare_teacher(c))
+        return _spare_teacher(c)
+
+    def with_subject(u: UnitOfWork, c: SmallCollege) -> SubjectCode:
+        u.subjects.add(_spare_subject(c))
+        return _spare_subject(c).code
+
+    def with_assignment(u: UnitOfWork, c: SmallCollege) -> TeachingAssignment:
+        u.assignments.add(_spare_assignment(c))
+        return _spare_assignment(c)
+
+    def with_spare_session(u: UnitOfWork, c: SmallCollege, **changes: Any) -> ClassSession:
+        session = _spare_session(c, **changes)
+        u.sessions.add(session)
+        return session
+
+    def remove_section(u: UnitOfWork, c: SmallCollege) -> bool:
+        return u.sections.remove(_spare_section(c).id)
+
+    def remove_student(u: UnitOfWork, c: SmallCollege) -> bool:
+        return u.students.remove(_spare_student(c).id)
+
+    def remove_teacher(u: UnitOfWork, c: SmallCollege) -> bool:
+        return u.faculty.remove(_spare_teacher(c).id)
+
+    def remove_subject(u: UnitOfWork, c: SmallCollege) -> bool:
+        return u.subjects.remove(_spare_subject(c).code)
+
+    def remove_assignment(u: UnitOfWork, c: SmallCollege) -> bool:
+        return u.assignments.remove(AssignmentId("A-SPARE"))
+
+    return [
+        _InUseCase(
+            "section with students",
+            lambda u, c: u.students.add(
+                dataclasses.replace(_spare_student(c), section_id=with_section(u, c))
+            ),
+            remove_section,
+            section_lookups,
+        ),
+        _InUseCase(
+            "section with teaching assignments",
+            lambda u, c: u.assignments.add(_spare_assignment(c, section=with_section(u, c))),
+            remove_section,
+            section_lookups,
+        ),
+        _InUseCase(
+            "section with sessions",
+            lambda u, c: with_spare_session(u, c, section_id=with_section(u, c)),
+            remove_section,
+            section_lookups,
+        ),
+        _InUseCase(
+            "student with attendance marks",
+            lambda u, c: (
+                with_spare_session(u, c),
+                u.marks.put_many([_mark(c, "S-SPARE", with_student(u, c))]),
+            ),
+            remove_student,
+            student_lookups,
+        ),
+        _InUseCase(
+            "student with check-in failures",
+            lambda u, c: (
+                with_spare_session(u, c),
+                u.attempts.record_failure(SessionId("S-SPARE"), with_student(u, c).id),
+            ),
+            remove_student,
+            student_lookups,
+        ),
+        _InUseCase(
+            "student with a bound device",
+            lambda u, c: u.devices.add(
+                DeviceBinding(c.id, with_student(u, c).id, DeviceId("device-spare"), T0)
+            ),
+            remove_student,
+            student_lookups,
+        ),
+        _InUseCase(
+            "student with a push token",
+            lambda u, c: u.push_tokens.put(_push(c, "tok-spare", student=with_student(u, c))),
+            remove_student,
+            student_lookups,
+        ),
+        _InUseCase(
+            "teacher with teaching assignments",
+            lambda u, c: u.assignments.add(_spare_assignment(c, teacher=with_teacher(u, c).id)),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher of record of a session",
+            lambda u, c: with_spare_session(u, c, teacher_id=with_teacher(u, c).id),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher covering a class",
+            lambda u, c: (
+                with_spare_session(u, c),
+                u.covers.add(_cover(c, "C-SPARE", "S-SPARE", with_teacher(u, c).id, T0)),
+            ),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher with a push token",
+            lambda u, c: u.push_tokens.put(_push(c, "tok-spare", faculty=with_teacher(u, c))),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "subject with teaching assignments",
+            lambda u, c: u.assignments.add(_spare_assignment(c, subject=with_subject(u, c))),
+            remove_subject,
+            subject_lookups,
+        ),
+        _InUseCase(
+            # the session's own subject, not its assignment's
+            "subject with sessions",
+            lambda u, c: with_spare_session(u, c, subject_code=with_subject(u, c)),
+            remove_subject,
+            subject_lookups,
+        ),
+        _InUseCase(
+            "assignment with weekly slots",
+            lambda u, c: u.slots.add(
+                WeeklySlot(SlotId("SPARE-1"), c.id, with_assignment(u, c).id, 6, time(8), time(9))
+            ),
+            remove_assignment,
+            assignment_lookups,
+        ),
+        _InUseCase(
+            "assignment with sessions",
+            lambda u, c: with_spare_session(
+                u,
+                c,
+                assignment_id=with_assignment(u, c).id,
+                section_id=c.section_b.id,
+                subject_code=c.ma101.code,
+            ),
+            remove_assignment,
+            assignment_lookups,
+        ),
+    ]
+
+
+_IN_USE_CASES = _in_use_cases()
+
+
 # -- populating two tenants ------------------------------------------------------------------
 def _tag(college: SmallCollege) -> str:
     return college.id.removeprefix("inst-").upper()
@@ -651,6 +901,8 @@ def _write_everything(uow: UnitOfWork, college: SmallCollege) -> None:
         )
     )
     uow.sections.add(Section(_NEW_SECTION, iid, 4, "EEE", "Z"))
+    with pytest.raises(ConflictError):
+        uow.sections.remove(college.section_a.id)  # refused; the transaction goes on
     uow.sections.update(dataclasses.replace(uow.sections.get(college.section_b.id), name="BB"))
     uow.students.add_many(
         [
@@ -672,6 +924,9 @@ def _write_everything(uow: UnitOfWork, college: SmallCollege) -> None:
     uow.slots.add(WeeklySlot(_NEW_SLOT, iid, _NEW_ASSIGNMENT, 3, time(8), time(9)))
     uow.terms.add(Term(_NEW_TERM, iid, "Next", date(2028, 1, 3), date(2028, 4, 28)))
     uow.terms.update(dataclasses.replace(uow.terms.get(college.term.id), name="Autumn"))
+    assert uow.terms.remove(TermId(f"T{tag}"))
+    assert uow.slots.remove(SlotId(f"AS{tag}-1"))
+    assert uow.students.remove(college.students[3].id)
     uow.holidays.add(Holiday(iid, _NEW_HOLIDAY, "Christmas"))
     uow.holidays.remove(uow.holidays.list()[0].date)
     new_assignment = uow.assignments.get(_NEW_ASSIGNMENT)
@@ -759,8 +1014,16 @@ def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
     for teacher in faculty:
         sessions.update((s.id, s) for s in uow.sessions.list_for_teacher(teacher.id, EVERYTHING))
     session_ids = sorted({*sessions, *_NEW_SESSIONS})
-    student_ids = sorted({*(s.id for s in students), *_NEW_STUDENTS, college.students[4].id})
-    emails = {*(s.email for s in students), *(f.email for f in faculty), *_new_emails(college)}
+    removed = college.students[3]  # by _write_everything
+    student_ids = sorted(
+        {*(s.id for s in students), *_NEW_STUDENTS, college.students[4].id, removed.id}
+    )
+    emails = {
+        *(s.email for s in students),
+        *(f.email for f in faculty),
+        *_new_emails(college),
+        removed.email,
+    }
     domains = {*college.institution.email_domains, f"new.{_domain(college)}"}
     return {
         "institutions": list(uow.institutions.list()),
@@ -787,6 +1050,7 @@ def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
         "new term": uow.terms.find(_NEW_TERM),
         "holidays": list(uow.holidays.list()),
         "sessions": [sessions[i] for i in sorted(sessions)],
+        "sessions between": list(uow.sessions.list_between(EVERYTHING)),
         "session lookups": {i: uow.sessions.find(i) for i in session_ids},
         "open": sorted(s.id for s in uow.sessions.list_open()),
         "generated": uow.sessions.generated_keys(EVERYTHING),
@@ -995,6 +1259,7 @@ _TENANT_READS: list[tuple[str, Callable[[UnitOfWork], object]]] = [
     ("holidays.list", lambda u: u.holidays.list()),
     ("sessions.find", lambda u: u.sessions.find(SessionId("S-SHARED"))),
     ("sessions.list_open", lambda u: u.sessions.list_open()),
+    ("sessions.list_between", lambda u: u.sessions.list_between(EVERYTHING)),
     ("sessions.subject_counts", lambda u: u.sessions.subject_counts(EVERYTHING, MONDAY)),
     ("marks.list_for_session", lambda u: u.marks.list_for_session(SessionId("S-SHARED"))),
     ("marks.tallies", lambda u: u.marks.tallies(EVERYTHING)),
@@ -1317,6 +1582,252 @@ class UnitOfWorkContract:
             case.repo(uow).update(case.change(entity))
         with case.open(uow_factory, college) as uow:
             assert case.repo(uow).get(case.key(entity)) == entity
+
+    # -- removal ----------------------------------------------------------------------------
+    @pytest.mark.parametrize("case", _REMOVABLE_CASES, ids=lambda c: c.name)
+    def test_remove_deletes_the_row_and_is_false_when_there_is_none(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege, case: _KeyedCase
+    ) -> None:
+        entity = case.new(college)
+        key = case.key(entity)
+        with case.open(uow_factory, college) as uow:
+            case.repo(uow).add(entity)
+            uow.commit()
+        with case.open(uow_factory, college) as uow:
+            assert case.repo(uow).remove(case.missing) is False
+            assert case.repo(uow).remove(key) is True
+            assert case.repo(uow).find(key) is None
+            assert entity not in list(case.listing(case.repo(uow)))
+            with pytest.raises(NotFoundError):
+                case.repo(uow).get(key)
+            assert case.repo(uow).remove(key) is False
+            uow.commit()
+        with case.open(uow_factory, college) as uow:
+            assert case.repo(uow).find(key) is None
+            assert entity not in list(case.listing(case.repo(uow)))
+            assert case.repo(uow).remove(key) is False
+            case.repo(uow).add(entity)  # the key is free again
+            uow.commit()
+        with case.open(uow_factory, college) as uow:
+            assert case.repo(uow).get(key) == entity
+
+    @pytest.mark.parametrize("case", _REMOVABLE_CASES, ids=lambda c: c.name)
+    def test_an_uncommitted_or_rolled_back_remove_keeps_the_row(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege, case: _KeyedCase
+    ) -> None:
+        entity = case.new(college)
+        key = case.key(entity)
+        with case.open(uow_factory, college) as uow:
+            case.repo(uow).add(entity)
+            uow.commit()
+        with case.open(uow_factory, college) as uow:
+            assert case.repo(uow).remove(key) is True
+        with case.open(uow_factory, college) as uow:
+            assert case.repo(uow).get(key) == entity
+            assert case.repo(uow).remove(key) is True
+            uow.rollback()
+            assert case.repo(uow).get(key) == entity
+            assert entity in list(case.listing(case.repo(uow)))
+            # a row added and removed in one transaction leaves nothing behind
+            assert case.repo(uow).remove(key) is True
+            case.repo(uow).add(entity)
+            assert case.repo(uow).remove(key) is True
+            uow.commit()
+        with case.open(uow_factory, college) as uow:
+            assert case.repo(uow).find(key) is None
+
+    def test_removal_frees_emails_and_natural_keys_and_a_rollback_takes_them_back(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        student, teacher = c.students[4], _full_faculty(c)
+        assignment = _spare_assignment(c)
+        with uow_factory().for_institution(c.id) as uow:
+            uow.faculty.add(teacher)
+            uow.assignments.add(assignment)
+            uow.commit()
+        twin_student = dataclasses.replace(student, id=StudentId("N-TWIN"))
+        twin_teacher = dataclasses.replace(teacher, id=FacultyId("F-TWIN"))
+        twin_assignment = dataclasses.replace(assignment, id=AssignmentId("A-TWIN"))
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.students.remove(student.id) is True
+            assert uow.faculty.remove(teacher.id) is True
+            assert uow.assignments.remove(assignment.id) is True
+            assert uow.students.find_by_email(student.email) is None
+            assert student.id not in uow.students.ids_in_section(c.section_a.id)
+            assert student not in list(uow.students.list(c.section_a.id))
+            assert uow.faculty.find_by_email(teacher.email) is None
+            assert dict(uow.faculty.find_many([teacher.id])) == {}
+            assert list(uow.assignments.list(section_id=c.section_b.id)) == [c.bob_cs_b]
+            uow.students.add(twin_student)
+            uow.faculty.add(twin_teacher)
+            uow.assignments.add(twin_assignment)
+            assert uow.students.find_by_email(student.email) == twin_student
+            assert uow.faculty.find_by_email(teacher.email) == twin_teacher
+            uow.rollback()
+            assert uow.students.find_by_email(student.email) == student
+            assert uow.students.ids_in_section(c.section_a.id) == {s.id for s in c.students}
+            assert list(uow.students.list(c.section_a.id)) == list(c.students)
+            assert uow.faculty.find_by_email(teacher.email) == teacher
+            assert uow.assignments.find(twin_assignment.id) is None
+            uow.commit()
+        twins: list[Callable[[UnitOfWork], None]] = [
+            lambda u: u.students.add(twin_student),
+            lambda u: u.faculty.add(twin_teacher),
+            lambda u: u.assignments.add(twin_assignment),
+        ]
+        for twin in twins:
+            with uow_factory().for_institution(c.id) as uow, pytest.raises(ConflictError):
+                twin(uow)
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.students.get(student.id) == student
+            assert uow.faculty.get(teacher.id) == teacher
+            assert uow.assignments.get(assignment.id) == assignment
+            assert uow.students.find(twin_student.id) is None
+
+    @pytest.mark.parametrize("case", _IN_USE_CASES, ids=lambda c: c.name)
+    def test_removing_a_row_others_refer_to_is_refused_and_the_transaction_goes_on(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege, case: _InUseCase
+    ) -> None:
+        c = college
+        with uow_factory().for_institution(c.id) as uow:
+            case.refer(uow, c)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            before = case.lookups(uow, c)
+            with pytest.raises(ConflictError) as refused:
+                case.remove(uow, c)
+            assert refused.value.code == "in_use"
+            assert case.lookups(uow, c) == before
+            uow.holidays.add(Holiday(c.id, date(2026, 12, 24), "after the refusal"))
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert case.lookups(uow, c) == before
+            assert [h.name for h in uow.holidays.list()] == ["after the refusal"]
+
+    def test_removing_a_missing_row_is_false_whatever_names_its_key(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        ghost_student, ghost_subject = StudentId("N-GHOST"), SubjectCode("GHOST101")
+        with uow_factory().for_institution(c.id) as uow:
+            # neither a check-in failure nor a session's subject needs the row to exist
+            uow.sessions.add(_spare_session(c, subject_code=ghost_subject))
+            uow.attempts.record_failure(SessionId("S-SPARE"), ghost_student)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.students.remove(ghost_student) is False
+            assert uow.subjects.remove(ghost_subject) is False
+            assert uow.attempts.failures(SessionId("S-SPARE"), ghost_student) == 1
+
+    def test_a_timetable_comes_apart_from_the_bottom_up(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        section, teacher, subject = _spare_section(c), _spare_teacher(c), _spare_subject(c)
+        student = _spare_student(c, section.id)
+        assignment = _spare_assignment(
+            c, teacher=teacher.id, subject=subject.code, section=section.id
+        )
+        slot = WeeklySlot(SlotId("A-SPARE-1"), c.id, assignment.id, 6, time(8), time(9))
+
+        def build(uow: UnitOfWork) -> None:
+            uow.sections.add(section)
+            uow.students.add(student)
+            uow.faculty.add(teacher)
+            uow.subjects.add(subject)
+            uow.assignments.add(assignment)
+            uow.slots.add(slot)
+
+        with uow_factory().for_institution(c.id) as uow:
+            build(uow)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            parents: list[Callable[[], bool]] = [
+                lambda: uow.sections.remove(section.id),
+                lambda: uow.faculty.remove(teacher.id),
+                lambda: uow.subjects.remove(subject.code),
+                lambda: uow.assignments.remove(assignment.id),
+            ]
+            for remove in parents:
+                with pytest.raises(ConflictError):
+                    remove()
+            assert uow.slots.remove(slot.id) is True
+            assert uow.assignments.remove(assignment.id) is True
+            assert uow.faculty.remove(teacher.id) is True
+            assert uow.subjects.remove(subject.code) is True
+            with pytest.raises(ConflictError):
+                uow.sections.remove(section.id)  # the student is still in it
+            assert uow.students.remove(student.id) is True
+            assert uow.sections.remove(section.id) is True
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.sections.find(section.id) is None
+            assert uow.students.find(student.id) is None
+            assert uow.faculty.find(teacher.id) is None
+            assert uow.subjects.find(subject.code) is None
+            assert uow.assignments.find(assignment.id) is None
+            assert uow.slots.find(slot.id) is None
+            build(uow)  # every key and email is free again
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.students.find_by_email(student.email) == student
+            assert uow.slots.get(slot.id) == slot
+
+    def test_removing_a_slot_leaves_the_sessions_generated_from_it(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        generated = _session(c, "S-GEN", c.alice_cs_a, MONDAY, slot="A1-1")
+        with uow_factory().for_institution(c.id) as uow:
+            uow.sessions.add(generated)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.slots.remove(SlotId("A1-1")) is True
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.slots.find(SlotId("A1-1")) is None
+            assert uow.sessions.get(generated.id) == generated
+            assert uow.sessions.generated_keys(WEEK) == {(SlotId("A1-1"), MONDAY)}
+            assert list(uow.sessions.list_for_assignment(c.alice_cs_a.id)) == [generated]
+
+    @pytest.mark.parametrize(("me", "other"), [("A", "B"), ("B", "A")])
+    def test_a_tenant_never_removes_another_tenants_rows(
+        self, uow_factory: UnitOfWorkFactory, tenants: dict[str, SmallCollege], me: str, other: str
+    ) -> None:
+        mine, theirs = tenants[me], tenants[other]
+        # students the other tenant refers to, under ids this tenant does not refer to
+        marked, failed = theirs.students[3], theirs.students[4]
+        with uow_factory().for_institution(theirs.id) as uow:
+            uow.marks.put_many([_mark(theirs, "S-SHARED", marked)])
+            uow.attempts.record_failure(SessionId("S-SHARED"), failed.id)
+            uow.commit()
+        with uow_factory().for_institution(theirs.id) as uow:
+            their_view = _tenant_view(uow, theirs)
+        with uow_factory().for_institution(mine.id) as uow:
+            assert uow.sections.remove(SectionId(f"{other}-ONLY")) is False
+            assert uow.students.remove(StudentId(f"N{other}0001")) is False
+            assert uow.faculty.remove(FacultyId(f"F{other}")) is False
+            assert uow.subjects.remove(SubjectCode(f"SUB{other}")) is False
+            assert uow.assignments.remove(AssignmentId(f"AS{other}")) is False
+            assert uow.slots.remove(SlotId(f"AS{other}-1")) is False
+            assert uow.terms.remove(TermId(f"T{other}")) is False
+            # the same ids here: this tenant's rows go, whatever refers to the other's
+            assert uow.students.remove(marked.id) is True
+            assert uow.students.remove(failed.id) is True
+            assert uow.slots.remove(SlotId("A3-5")) is True
+            assert uow.terms.remove(mine.term.id) is True
+            with pytest.raises(ConflictError):
+                uow.students.remove(mine.students[0].id)
+            uow.commit()
+        with uow_factory().for_institution(mine.id) as uow:
+            assert uow.students.find(marked.id) is None
+            assert uow.students.find(failed.id) is None
+            assert uow.terms.find(mine.term.id) is None
+        with uow_factory().for_institution(theirs.id) as uow:
+            assert _tenant_view(uow, theirs) == their_view
+            assert uow.students.get(marked.id) == marked
+            assert uow.terms.get(theirs.term.id) == theirs.term
 
     # -- ordering of lists ----------------------------------------------------------------
     def test_lists_are_ordered_as_documented(
@@ -1933,6 +2444,15 @@ class UnitOfWorkContract:
                 (SlotId("A1-4"), _day(3)),
             }
             assert [s.id for s in uow.sessions.list_open()] == [f"S-{me}-OPEN"]
+            between = list(uow.sessions.list_between(WEEK))
+            assert [s.id for s in between] == [
+                "S-SHARED",
+                f"S-{me}-OPEN",
+                f"S-{me}-ONLY",
+                f"S-{me}-NEXT",
+            ]
+            assert between[0] == shared
+            assert {s.institution_id for s in between} == {mine.id}
             assert _nonzero_counts(uow.sessions.subject_counts(WEEK, MONDAY)) == {
                 (mine.section_a.id, mine.cs101.code): SessionCounts(held=1, remaining=1),
                 (mine.section_a.id, mine.ma101.code): SessionCounts(held=0, remaining=1),
@@ -2115,6 +2635,49 @@ class UnitOfWorkContract:
         with uow_factory().for_institution(c.id) as uow:
             assert list(uow.sessions.list_for_teacher(c.alice.id, DateRange(_day(2), _day(2)))) == [
                 moved
+            ]
+
+    def test_list_between_holds_every_session_in_the_dates_by_date_start_and_id(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        sessions = [
+            _session(c, "S3", c.bob_ma_a, MONDAY, time(10), slot="A2-1"),
+            _session(c, "S8", c.alice_cs_a, _day(6), status=SessionStatus.CANCELLED),
+            _session(c, "S2", c.bob_ma_a, MONDAY),
+            _session(c, "S9", c.alice_cs_a, _day(-1), time(11)),
+            _session(c, "S1", c.alice_cs_a, MONDAY, slot="A1-1"),
+            _session(c, "S0", c.alice_cs_a, _day(1), time(8), teacher=c.bob.id),
+            _session(c, "S7", c.alice_cs_a, _day(7), status=SessionStatus.COMPLETED),
+            _session(c, "SB", c.bob_cs_b, MONDAY, slot="A3-1", status=SessionStatus.OPEN),
+            _session(c, "S4", c.alice_cs_a, MONDAY, time(13)),
+        ]
+        with uow_factory().for_institution(c.id) as uow:
+            assert list(uow.sessions.list_between(EVERYTHING)) == []
+            uow.sessions.add_many(sessions)
+            uow.commit()
+        by_id = {s.id: s for s in sessions}
+
+        def pick(*ids: str) -> list[ClassSession]:
+            return [by_id[SessionId(i)] for i in ids]
+
+        with uow_factory().for_institution(c.id) as uow:
+            s = uow.sessions
+            assert list(s.list_between(WEEK)) == pick("S1", "S2", "SB", "S3", "S4", "S0", "S8")
+            assert list(s.list_between(EVERYTHING)) == pick(
+                "S9", "S1", "S2", "SB", "S3", "S4", "S0", "S8", "S7"
+            )
+            # both ends are inside the range
+            assert list(s.list_between(DateRange(_day(-1), MONDAY))) == pick(
+                "S9", "S1", "S2", "SB", "S3", "S4"
+            )
+            assert list(s.list_between(DateRange(_day(6), _day(7)))) == pick("S8", "S7")
+            assert list(s.list_between(DateRange(_day(1), _day(1)))) == pick("S0")
+            assert list(s.list_between(DateRange(_day(2), _day(5)))) == []
+            moved = s.update(dataclasses.replace(by_id[SessionId("S9")], date=_day(3)))
+            assert list(s.list_between(DateRange(_day(-1), _day(3)))) == [
+                *pick("S1", "S2", "SB", "S3", "S4", "S0"),
+                moved,
             ]
 
     def test_list_open_follows_status_changes(

@@ -1,0 +1,125 @@
+"""Rate limits per client IP and per principal, checked after authentication.
+
+A handler names its limit in ``opt={RATE_LIMIT: ...}``: ``SIGN_IN`` (Google and password
+sign-in, per client IP), ``REFRESH`` (per client IP), ``CHECK_IN`` (per principal and per
+client IP) or ``EXEMPT``. Every other signed-in request counts against the principal's
+general limit; anonymous requests to open paths without a named limit (probes, metrics,
+the OpenAPI document) are not limited. The client IP is ``ams_http.auth.client_ip`` (it
+believes ``X-Forwarded-For`` only from the trusted proxies).
+
+When the shared store does not answer, sign-in and check-in fail closed (503) and the
+general limit lets requests through (logged at most once a minute per process): see ADR 0011.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import time
+
+from litestar import Request
+from litestar.enums import ScopeType
+from litestar.types import ASGIApp, Receive, Scope, Send
+
+from ams_core.domain import Principal, TooManyAttemptsError, UnavailableError
+from ams_http.auth import client_ip
+from ams_http.settings import HttpSettings
+from ams_http.stores import EdgeStore, Limit, StoreUnavailableError
+
+RATE_LIMIT = "rate_limit"
+SIGN_IN = "sign-in"
+REFRESH = "refresh"
+CHECK_IN = "check-in"
+EXEMPT = "exempt"
+#: the limits that protect a sensitive flow and so fail closed when the store is down
+FAIL_CLOSED = frozenset({SIGN_IN, REFRESH, CHECK_IN})
+
+log = logging.getLogger("ams.http.ratelimit")
+
+
+def principal_subject(principal: Principal) -> str:
+    """A short stable key for a principal (no e-mail address in the store's keys)."""
+    identity = f"{principal.institution_id or '*'}|{principal.email.lower()}"
+    return hashlib.blake2b(identity.encode(), digest_size=12).hexdigest()
+
+
+class RateLimiter:
+    """Which limits a request counts against (settings and the route's ``opt``), and the count."""
+
+    WARN_EVERY_SECONDS = 60.0
+
+    def __init__(self, settings: HttpSettings, store: EdgeStore) -> None:
+        self._settings = settings
+        self._store = store
+        self._warned_at = -self.WARN_EVERY_SECONDS
+
+    def limits_for(self, scope: Scope) -> tuple[str | None, list[Limit]]:
+        """The kind of limit (``None``: the general one) and the limits to count."""
+        kind = scope["route_handler"].opt.get(RATE_LIMIT)
+        user = scope.get("user")
+        principal = user if isinstance(user, Principal) else None
+        settings = self._settings
+        limits: list[Limit]
+        if kind == EXEMPT:
+            return kind, []
+        if kind == SIGN_IN:
+            limits = [Limit(SIGN_IN, self._ip(scope), settings.sign_in_per_minute)]
+        elif kind == REFRESH:
+            limits = [Limit(REFRESH, self._ip(scope), settings.refresh_per_minute)]
+        elif kind == CHECK_IN and principal is not None:
+            limits = [
+                Limit(CHECK_IN, principal_subject(principal), settings.check_in_per_minute),
+                Limit("check-in-ip", self._ip(scope), settings.check_in_per_ip_per_minute),
+            ]
+        elif principal is not None:
+            kind = None
+            limits = [Limit("requests", principal_subject(principal), settings.requests_per_minute)]
+        else:
+            return None, []
+        return kind, [limit for limit in limits if limit.limit > 0]
+
+    def _ip(self, scope: Scope) -> str:
+        return client_ip(Request(scope), self._settings.trusted_proxies) or "unknown"
+
+    async def check(self, scope: Scope) -> None:
+        """Count the request, or raise ``TooManyAttemptsError`` (``rate_limited``)."""
+        kind, limits = self.limits_for(scope)
+        if not limits:
+            return
+        try:
+            refusal = await self._store.hit(limits)
+        except StoreUnavailableError as error:
+            if kind in FAIL_CLOSED:
+                log.error("rate-limit store unavailable, refusing %s: %s", kind, error)
+                raise UnavailableError(
+                    "the rate-limit store is unavailable; try again shortly",
+                    code="store_unavailable",
+                ) from None
+            self._warn(error)
+            return
+        if refusal is not None:
+            raise TooManyAttemptsError(
+                f"too many requests ({refusal.limit.name}: {refusal.limit.limit} per "
+                f"{refusal.limit.window} s); try again in {refusal.retry_after} s",
+                retry_after_seconds=refusal.retry_after,
+                code="rate_limited",
+            )
+
+    def _warn(self, error: Exception) -> None:
+        now = time.monotonic()
+        if now - self._warned_at >= self.WARN_EVERY_SECONDS:
+            self._warned_at = now
+            log.warning("rate-limit store unavailable, not limiting: %s", error)
+
+
+class RateLimitMiddleware:
+    """Count every HTTP request against its limits before the handler runs."""
+
+    def __init__(self, app: ASGIApp, limiter: RateLimiter) -> None:
+        self.app = app
+        self._limiter = limiter
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == ScopeType.HTTP:
+            await self._limiter.check(scope)
+        await self.app(scope, receive, send)
