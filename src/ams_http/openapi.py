@@ -46,6 +46,13 @@ class FieldErrorOut(msgspec.Struct, kw_only=True):
     message: str
 
 
+class ClashOut(msgspec.Struct, kw_only=True, rename={"with_": "with"}):
+    """One double booking of a ``schedule_conflict``: teacher, section or venue."""
+
+    kind: str
+    with_: str
+
+
 class Problem(msgspec.Struct, kw_only=True, rename="camel"):
     """An RFC 9457 problem with the stable ``code`` the client switches on."""
 
@@ -57,6 +64,7 @@ class Problem(msgspec.Struct, kw_only=True, rename="camel"):
     instance: str
     errors: list[FieldErrorOut] | msgspec.UnsetType = msgspec.UNSET
     attempts_left: int | msgspec.UnsetType | None = msgspec.UNSET
+    clashes: list[ClashOut] | msgspec.UnsetType = msgspec.UNSET
 
 
 class CheckOut(msgspec.Struct, kw_only=True, rename="camel"):
