@@ -1,4 +1,4 @@
-"""`python -m bench [--quick]`: run the benchmarks and print a Markdown table."""
+"""`python -m bench [--quick] [--only FAMILY]`: run the benchmarks and print a Markdown table."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from bench.http import run as bench_http
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
 from bench.postgres import run as bench_postgres
 from bench.timing import Row, render
@@ -24,9 +25,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["memory", "postgres"],
-        help="run one family (default: both; PostgreSQL on 127.0.0.1:5432 or "
-        "AMS_BENCH_POSTGRES_URL)",
+        choices=["memory", "postgres", "http"],
+        help="run one family (default: all; PostgreSQL on 127.0.0.1:5432 or "
+        "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -47,7 +48,11 @@ def main(argv: list[str] | None = None) -> int:
     postgres: list[tuple[str, Callable[[], list[Row]]]] = [
         ("PostgreSQL", lambda: bench_postgres(quick)),
     ]
-    plan = {"memory": memory, "postgres": postgres}.get(args.only or "", memory + postgres)
+    http: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("HTTP (ams serve, 2 processes)", lambda: bench_http(quick)),
+    ]
+    families = {"memory": memory, "postgres": postgres, "http": http}
+    plan = families.get(args.only or "", memory + postgres + http)
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()

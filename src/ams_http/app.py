@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import anyio.to_thread
 from dishka import Provider, Scope, from_context, make_async_container
 from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar
@@ -97,6 +98,11 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         exclude=["^/metrics", "^/health/", "^/schema"],
     )
 
+    def size_thread_pool() -> None:
+        # use cases run in anyio's worker threads; more threads than pooled connections
+        # would make SQLAlchemy open and close overflow connections on every request
+        anyio.to_thread.current_default_thread_limiter().total_tokens = settings.worker_threads
+
     async def close_container(app: Litestar) -> None:
         await app.state.dishka_container.close()
 
@@ -115,6 +121,7 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         else None,
         openapi_config=_openapi(settings),
         request_max_body_size=settings.max_body_bytes,
+        on_startup=[size_thread_pool],
         on_shutdown=[close_container, edge.aclose],
         state=State({"settings": settings}),
         debug=False,

@@ -7,6 +7,7 @@ import dataclasses
 import os
 import secrets
 import shlex
+import socket
 import stat
 import sys
 from collections.abc import Sequence
@@ -26,6 +27,19 @@ def _sql_settings(args: argparse.Namespace) -> SqlSettings:
     return settings
 
 
+def _tcp_socket(sock: socket.socket) -> socket.socket:
+    """The listening socket with its protocol named as TCP.
+
+    uvicorn binds the socket it shares with its workers with protocol 0, and asyncio sets
+    ``TCP_NODELAY`` only on connections accepted from an ``IPPROTO_TCP`` socket; without it
+    a response written in two parts waits for the client's delayed ACK (~40 ms a request on
+    a keep-alive connection).
+    """
+    if sock.family not in (socket.AF_INET, socket.AF_INET6):
+        return sock
+    return socket.socket(sock.family, sock.type, socket.IPPROTO_TCP, fileno=sock.detach())
+
+
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
@@ -37,7 +51,7 @@ def _serve(args: argparse.Namespace) -> int:
         f"(API docs at /schema)",
         file=sys.stderr,
     )
-    uvicorn.run(
+    config = uvicorn.Config(
         "ams_http.asgi:app_from_env",
         factory=True,
         host=args.host,
@@ -48,6 +62,12 @@ def _serve(args: argparse.Namespace) -> int:
         server_header=False,
         proxy_headers=False,
     )
+    if workers == 1:
+        uvicorn.Server(config).run()
+        return 0
+    from uvicorn.supervisors import Multiprocess
+
+    Multiprocess(config, sockets=[_tcp_socket(config.bind_socket())]).run()
     return 0
 
 

@@ -34,6 +34,9 @@ class HttpSettings:
         requests_per_minute: all other requests allowed per principal per minute.
         redis_url: rate-limit and idempotency store shared by all processes; memory if unset.
         redis_prefix: prefix of every key the edge writes to Redis.
+        worker_threads: threads per process running the (synchronous) use cases; keep it
+            at most ``AMS_DATABASE_POOL_SIZE``, or busy threads open and close overflow
+            database connections on every request.
 
     A limit of 0 (or less) switches that limit off.
     """
@@ -49,8 +52,11 @@ class HttpSettings:
     requests_per_minute: int = 1200
     redis_url: str | None = None
     redis_prefix: str = "ams:"
+    worker_threads: int = 10
 
     def __post_init__(self) -> None:
+        if self.worker_threads < 1:
+            raise ValueError("worker_threads must be at least 1")
         for network in self.trusted_proxies:
             ipaddress.ip_network(network, strict=False)
 
@@ -59,7 +65,8 @@ class HttpSettings:
         """Read ``AMS_CORS_ORIGINS``, ``AMS_TRUSTED_PROXIES``, ``AMS_MAX_BODY_BYTES``,
         ``AMS_EXPOSE_DOCS``, ``AMS_RATE_SIGN_IN``, ``AMS_RATE_REFRESH_PER_IP``,
         ``AMS_RATE_CHECK_IN``, ``AMS_RATE_CHECK_IN_PER_IP``, ``AMS_RATE_REQUESTS``,
-        ``AMS_REDIS_URL`` and ``AMS_REDIS_PREFIX`` (limits are per minute)."""
+        ``AMS_REDIS_URL``, ``AMS_REDIS_PREFIX`` and ``AMS_WORKER_THREADS`` (limits are per
+        minute)."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:
@@ -79,6 +86,7 @@ class HttpSettings:
                 requests_per_minute=int(env.get("AMS_RATE_REQUESTS", defaults.requests_per_minute)),
                 redis_url=env.get("AMS_REDIS_URL") or None,
                 redis_prefix=env.get("AMS_REDIS_PREFIX", defaults.redis_prefix),
+                worker_threads=int(env.get("AMS_WORKER_THREADS", defaults.worker_threads)),
             )
         except ValueError as error:
             raise ValueError(f"invalid AMS_* HTTP setting: {error}") from None
