@@ -146,7 +146,8 @@ class SessionScheduling:
 
     # -- changing ----------------------------------------------------------------------
     def create(self, actor: Principal, new: NewSession) -> ClassSession:
-        """Schedule an ad hoc class for an assignment, taught by the assignment's teacher.
+        """Schedule an ad hoc class for an assignment, taught by the assignment's teacher,
+        and tell the section.
 
         Raises:
             NotFoundError: no such assignment.
@@ -178,6 +179,10 @@ class SessionScheduling:
             )
             self._require_bookable(uow, session)
             uow.sessions.add(session)
+            venue = f" in {session.venue}" if session.venue else ""
+            announce_change(
+                uow, self._clock, self._random, session, "added", f"an extra class{venue}"
+            )
             uow.commit()
         return session
 

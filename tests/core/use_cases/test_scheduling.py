@@ -154,6 +154,8 @@ def test_the_assignments_teacher_adds_an_ad_hoc_class(world: World) -> None:
         "Hall",
     )
     assert created.status is SessionStatus.SCHEDULED
+    assert world.told() == [(created.id, "added")]
+    assert world.outbox()[-1].body.endswith("an extra class in Hall")
     with pytest.raises(PermissionDeniedError):
         world.scheduling.create(world.college.as_bob(), ad_hoc())
     with pytest.raises(NotFoundError):
