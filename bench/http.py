@@ -497,7 +497,7 @@ def _measure(server: Server, plan: Plan, mode: Mode) -> LoadResult:
     started = time.perf_counter()
     result = run_in_process(plan, mode)
     wall = time.perf_counter() - started
-    opened = _connections_opened(server.owner) - opened - 1
+    opened = max(0, _connections_opened(server.owner) - opened)  # statistics may lag
     spent: dict[str, float] = {"server": 0.0, "postgres": 0.0, "machine": 0.0}
     for (group, pid), seconds in _cpu_by_pid(server.pid).items():
         spent[group] += seconds - before.get((group, pid), 0.0)
