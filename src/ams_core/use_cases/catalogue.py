@@ -99,6 +99,12 @@ def require_exists(
         problems.append(FieldProblem(field, f"no {kind} {key!s} in this institution"))
 
 
+def require_version(kind: str, version: int | None, expected_version: int | None) -> None:
+    """Refuse a change made on a stale read (optimistic locking); no expectation, no check."""
+    if expected_version is not None and version != expected_version:
+        raise ConcurrencyError(f"the {kind} was changed by someone else (now version {version})")
+
+
 def raise_if(problems: list[FieldProblem]) -> None:
     """Raise one ValidationError naming every problem noted."""
     if problems:
@@ -261,11 +267,7 @@ class Catalogue(Generic[K, E]):
         with self._uow.for_institution(tenant_of(actor)) as uow:
             self._authorize_write(uow, actor)
             old = self._find(uow, key)
-            version = getattr(old, "version", None)
-            if expected_version is not None and version != expected_version:
-                raise ConcurrencyError(
-                    f"the {self.kind} was changed by someone else (now version {version})"
-                )
+            require_version(self.kind, getattr(old, "version", None), expected_version)
             try:
                 new = dataclasses.replace(old, **dict(changes))  # type: ignore[type-var]
             except TypeError as error:

@@ -12,7 +12,6 @@ from datetime import date, time
 
 from ams_core.domain.calendar import DateRange
 from ams_core.domain.errors import (
-    ConcurrencyError,
     ConflictError,
     FieldProblem,
     NotFoundError,
@@ -31,7 +30,7 @@ from ams_core.use_cases._access import (
     may_view_session,
     tenant_of,
 )
-from ams_core.use_cases.catalogue import Page, PageRequest
+from ams_core.use_cases.catalogue import Page, PageRequest, require_version
 
 SESSION_CHANGED_KIND = "session_changed"
 MAX_LIST_DAYS = 92
@@ -64,13 +63,6 @@ def _venue(venue: str) -> str:
     if len(text) > MAX_VENUE:
         raise ValidationError([FieldProblem("venue", f"must be at most {MAX_VENUE} characters")])
     return text
-
-
-def _require_version(session: ClassSession, expected_version: int | None) -> None:
-    if expected_version is not None and session.version != expected_version:
-        raise ConcurrencyError(
-            f"the session was changed by someone else (now version {session.version})"
-        )
 
 
 class SessionScheduling:
@@ -326,7 +318,7 @@ class SessionScheduling:
         session = uow.sessions.get(session_id)
         if not (actor.is_admin or is_teacher_of_record(actor, session)):
             raise PermissionDeniedError("only the teacher of record or an admin may do this")
-        _require_version(session, expected_version)
+        require_version("session", session.version, expected_version)
         return session
 
     def _require_bookable(self, uow: UnitOfWork, session: ClassSession) -> None:
