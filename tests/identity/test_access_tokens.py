@@ -229,3 +229,21 @@ def test_a_short_key_is_refused(clock: FixedClock) -> None:
 def test_issue_refuses_a_naive_time(tokens: JwtAccessTokens) -> None:
     with pytest.raises(ValueError, match="aware"):
         tokens.issue(SAM, datetime(2026, 11, 16, 3, 30))  # noqa: DTZ001
+
+
+def test_verification_is_remembered_but_expiry_is_checked_on_every_use(
+    tokens: JwtAccessTokens, clock: FixedClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from ams_adapters.identity import tokens as module
+
+    monkeypatch.setattr(module, "VERIFIED_CACHE_SIZE", 2)
+    issued = [tokens.issue(p, NOW).token for p in (SAM, ALICE, OPERATOR)]
+
+    assert [tokens.verify(t) for t in issued * 2] == [SAM, ALICE, OPERATOR] * 2
+    clock.set(NOW + timedelta(minutes=15))
+    for token in issued:
+        refused(tokens, token, "token_expired")
+    clock.set(NOW)
+    tampered = issued[0][:-2] + ("AA" if not issued[0].endswith("AA") else "BB")
+    refused(tokens, tampered, "invalid_token")
+    assert tokens.verify(issued[0]) == SAM

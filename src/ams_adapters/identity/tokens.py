@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Mapping
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -23,6 +24,8 @@ INVALID_TOKEN = "invalid_token"  # noqa: S105 - an error code, not a secret
 TOKEN_EXPIRED = "token_expired"  # noqa: S105 - an error code, not a secret
 #: Ours are well under 1 KB; longer bearer tokens are refused unparsed.
 MAX_TOKEN_LENGTH = 4096
+#: verified tokens remembered per process (about 1 KB each); the cache restarts when full
+VERIFIED_CACHE_SIZE = 20_000
 #: Tolerated ``iat`` in the future (clocks of several AMS processes differ slightly).
 ISSUED_AT_LEEWAY_SECONDS = 30
 
@@ -86,6 +89,10 @@ class JwtAccessTokens(AccessTokens):
         self._key = secret_key
         self._clock = clock
         self._lifetime = int(lifetime.total_seconds())
+        # token → (principal, iat, exp): a token whose signature and claims checked out once
+        # always will under the same key, so repeat requests skip the HMAC and JSON work
+        self._verified: dict[str, tuple[Principal, int, int]] = {}
+        self._verified_lock = threading.Lock()
 
     @classmethod
     def from_settings(cls, settings: IdentitySettings, *, clock: Clock) -> JwtAccessTokens:
@@ -125,6 +132,23 @@ class JwtAccessTokens(AccessTokens):
         )
 
     def verify(self, token: str) -> Principal:
+        verified = self._verified.get(token)
+        if verified is None:
+            verified = self._decode(token)
+            with self._verified_lock:
+                if len(self._verified) >= VERIFIED_CACHE_SIZE:
+                    self._verified.clear()
+                self._verified[token] = verified
+        principal, issued_at, expires = verified
+        now = self._clock.now().timestamp()
+        if expires <= now:
+            raise AuthenticationError("the access token has expired", code=TOKEN_EXPIRED)
+        if issued_at > now + ISSUED_AT_LEEWAY_SECONDS:
+            raise _invalid("issued in the future")
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, int, int]:
+        """Check the signature and claims; the times are checked on every use."""
         if not token or len(token) > MAX_TOKEN_LENGTH:
             raise _invalid("malformed")
         try:
@@ -138,13 +162,7 @@ class JwtAccessTokens(AccessTokens):
             )
         except (jwt.PyJWTError, ValueError, TypeError) as error:
             raise _invalid(type(error).__name__) from None
-        now = self._clock.now().timestamp()
-        issued_at = _seconds(claims["iat"])
-        if _seconds(claims["exp"]) <= now:
-            raise AuthenticationError("the access token has expired", code=TOKEN_EXPIRED)
-        if issued_at > now + ISSUED_AT_LEEWAY_SECONDS:
-            raise _invalid("issued in the future")
-        return self._principal(claims)
+        return self._principal(claims), _seconds(claims["iat"]), _seconds(claims["exp"])
 
     @staticmethod
     def _principal(claims: Mapping[str, Any]) -> Principal:

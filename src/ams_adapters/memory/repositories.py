@@ -59,6 +59,7 @@ from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
     CheckInAttemptRepository,
+    CheckInContext,
     CoverAssignmentRepository,
     DeviceBindingRepository,
     FacultyRepository,
@@ -75,6 +76,7 @@ from ams_core.ports import (
     SessionRepository,
     SignInRepository,
     SlotRepository,
+    StudentClasses,
     StudentRepository,
     SubjectRepository,
     TermRepository,
@@ -636,6 +638,19 @@ class InMemorySessionRepository(_Keyed[SessionId, ClassSession], SessionReposito
         ids = self._data.sessions_by_section.get(section_id, ())
         return self._select(ids, lambda s: s.date in dates)
 
+    def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
+        data = self._data
+        student = data.students.get(student_id)
+        if student is None:
+            raise NotFoundError("student", student_id)
+        sessions = self.list_for_section(student.section_id, dates)
+        marks = {
+            s.id: data.marks[(s.id, student_id)]
+            for s in sessions
+            if (s.id, student_id) in data.marks
+        }
+        return StudentClasses(student, sessions, marks)
+
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         ids = self._data.sessions_by_teacher.get(faculty_id, ())
         return self._select(ids, lambda s: s.date in dates)
@@ -706,6 +721,16 @@ class InMemorySessionRepository(_Keyed[SessionId, ClassSession], SessionReposito
 
 
 class InMemoryMarkRepository(_Bound, MarkRepository):
+    def check_in_context(self, session_id: SessionId, student_id: StudentId) -> CheckInContext:
+        data = self._data
+        return CheckInContext(
+            session=data.sessions.get(session_id),
+            student=data.students.get(student_id),
+            binding=data.bindings.get(student_id),
+            mark=data.marks.get((session_id, student_id)),
+            failures=data.attempts.get((session_id, student_id), 0),
+        )
+
     def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None:
         return self._data.marks.get((session_id, student_id))
 

@@ -3,16 +3,17 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import enum
 import threading
 import weakref
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
 
 from sqlalchemy import exc as sa_exc
-from sqlalchemy import text
 from sqlalchemy.engine import Connection, Engine, RootTransaction
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Executable, Select
 
 from ams_adapters.sql.cache import ReferenceCache
@@ -44,10 +45,61 @@ from ams_core.ports import UnitOfWork
 
 # Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
 # never carries one institution's scope into the next transaction.
-_SET_SCOPE = text(
-    "SELECT set_config('app.institution_id', :institution_id, true), "
-    "set_config('app.scope', :scope, true)"
-)
+_SET_SCOPE = "SELECT set_config('app.institution_id', %s, true), set_config('app.scope', %s, true)"
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class _DirectRead:
+    """A SELECT compiled once for psycopg, with SQLAlchemy's own value processors."""
+
+    sql: str
+    defaults: Mapping[str, Any]
+    bind: Mapping[str, Callable[[Any], Any]]
+    keys: tuple[str, ...]
+    results: tuple[Callable[[Any], Any] | None, ...]
+
+    @classmethod
+    def compile(cls, statement: Select[Any], engine: Engine) -> _DirectRead | None:
+        """None when the statement needs per-call compilation (expanding ``IN`` lists)."""
+        dialect = engine.dialect
+        compiled: Any = statement.compile(dialect=dialect)
+        if any(b.expanding for b in compiled.binds.values()):
+            return None
+        columns = list(statement.selected_columns)
+        return cls(
+            sql=str(compiled),
+            defaults=dict(compiled.params),
+            bind=dict(compiled._bind_processors),
+            keys=tuple(statement.selected_columns.keys()),
+            results=tuple(c.type._cached_result_processor(dialect, None) for c in columns),
+        )
+
+    def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
+        values = {**self.defaults, **(given or {})}
+        for name, process in self.bind.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+    def result(self, rows: list[tuple[Any, ...]]) -> Any:
+        processors = [(i, p) for i, p in enumerate(self.results) if p is not None]
+        if processors:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for i, process in processors:
+                    values[i] = process(values[i])
+                converted.append(tuple(values))
+            rows = converted
+        return IteratorResult(SimpleResultMetaData(self.keys), iter(rows))
+
+
+# statements seen once, then compiled on their second run: statements built afresh for
+# each call are never compiled here (SQLAlchemy's own cache serves them better)
+_SEEN: weakref.WeakKeyDictionary[Select[Any], object] = weakref.WeakKeyDictionary()
+_UNSEEN = object()
+_ONCE = object()
+_SEEN_LOCK = threading.Lock()
 
 
 _CACHES: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
@@ -61,6 +113,11 @@ def _cache_for(engine: Engine) -> ReferenceCache:
         if cache is None:
             cache = _CACHES[engine] = ReferenceCache()
         return cache
+
+
+def _translated(sql: str, error: Exception, kind: str) -> AmsError:
+    wrapped = sa_exc.DBAPIError.instance(sql, None, error, Exception, connection_invalidated=False)
+    return translate(wrapped, kind)
 
 
 class _Scope(enum.Enum):
@@ -124,6 +181,10 @@ class SqlUnitOfWork(UnitOfWork):
         self._require_idle()
         try:
             self._conn = self.engine.connect()
+            if self.is_postgres:
+                # reads before the first write run in one round trip each, scope included
+                # (see execute); the unit of work sends BEGIN itself when it first needs one
+                self._driver(self._conn).autocommit = True
         except sa_exc.SQLAlchemyError as error:
             self._scope = _Scope.UNSET
             raise translate(error) from None
@@ -151,7 +212,26 @@ class SqlUnitOfWork(UnitOfWork):
             pass  # the connection is gone; closing it below returns it to the pool as invalid
         finally:
             if conn is not None:
-                conn.close()
+                self._release(conn)
+
+    def _release(self, conn: Connection) -> None:
+        if self.is_postgres and not conn.invalidated:
+            try:
+                self._driver(conn).autocommit = False
+            except Exception:  # noqa: BLE001 - psycopg refuses while a transaction is open
+                conn.invalidate()  # never hand the pool a connection in an unknown state
+        conn.close()
+
+    @staticmethod
+    def _announce(conn: Connection, cursor: Any, sql: str, parameters: Any) -> None:
+        """Tell the engine's ``before_cursor_execute`` listeners (statement spies, tracing)
+        about a statement sent on the driver connection, as SQLAlchemy does for its own."""
+        if conn._has_events or conn.engine._has_events:
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
+
+    @staticmethod
+    def _driver(conn: Connection) -> Any:
+        return conn.connection.driver_connection
 
     def commit(self) -> None:
         tx = self._active_tx()
@@ -209,10 +289,55 @@ class SqlUnitOfWork(UnitOfWork):
             raise RuntimeError("use the repositories inside `with uow.for_institution(...)`")
         if self._scope_pending:
             self._scope_pending = False
-            tenant = "" if isinstance(self._scope, _Scope) else self._scope
-            scope = "platform" if self._scope is _Scope.PLATFORM else "tenant"
-            self._run(self._conn, _SET_SCOPE, {"institution_id": tenant, "scope": scope}, "scope")
+            self._set_scope(self._conn)
         return self._conn
+
+    def _scope_values(self) -> tuple[str, str]:
+        tenant = "" if isinstance(self._scope, _Scope) else self._scope
+        return tenant, "platform" if self._scope is _Scope.PLATFORM else "tenant"
+
+    def _set_scope(self, conn: Connection) -> None:
+        """``BEGIN`` and the scope in one round trip (pipeline mode)."""
+        raw = self._driver(conn)
+        try:
+            with raw.cursor() as cursor, raw.pipeline():
+                self._announce(conn, cursor, "BEGIN", ())
+                cursor.execute("BEGIN")
+                scope = self._scope_values()
+                self._announce(conn, cursor, _SET_SCOPE, scope)
+                cursor.execute(_SET_SCOPE, scope, prepare=True)
+        except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+            raise _translated(_SET_SCOPE, error, "scope") from None
+
+    def _direct_read(
+        self, statement: Select[Any], parameters: Mapping[str, Any] | None, kind: str
+    ) -> Any | None:
+        """Run a SELECT outside any transaction: the scope and the statement go in one
+        pipeline, which PostgreSQL runs as one implicit transaction (so the scope holds
+        for the statement and ends with it). None when the statement is not eligible."""
+        with _SEEN_LOCK:
+            direct = _SEEN.get(statement, _UNSEEN)
+            if direct is _UNSEEN:
+                _SEEN[statement] = _ONCE
+                return None
+            if direct is _ONCE:
+                direct = _SEEN[statement] = _DirectRead.compile(statement, self.engine)
+        if not isinstance(direct, _DirectRead):
+            return None
+        assert self._conn is not None  # noqa: S101 - only called inside a with block
+        raw = self._driver(self._conn)
+        try:
+            with raw.cursor() as scoping, raw.cursor() as reading:
+                scope, values = self._scope_values(), direct.parameters(parameters)
+                self._announce(self._conn, scoping, _SET_SCOPE, scope)
+                self._announce(self._conn, reading, direct.sql, values)
+                with raw.pipeline():
+                    scoping.execute(_SET_SCOPE, scope, prepare=True)
+                    reading.execute(direct.sql, values, prepare=True)
+                rows = reading.fetchall()
+        except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+            raise _translated(direct.sql, error, kind) from None
+        return direct.result(rows)
 
     def execute(
         self,
@@ -223,6 +348,10 @@ class SqlUnitOfWork(UnitOfWork):
         """Run a statement, turning database errors into core errors (a CursorResult)."""
         if not isinstance(statement, Select):
             self.written = True
+        elif self._scope_pending and (parameters is None or isinstance(parameters, Mapping)):
+            result = self._direct_read(statement, parameters, kind)
+            if result is not None:
+                return result
         return self._run(self.connection(), statement, parameters, kind)
 
     @staticmethod

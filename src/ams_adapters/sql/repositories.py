@@ -14,6 +14,7 @@ from sqlalchemy import (
     Table,
     Time,
     and_,
+    any_,
     bindparam,
     case,
     delete,
@@ -85,6 +86,7 @@ from ams_core.ports import (
     AssignmentRepository,
     AuditRepository,
     CheckInAttemptRepository,
+    CheckInContext,
     CoverAssignmentRepository,
     DeviceBindingRepository,
     FacultyRepository,
@@ -101,6 +103,7 @@ from ams_core.ports import (
     SessionRepository,
     SignInRepository,
     SlotRepository,
+    StudentClasses,
     StudentRepository,
     SubjectRepository,
     TermRepository,
@@ -136,6 +139,19 @@ def prebuilt(key: tuple[str, ...], build: Callable[[], Any]) -> Any:
 IID: BindParameter[str] = bindparam("iid", type_=String())
 
 
+def _is_upcoming() -> ColumnElement[bool]:
+    # not IN (…): a literal list compiles to an expanding parameter, which direct reads skip
+    return or_(*(_S.status == status for status in _UPCOMING))
+
+
+def one_of(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
+    """``column IN (:ids)``: one array parameter on PostgreSQL (a fixed statement the server
+    prepares once and the unit of work can run directly), an expanding list elsewhere."""
+    if dialect == "postgresql":
+        return column == any_(bindparam("ids", type_=postgresql.ARRAY(String())))
+    return column.in_(bindparam("ids", expanding=True))
+
+
 def _tally(counts: Mapping[str, int]) -> StatusTally:
     return StatusTally(*(int(counts.get(s, 0)) for s in _ORDERED_STATUSES))
 
@@ -148,6 +164,10 @@ class _Repo:
 
     def _iid(self) -> InstitutionId:
         return self._uow.tenant()
+
+    @property
+    def _dialect(self) -> str:
+        return self._uow.engine.dialect.name
 
     def _own(self, entity: Any) -> None:
         if entity.institution_id != self._iid():
@@ -766,6 +786,26 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
             end=dates.end,
         )
 
+    def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
+        stmt = prebuilt(("class_sessions", "for student"), _student_classes)
+        params = {
+            "iid": self._iid(),
+            "student": student_id,
+            "start": dates.start,
+            "end": dates.end,
+        }
+        rows = self._uow.execute(stmt, params).mappings().all()
+        if not rows:
+            raise NotFoundError("student", student_id)
+        student = _context_part(rows[0], *_STUDENT_PART)
+        sessions = [_context_part(r, *_SESSION_PART) for r in rows if r["s_id"] is not None]
+        marks = {
+            SessionId(r["m_session_id"]): _context_part(r, *_MARK_PART)
+            for r in rows
+            if r["m_session_id"] is not None
+        }
+        return StudentClasses(student, sessions, marks)
+
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         return self._select_where(
             "teacher",
@@ -811,7 +851,7 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
     ) -> Mapping[tuple[SectionId, SubjectCode], SessionCounts]:
         def build() -> Any:
             held = func.sum(case((_S.status == _COMPLETED, 1), else_=0))
-            upcoming = and_(_S.status.in_(_UPCOMING), _S.day >= bindparam("today", type_=Date()))
+            upcoming = and_(_is_upcoming(), _S.day >= bindparam("today", type_=Date()))
             remaining = func.sum(case((upcoming, 1), else_=0))
             stmt = (
                 select(_S.section_id, _S.subject_code, held, remaining)
@@ -842,8 +882,27 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         ids = sorted(set(assignment_ids))
         if not ids:
             return {}
-        stmt = prebuilt(("class_sessions", "assignment summaries"), _assignment_summaries)
         params = {"iid": self._iid(), "ids": ids, "today": today, "now": now}
+        if self._uow.is_postgres:
+            stmt = prebuilt(("class_sessions", "assignment summaries", "lateral"), _summaries_pg)
+            return {
+                AssignmentId(row["a_id"]): AssignmentSummary(
+                    held=int(row["a_held"]),
+                    tally=StatusTally(
+                        int(row["a_present"]),
+                        int(row["a_late"]),
+                        int(row["a_absent"]),
+                        int(row["a_excused"]),
+                    ),
+                    last_completed=_context_part(row, *_LAST_PART),
+                    next_session=_context_part(row, *_NEXT_PART),
+                )
+                for row in self._uow.execute(stmt, params).mappings().all()
+            }
+        stmt = prebuilt(
+            ("class_sessions", "assignment summaries", self._dialect),
+            lambda: _assignment_summaries(self._dialect),
+        )
         result: dict[AssignmentId, AssignmentSummary] = {}
         last: dict[str, ClassSession] = {}
         upcoming: dict[str, ClassSession] = {}
@@ -871,18 +930,14 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         }
 
 
-def _assignment_summaries() -> Any:
-    """One statement: per assignment the held count and summed tallies, joined with the
-    last completed and the next upcoming session (ranked on the covering index)."""
-    in_scope = and_(
-        _S.institution_id == IID, _S.assignment_id.in_(bindparam("ids", expanding=True))
-    )
+def _summary_totals(dialect: str) -> Any:
+    """Per assignment: completed sessions and their summed tallies (index-only scan)."""
     done = _S.status == _COMPLETED
 
     def summed(column: str) -> Any:
         return func.sum(case((done, _S[column]), else_=0))
 
-    totals = (
+    return (
         select(
             _S.assignment_id.label("a_id"),
             func.sum(case((done, 1), else_=0)).label("a_held"),
@@ -891,12 +946,60 @@ def _assignment_summaries() -> Any:
             summed("tally_absent").label("a_absent"),
             summed("tally_excused").label("a_excused"),
         )
-        .where(in_scope)
+        .where(_S.institution_id == IID, one_of(_S.assignment_id, dialect))
         .group_by(_S.assignment_id)
-        .cte("totals")
     )
+
+
+def _summaries_pg() -> Any:
+    """PostgreSQL: the totals, and for each assignment its last completed and next upcoming
+    session as ``LATERAL … LIMIT 1`` walks of the (institution, assignment, day) index —
+    no ranking of every session the assignment ever had."""
+    totals = _summary_totals("postgresql").subquery("totals")
+    last_s, next_s = t.sessions.alias("last_s"), t.sessions.alias("next_s")
+    last = (
+        select(last_s)
+        .where(
+            last_s.c.institution_id == IID,
+            last_s.c.assignment_id == totals.c.a_id,
+            last_s.c.status == _COMPLETED,
+        )
+        .order_by(last_s.c.day.desc(), last_s.c.start_time.desc(), last_s.c.id.desc())
+        .limit(1)
+        .lateral("last")
+    )
+    upcoming = (
+        select(next_s)
+        .where(
+            next_s.c.institution_id == IID,
+            next_s.c.assignment_id == totals.c.a_id,
+            or_(*(next_s.c.status == status for status in _UPCOMING)),
+            tuple_(next_s.c.day, next_s.c.start_time)
+            >= tuple_(bindparam("today", type_=Date()), bindparam("now", type_=Time())),
+        )
+        .order_by(next_s.c.day, next_s.c.start_time, next_s.c.id)
+        .limit(1)
+        .lateral("upcoming")
+    )
+    columns = [c.label("l_" + c.name) for c in last.c] + [
+        c.label("n_" + c.name) for c in upcoming.c
+    ]
+    joined = totals.outerjoin(last, true()).outerjoin(upcoming, true())
+    return select(totals, *columns).select_from(joined)
+
+
+_LAST_PART: _Part = ("l_", t.sessions, "id", m.session_from)
+_NEXT_PART: _Part = ("n_", t.sessions, "id", m.session_from)
+
+
+def _assignment_summaries(dialect: str) -> Any:
+    """One statement: per assignment the held count and summed tallies, joined with the
+    last completed and the next upcoming session (ranked on the covering index)."""
+    in_scope = and_(_S.institution_id == IID, one_of(_S.assignment_id, dialect))
+    done = _S.status == _COMPLETED
+    totals = _summary_totals(dialect).cte("totals")
     upcoming = and_(
-        _S.status.in_(_UPCOMING),
+        _is_upcoming(),
         tuple_(_S.day, _S.start_time)
         >= tuple_(bindparam("today", type_=Date()), bindparam("now", type_=Time())),
     )
@@ -957,7 +1060,112 @@ def _marks_from_arrays(conflict: str) -> str:
     )
 
 
+# the mark columns a single check-in takes from its session row, in the INSERT itself
+_FROM_SESSION = ("subject_code", "day", "counted")
+
+
+def _mark_from_session() -> Any:
+    """INSERT one mark, its subject, day and counted flag read from the session (PostgreSQL):
+    one statement where reading the session first would take two."""
+    given = [c for c in t.marks.c if c.name not in _FROM_SESSION]
+    source = select(
+        *(bindparam(f"v_{c.name}", type_=c.type) for c in given),
+        _S.subject_code,
+        _S.day,
+        _S.status == _COMPLETED,
+    ).where(_S.institution_id == IID, _S.id == bindparam("v_session_id"))
+    names = [c.name for c in given] + list(_FROM_SESSION)
+    return (
+        postgresql.insert(t.marks)
+        .from_select(names, source)
+        .on_conflict_do_nothing(index_elements=_MARK_KEY)
+        .returning(*t.marks.c)
+    )
+
+
+# (label prefix, table, key column, mapper) of the parts of a joined read
+_Part = tuple[str, Table, str, Callable[[Any], Any]]
+_SESSION_PART: _Part = ("s_", t.sessions, "id", m.session_from)
+_STUDENT_PART: _Part = ("st_", t.students, "id", m.student_from)
+_BINDING_PART: _Part = ("b_", t.device_bindings, "student_id", m.binding_from)
+_MARK_PART: _Part = ("m_", t.marks, "session_id", m.mark_from)
+_CONTEXT_PARTS = (_SESSION_PART, _STUDENT_PART, _BINDING_PART, _MARK_PART)
+
+
+def _labelled(*parts: _Part) -> list[Any]:
+    return [c.label(prefix + c.name) for prefix, table, _, _ in parts for c in table.c]
+
+
+def _student_classes() -> Any:
+    """One statement for a student's schedule: the student, their section's sessions in the
+    dates and their marks (a student without sessions still gives one row)."""
+    st = t.students.c
+    in_dates = and_(
+        _S.institution_id == st.institution_id,
+        _S.section_id == st.section_id,
+        _S.day.between(bindparam("start", type_=Date()), bindparam("end", type_=Date())),
+    )
+    own_mark = and_(
+        _M.institution_id == _S.institution_id,
+        _M.session_id == _S.id,
+        _M.student_id == st.id,
+    )
+    joined = t.students.outerjoin(t.sessions, in_dates).outerjoin(t.marks, own_mark)
+    return (
+        select(*_labelled(_STUDENT_PART, _SESSION_PART, _MARK_PART))
+        .select_from(joined)
+        .where(st.institution_id == IID, st.id == bindparam("student"))
+        .order_by(_S.day, _S.start_time, _S.id)
+    )
+
+
+def _check_in_context() -> Any:
+    """One row: the session, student, binding, mark and wrong-code count, each LEFT JOINed
+    to a one-row base so that a missing part reads as NULLs instead of no row at all."""
+    session: BindParameter[str] = bindparam("session", type_=String())
+    student: BindParameter[str] = bindparam("student", type_=String())
+    base = select(literal(1).label("one")).subquery("base")
+    st, b = t.students.c, t.device_bindings.c
+    joined = (
+        base.outerjoin(t.sessions, and_(_S.institution_id == IID, _S.id == session))
+        .outerjoin(t.students, and_(st.institution_id == IID, st.id == student))
+        .outerjoin(t.device_bindings, and_(b.institution_id == IID, b.student_id == student))
+        .outerjoin(
+            t.marks,
+            and_(_M.institution_id == IID, _M.session_id == session, _M.student_id == student),
+        )
+        .outerjoin(
+            t.check_in_failures,
+            and_(_F.institution_id == IID, _F.session_id == session, _F.student_id == student),
+        )
+    )
+    columns = _labelled(*_CONTEXT_PARTS)
+    return select(*columns, _F.failures.label("f_failures")).select_from(joined)
+
+
+_PART_NAMES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
+
+
+def _context_part(row: Any, prefix: str, table: Table, key: str, from_row: Any) -> Any:
+    """The entity of one labelled part of a joined row, or None where the join found none."""
+    if row[prefix + key] is None:
+        return None
+    names = _PART_NAMES.get((prefix, table.name))
+    if names is None:
+        names = _PART_NAMES[(prefix, table.name)] = tuple(
+            (c.name, prefix + c.name) for c in table.c
+        )
+    return from_row({name: row[label] for name, label in names})
+
+
 class SqlMarkRepository(_Repo, MarkRepository):
+    def check_in_context(self, session_id: SessionId, student_id: StudentId) -> CheckInContext:
+        stmt = prebuilt(("marks", "check-in context"), _check_in_context)
+        params = {"iid": self._iid(), "session": session_id, "student": student_id}
+        row = self._uow.execute(stmt, params).mappings().one()
+        session, student, binding, mark = (_context_part(row, *part) for part in _CONTEXT_PARTS)
+        return CheckInContext(session, student, binding, mark, int(row["f_failures"] or 0))
+
     def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None:
         stmt = prebuilt(
             ("marks", "find"),
@@ -979,12 +1187,10 @@ class SqlMarkRepository(_Repo, MarkRepository):
         if not ids:
             return []
         stmt = prebuilt(
-            ("marks", "for sessions"),
+            ("marks", "for sessions", self._dialect),
             lambda: (
                 select(t.marks)
-                .where(
-                    _M.institution_id == IID, _M.session_id.in_(bindparam("ids", expanding=True))
-                )
+                .where(_M.institution_id == IID, one_of(_M.session_id, self._dialect))
                 .order_by(_M.session_id, _M.student_id)
             ),
         )
@@ -994,9 +1200,9 @@ class SqlMarkRepository(_Repo, MarkRepository):
     def _session_facts(self, session_ids: Iterable[SessionId]) -> dict[str, tuple[str, date, bool]]:
         ids = sorted(set(session_ids))
         stmt = prebuilt(
-            ("marks", "session facts"),
+            ("marks", "session facts", self._dialect),
             lambda: select(_S.id, _S.subject_code, _S.day, _S.status).where(
-                _S.institution_id == IID, _S.id.in_(bindparam("ids", expanding=True))
+                _S.institution_id == IID, one_of(_S.id, self._dialect)
             ),
         )
         rows = self._uow.execute(stmt, {"iid": self._iid(), "ids": ids})
@@ -1017,6 +1223,19 @@ class SqlMarkRepository(_Repo, MarkRepository):
         return rows
 
     def insert_if_absent(self, mark: AttendanceMark) -> tuple[AttendanceMark, bool]:
+        if self._uow.is_postgres:
+            self._own(mark)
+            row = m.mark_row(dataclasses.replace(mark, version=0), "", None, False)
+            params = {f"v_{k}": v for k, v in row.items() if k not in _FROM_SESSION}
+            params["iid"] = self._iid()
+            stmt = prebuilt(("marks", "one from session"), _mark_from_session)
+            stored = self._uow.execute(stmt, params, kind="mark").mappings().first()
+            if stored is not None:
+                return m.mark_from(stored), True
+            existing = self.find(mark.session_id, mark.student_id)
+            if existing is None:  # nothing conflicted, so the session row was not there
+                raise NotFoundError("session", mark.session_id)
+            return existing, False
         inserted = self.add_missing([mark])
         if inserted:
             return inserted[0], True
@@ -1094,11 +1313,11 @@ class SqlMarkRepository(_Repo, MarkRepository):
         if not ids:
             return {}
         stmt = prebuilt(
-            ("marks", "for student"),
+            ("marks", "for student", self._dialect),
             lambda: select(t.marks).where(
                 _M.institution_id == IID,
                 _M.student_id == bindparam("student"),
-                _M.session_id.in_(bindparam("ids", expanding=True)),
+                one_of(_M.session_id, self._dialect),
             ),
         )
         params = {"iid": self._iid(), "student": student_id, "ids": ids}
@@ -1526,10 +1745,10 @@ class SqlPushTokenRepository(_Repo, PushTokenRepository):
         if not ids:
             return []
         stmt = prebuilt(
-            ("push_tokens", "of", column),
+            ("push_tokens", "of", column, self._dialect),
             lambda: (
                 select(t.push_tokens)
-                .where(_PT.institution_id == IID, _PT[column].in_(bindparam("ids", expanding=True)))
+                .where(_PT.institution_id == IID, one_of(_PT[column], self._dialect))
                 .order_by(_PT.token)
             ),
         )

@@ -355,6 +355,15 @@ class SessionRepository(Protocol):
         """Sessions of a section in ``dates``, ordered by date, start and id."""
 
     @abstractmethod
+    def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
+        """The student, their section's sessions in ``dates`` (ordered by date, start and
+        id) and the student's marks in them, read together.
+
+        Raises:
+            NotFoundError: no such student in the institution.
+        """
+
+    @abstractmethod
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         """Sessions whose teacher of record is ``faculty_id``, ordered by date, start and id."""
 
@@ -401,8 +410,35 @@ class FailureCounts:
     session: int
 
 
+@dataclass(frozen=True, slots=True)
+class StudentClasses:
+    """A student's classes in some dates, with the student's own marks in them."""
+
+    student: Student
+    sessions: Sequence[ClassSession]
+    marks: Mapping[SessionId, AttendanceMark]
+
+
+@dataclass(frozen=True, slots=True)
+class CheckInContext:
+    """Everything a check-in decides on, read together (None or 0 where there is none)."""
+
+    session: ClassSession | None
+    student: Student | None
+    binding: DeviceBinding | None
+    mark: AttendanceMark | None
+    failures: int
+
+
 class MarkRepository(Protocol):
     """Attendance marks: at most one per (session, student)."""
+
+    @abstractmethod
+    def check_in_context(self, session_id: SessionId, student_id: StudentId) -> CheckInContext:
+        """The session, the student, the student's device binding, the student's mark in
+        the session and their wrong-code count there, as of one moment (one read where the
+        adapter can).
+        """
 
     @abstractmethod
     def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None: ...

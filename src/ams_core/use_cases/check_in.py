@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from ams_core.domain.attendance import AttendanceMark, AttendanceStatus, MarkSource
-from ams_core.domain.errors import CheckInRefusal, CheckInRefusedError
+from ams_core.domain.errors import CheckInRefusal, CheckInRefusedError, NotFoundError
 from ams_core.domain.identity import Principal
 from ams_core.domain.ids import DeviceId, InstitutionId, NotificationId, SessionId
 from ams_core.domain.institution import InstitutionSettings
@@ -68,13 +68,16 @@ class CheckIn:
         student_id = require_student(command.actor)
         now = self._clock.now()
         with self._uow.for_institution(tenant_of(command.actor)) as uow:
-            session = uow.sessions.get(command.session_id)
-            student = uow.students.get(student_id)
+            context = uow.marks.check_in_context(command.session_id, student_id)
+            session, student, binding = context.session, context.student, context.binding
+            if session is None:
+                raise NotFoundError("session", command.session_id)
+            if student is None:
+                raise NotFoundError("student", student_id)
             institution = uow.institutions.get(session.institution_id)
             settings = institution.settings
             if student.section_id != session.section_id:
                 raise CheckInRefusedError(CheckInRefusal.NOT_IN_SECTION)
-            binding = uow.devices.for_student(student.id)
             if binding is None:
                 raise CheckInRefusedError(CheckInRefusal.DEVICE_NOT_BOUND)
 
@@ -90,11 +93,10 @@ class CheckIn:
             # before the existing-mark lookup: completion marks everyone, so a student
             # checking in after it must hear "completed", not get their absence back
             session.require_check_ins_possible()
-            existing = uow.marks.find(session.id, student.id)
+            existing = context.mark
             if existing is not None:
                 return CheckInResult(existing.status, existing.marked_at, already_marked=True)
-            failures = uow.attempts.failures(session.id, student.id)
-            if failures >= settings.max_wrong_codes_per_student:
+            if context.failures >= settings.max_wrong_codes_per_student:
                 raise CheckInRefusedError(CheckInRefusal.LOCKED, attempts_left=0)
             try:
                 status = session.check_in_status(command.code, now, institution.tz, settings)

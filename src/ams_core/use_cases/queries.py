@@ -122,10 +122,9 @@ class GetSchedule:
             mine: dict[SessionId, AttendanceStatus] = {}
             sessions: Sequence[ClassSession]
             if actor.is_student and actor.student_id is not None:
-                student = uow.students.get(actor.student_id)
-                sessions = uow.sessions.list_for_section(student.section_id, command.dates)
-                marks = uow.marks.for_student(student.id, [s.id for s in sessions])
-                mine = {sid: m.status for sid, m in marks.items()}
+                classes = uow.sessions.list_for_student(actor.student_id, command.dates)
+                sessions = classes.sessions
+                mine = {sid: m.status for sid, m in classes.marks.items()}
             elif actor.is_faculty and actor.faculty_id is not None:
                 sessions = uow.sessions.list_for_teacher(actor.faculty_id, command.dates)
             else:

@@ -75,7 +75,7 @@ from ams_core.domain import (
     ValidationError,
     WeeklySlot,
 )
-from ams_core.ports import FailureCounts, SentNotification, UnitOfWork
+from ams_core.ports import CheckInContext, FailureCounts, SentNotification, UnitOfWork
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -2431,6 +2431,11 @@ class UnitOfWorkContract:
             ids = {"S-SHARED", f"S-{me}-OPEN", f"S-{me}-NEXT"}
             assert {s.id for s in uow.sessions.list_for_section(mine.section_a.id, WEEK)} == ids
             assert list(uow.sessions.list_for_section(SectionId(f"{other}-ONLY"), WEEK)) == []
+            with pytest.raises(NotFoundError):
+                uow.sessions.list_for_student(StudentId(f"N{other}0001"), WEEK)
+            own = uow.sessions.list_for_student(mine.students[0].id, WEEK)
+            assert {s.id for s in own.sessions} == ids
+            assert {m.institution_id for m in own.marks.values()} == {mine.id}
             assert list(uow.sessions.list_for_teacher(FacultyId(f"F{other}"), WEEK)) == []
             assert [s.id for s in uow.sessions.list_for_teacher(mine.alice.id, WEEK)] == [
                 "S-SHARED",
@@ -2490,6 +2495,9 @@ class UnitOfWorkContract:
             assert uow.marks.tally(their_only) == StatusTally()
             assert dict(uow.marks.for_student(their_student, [their_only, shared])) == {}
             assert dict(uow.marks.for_student(s0, [shared])) == {shared: mark}
+            foreign = uow.marks.check_in_context(their_only, their_student)
+            assert foreign == CheckInContext(None, None, None, None, 0)
+            assert uow.marks.check_in_context(shared, s0).mark == mark
             cs, own_subject = mine.cs101.code, SubjectCode(f"SUB{me}")
             assert _nonzero_tallies(uow.marks.tallies(WEEK)) == {
                 (s0, cs): StatusTally.of([status]),
@@ -2570,6 +2578,43 @@ class UnitOfWorkContract:
         assert self._views(uow_factory, tenants) == before
 
     # -- sessions -----------------------------------------------------------------------------
+    def test_a_students_classes_come_with_their_own_marks_only(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        st0, st1 = c.students[0], c.students[1]
+        sessions = [
+            _session(c, "S2", c.bob_ma_a, MONDAY, time(10)),
+            _session(c, "S1", c.alice_cs_a, MONDAY),
+            _session(c, "S3", c.alice_cs_a, _day(1)),
+            _session(c, "S9", c.alice_cs_a, _day(8)),
+            _session(c, "SB", c.bob_cs_b, MONDAY),
+        ]
+        own = _mark(c, "S2", st0, AttendanceStatus.LATE)
+        with uow_factory().for_institution(c.id) as uow:
+            for session in sessions:
+                uow.sessions.add(session)
+            uow.marks.insert_if_absent(own)
+            uow.marks.insert_if_absent(_mark(c, "S1", st1))
+            uow.marks.insert_if_absent(_mark(c, "S9", st0))
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            mine = uow.sessions.list_for_student(st0.id, WEEK)
+            assert mine.student == uow.students.get(st0.id)
+            assert [s.id for s in mine.sessions] == ["S1", "S2", "S3"]
+            assert mine.sessions == list(uow.sessions.list_for_section(st0.section_id, WEEK))
+            assert dict(mine.marks) == {SessionId("S2"): own}
+            nothing = uow.sessions.list_for_student(st0.id, DateRange(_day(2), _day(3)))
+            assert (nothing.student.id, list(nothing.sessions), dict(nothing.marks)) == (
+                st0.id,
+                [],
+                {},
+            )
+            outsider = uow.sessions.list_for_student(c.outsider.id, WEEK)
+            assert ([s.id for s in outsider.sessions], dict(outsider.marks)) == (["SB"], {})
+            with pytest.raises(NotFoundError):
+                uow.sessions.list_for_student(StudentId("N-NONE"), WEEK)
+
     def test_session_lists_are_ordered_by_date_start_and_id_and_filtered_by_date(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
     ) -> None:
@@ -2835,6 +2880,32 @@ class UnitOfWorkContract:
             uow.commit()
         with uow_factory().for_institution(c.id) as uow:
             assert uow.marks.find(first.session_id, st0.id) == first
+
+    def test_check_in_context_reads_each_part_or_none(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c, st0, st1 = college, college.students[0], college.students[1]
+        s1 = SessionId("S-1")
+        self._add_sessions(uow_factory, c, _session(c, "S-1", c.alice_cs_a, MONDAY))
+        binding = DeviceBinding(c.id, st0.id, DeviceId("device-context-0001"), T0)
+        mark = _mark(c, "S-1", st0, AttendanceStatus.LATE, device="device-context-0001")
+        with uow_factory().for_institution(c.id) as uow:
+            session, student = uow.sessions.get(s1), uow.students.get(st1.id)
+            bare = uow.marks.check_in_context(s1, st1.id)
+            assert bare == CheckInContext(session, student, None, None, 0)
+            uow.devices.add(binding)
+            uow.marks.insert_if_absent(mark)
+            uow.attempts.record_failure(s1, st0.id)
+            uow.attempts.record_failure(s1, st0.id)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            full = uow.marks.check_in_context(s1, st0.id)
+            assert full == CheckInContext(session, uow.students.get(st0.id), binding, mark, 2)
+            nothing = uow.marks.check_in_context(SessionId("S-NONE"), StudentId("N-NONE"))
+            assert nothing == CheckInContext(None, None, None, None, 0)
+            half = uow.marks.check_in_context(SessionId("S-NONE"), st0.id)
+            assert (half.session, half.student, half.binding) == (None, full.student, binding)
+            assert (half.mark, half.failures) == (None, 0)
 
     def test_add_missing_inserts_only_absent_marks_and_returns_them(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
