@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from bench.floor import run as bench_floor
 from bench.http import run as bench_http
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
 from bench.postgres import run as bench_postgres
@@ -25,9 +26,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["memory", "postgres", "http"],
+        choices=["memory", "postgres", "http", "floor"],
         help="run one family (default: all; PostgreSQL on 127.0.0.1:5432 or "
-        "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`)",
+        "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`; floor "
+        "serves the smallest app on the same stack for comparison)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -51,8 +53,11 @@ def main(argv: list[str] | None = None) -> int:
     http: list[tuple[str, Callable[[], list[Row]]]] = [
         ("HTTP (ams serve, 2 processes)", lambda: bench_http(quick)),
     ]
-    families = {"memory": memory, "postgres": postgres, "http": http}
-    plan = families.get(args.only or "", memory + postgres + http)
+    floor: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("floor (bare Litestar app, 2 processes)", lambda: bench_floor(quick)),
+    ]
+    families = {"memory": memory, "postgres": postgres, "http": http, "floor": floor}
+    plan = families.get(args.only or "", memory + postgres + http + floor)
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()

@@ -300,8 +300,11 @@ class Server:
 
 
 @contextlib.contextmanager
-def serving(app_url: str, owner: Engine, workers: int = WORKERS) -> Iterator[Server]:
-    """Run ``ams serve --workers N`` on a free loopback port until the block ends."""
+def serving(
+    app_url: str, owner: Engine, workers: int = WORKERS, module: str = "ams_http.cli"
+) -> Iterator[Server]:
+    """Run ``ams serve --workers N`` (or another ``module`` taking the same ``serve``
+    arguments) on a free loopback port until the block ends."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="ams-bench-http-") as scratch:
         metrics = Path(scratch, "metrics")
@@ -328,7 +331,7 @@ def serving(app_url: str, owner: Engine, workers: int = WORKERS) -> Iterator[Ser
             print(f"  server settings from the environment: {inherited}", file=sys.stderr)
         passed = {k: v for k, v in os.environ.items() if not k.startswith("AMS_")}
         env = passed | inherited | fixed
-        command = [sys.executable, "-m", "ams_http.cli", "serve", "--host", HOST]
+        command = [sys.executable, "-m", module, "serve", "--host", HOST]
         command += ["--port", str(port), "--workers", str(workers)]
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - our own command line
