@@ -336,6 +336,8 @@ class SqlUnitOfWork(UnitOfWork):
                     reading.execute(direct.sql, values, prepare=True)
                 rows = reading.fetchall()
         except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+            if raw.closed or raw.broken:
+                self._conn.invalidate()  # as SQLAlchemy does on a disconnect it sees
             raise _translated(direct.sql, error, kind) from None
         return direct.result(rows)
 

@@ -1,0 +1,122 @@
+"""Reads before a unit of work's first write go straight to psycopg, scope included, with
+no BEGIN or COMMIT (ADR 0013); everything from the first write on is one transaction."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+from sqlalchemy import event, text
+from sqlalchemy.engine import Connection, Engine
+
+from ams_adapters.sql.persistence import SqlUnitOfWork
+from ams_core.domain import Holiday, UnavailableError
+from ams_core.testing.builders import SmallCollege, seed_small_college
+from tests.sql.conftest import PostgresDatabase
+from tests.sql.helpers import HOLIDAY, app_engine
+from tests.sql.test_errors import kill_the_pooled_backend
+
+
+@pytest.fixture
+def engine(pg: PostgresDatabase) -> Iterator[Engine]:
+    engine = app_engine(pg.app_url, pool_size=1, max_overflow=0, pre_ping=False)
+    yield engine
+    engine.dispose()
+
+
+@pytest.fixture
+def college(pg: PostgresDatabase) -> SmallCollege:
+    return seed_small_college(SqlUnitOfWork(pg.app))
+
+
+@pytest.fixture
+def sent(engine: Engine) -> Iterator[list[str]]:
+    """The first word of every statement sent on the engine's connections."""
+    seen: list[str] = []
+
+    def spy(
+        conn: Connection, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        seen.append(" ".join(statement.split()[:2]).upper())
+
+    event.listen(engine, "before_cursor_execute", spy)
+    yield seen
+    event.remove(engine, "before_cursor_execute", spy)
+
+
+def _read_twice(engine: Engine, college: SmallCollege) -> None:
+    """Direct reads start with a statement's second run (a statement built for one call
+    only is left to SQLAlchemy's cache)."""
+    for _ in range(2):
+        with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+            uow.students.list()
+
+
+def test_a_read_only_unit_of_work_sends_its_scope_with_each_read_and_no_transaction(
+    engine: Engine, college: SmallCollege, sent: list[str]
+) -> None:
+    _read_twice(engine, college)
+    sent.clear()
+
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        assert len(uow.students.list()) == 6
+        assert len(uow.students.list()) == 6
+
+    assert (
+        sent == ["SELECT SET_CONFIG('APP.INSTITUTION_ID',", "SELECT STUDENTS.INSTITUTION_ID,"] * 2
+    )
+
+
+def test_the_first_write_begins_one_transaction_that_later_reads_join(
+    engine: Engine, college: SmallCollege, sent: list[str], pg: PostgresDatabase
+) -> None:
+    _read_twice(engine, college)
+    sent.clear()
+
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        uow.students.list()
+        uow.holidays.add(Holiday(college.id, HOLIDAY, "read, then written"))
+        uow.students.list()
+        uow.rollback()
+
+    begins = [n for n, s in enumerate(sent) if s == "BEGIN"]
+    assert len(begins) == 1
+    assert sent[begins[0] + 1].startswith("SELECT SET_CONFIG")
+    assert sent[begins[0] + 2].startswith("INSERT INTO")
+    assert sent[begins[0] + 3].startswith("SELECT STUDENTS")
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        assert list(uow.holidays.list()) == []  # rolled back as one transaction
+    with pg.owner.connect() as owner:
+        states = (
+            owner.execute(
+                text("SELECT state FROM pg_stat_activity WHERE usename = :app"),
+                {"app": engine.url.username},
+            )
+            .scalars()
+            .all()
+        )
+    assert states
+    assert set(states) == {"idle"}  # pooled, with no transaction left open
+
+
+def test_the_pool_gets_its_connection_back_out_of_autocommit(
+    engine: Engine, college: SmallCollege
+) -> None:
+    _read_twice(engine, college)
+    with engine.connect() as connection:
+        assert connection.connection.driver_connection.autocommit is False  # type: ignore[union-attr]
+
+
+def test_a_backend_killed_before_a_direct_read_is_unavailable_and_the_pool_recovers(
+    engine: Engine, college: SmallCollege, pg: PostgresDatabase
+) -> None:
+    _read_twice(engine, college)
+    victim = kill_the_pooled_backend(pg, engine, college.id)
+
+    with pytest.raises(UnavailableError), SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        uow.students.list()
+
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        assert len(uow.students.list()) == 6
+        assert uow.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
