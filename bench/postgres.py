@@ -196,6 +196,45 @@ def bench_generate_week(db: Databases, institutions: int) -> list[Row]:
             goal="≤ 1.5 s for ~200,000",
         )
     )
+    rows += _generation_floors(db, ids, created)
+    return rows
+
+
+def _generation_floors(db: Databases, ids: Sequence[str], count: int) -> list[Row]:
+    """The same rows written by PostgreSQL alone, as the owner: back into ``class_sessions``
+    (every constraint, index and foreign-key trigger on), and into a bare copy of it."""
+    rows = []
+    with db.owner.begin() as connection:
+        connection.execute(
+            text(
+                "CREATE TEMP TABLE floor_sessions ON COMMIT DROP AS "
+                "SELECT * FROM class_sessions WHERE institution_id = ANY(:ids)"
+            ),
+            {"ids": list(ids)},
+        )
+        connection.execute(
+            text("CREATE TEMP TABLE floor_bare (LIKE class_sessions) ON COMMIT DROP")
+        )
+        for table, label in (
+            ("floor_bare", "into a copy of the table without indexes or constraints"),
+            ("class_sessions", "back into class_sessions, every constraint and index on"),
+        ):
+            if table == "class_sessions":
+                connection.execute(
+                    text("DELETE FROM class_sessions WHERE institution_id = ANY(:ids)"),
+                    {"ids": list(ids)},
+                )
+            started = time.perf_counter()
+            connection.execute(text(f"INSERT INTO {table} SELECT * FROM floor_sessions"))
+            rows.append(
+                Row(
+                    f"floor: the same {count:,} sessions by INSERT … SELECT in SQL, {label}",
+                    count,
+                    time.perf_counter() - started,
+                    "sessions",
+                    goal="(generate goal ≤ 1.5 s)",
+                )
+            )
     return rows
 
 
@@ -244,6 +283,47 @@ def bench_upsert(db: Databases, count: int) -> list[Row]:
                 goal="≥ 400,000 rows/s",
             )
         )
+    rows += _upsert_floors(db, count)
+    return rows
+
+
+def _upsert_floors(db: Databases, count: int) -> list[Row]:
+    """COPY of the same student rows by psycopg alone, as the owner, into an empty copy of
+    ``students`` with its primary key, unique email and indexes (no foreign keys), and into
+    a bare copy."""
+    rows = []
+    raw = db.owner.raw_connection()
+    try:
+        pg: Any = raw.driver_connection
+        with pg.cursor() as cursor:
+            data = bytearray()
+            with cursor.copy(
+                "COPY (SELECT * FROM students WHERE institution_id = %s) TO STDOUT", (UPSERT_ID,)
+            ) as copy:
+                for block in copy:
+                    data += block
+            for table, like, label in (
+                ("floor_students_bare", "", "a bare copy of the table"),
+                ("floor_students", " INCLUDING ALL", "a copy with its keys and indexes"),
+            ):
+                cursor.execute(f"CREATE TEMP TABLE {table} (LIKE students{like})")
+                started = time.perf_counter()
+                with cursor.copy(f"COPY {table} FROM STDIN") as copy:
+                    copy.write(bytes(data))
+                seconds = time.perf_counter() - started
+                rows.append(
+                    Row(
+                        f"floor: COPY of the same {count:,} students into {label}",
+                        count,
+                        seconds,
+                        "rows",
+                        goal="(upsert goal ≥ 400,000 rows/s)",
+                    )
+                )
+                cursor.execute(f"DROP TABLE {table}")
+        pg.rollback()
+    finally:
+        raw.close()
     return rows
 
 

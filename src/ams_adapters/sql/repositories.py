@@ -798,7 +798,7 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         if not rows:
             raise NotFoundError("student", student_id)
         student = _context_part(rows[0], *_STUDENT_PART)
-        sessions = [_context_part(r, *_SESSION_PART) for r in rows if r["s_id"] is not None]
+        sessions = [m.session_from(r) for r in rows if r["id"] is not None]
         marks = {
             SessionId(r["m_session_id"]): _context_part(r, *_MARK_PART)
             for r in rows
@@ -1085,7 +1085,8 @@ def _mark_from_session() -> Any:
 
 # (label prefix, table, key column, mapper) of the parts of a joined read
 _Part = tuple[str, Table, str, Callable[[Any], Any]]
-_SESSION_PART: _Part = ("s_", t.sessions, "id", m.session_from)
+# the session's columns keep their names: its mapper reads the row as it is
+_SESSION_PART: _Part = ("", t.sessions, "id", m.session_from)
 _STUDENT_PART: _Part = ("st_", t.students, "id", m.student_from)
 _BINDING_PART: _Part = ("b_", t.device_bindings, "student_id", m.binding_from)
 _MARK_PART: _Part = ("m_", t.marks, "session_id", m.mark_from)
@@ -1150,6 +1151,8 @@ def _context_part(row: Any, prefix: str, table: Table, key: str, from_row: Any) 
     """The entity of one labelled part of a joined row, or None where the join found none."""
     if row[prefix + key] is None:
         return None
+    if not prefix:
+        return from_row(row)
     names = _PART_NAMES.get((prefix, table.name))
     if names is None:
         names = _PART_NAMES[(prefix, table.name)] = tuple(
