@@ -888,12 +888,7 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
             return {
                 AssignmentId(row["a_id"]): AssignmentSummary(
                     held=int(row["a_held"]),
-                    tally=StatusTally(
-                        int(row["a_present"]),
-                        int(row["a_late"]),
-                        int(row["a_absent"]),
-                        int(row["a_excused"]),
-                    ),
+                    tally=_summed_tally(row),
                     last_completed=_context_part(row, *_LAST_PART),
                     next_session=_context_part(row, *_NEXT_PART),
                 )
@@ -910,12 +905,7 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
             assignment_id = AssignmentId(row["a_id"])
             result[assignment_id] = AssignmentSummary(
                 held=int(row["a_held"]),
-                tally=StatusTally(
-                    int(row["a_present"]),
-                    int(row["a_late"]),
-                    int(row["a_absent"]),
-                    int(row["a_excused"]),
-                ),
+                tally=_summed_tally(row),
                 last_completed=None,
                 next_session=None,
             )
@@ -928,6 +918,12 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
             )
             for key, summary in result.items()
         }
+
+
+def _summed_tally(row: Any) -> StatusTally:
+    return StatusTally(
+        int(row["a_present"]), int(row["a_late"]), int(row["a_absent"]), int(row["a_excused"])
+    )
 
 
 def _summary_totals(dialect: str) -> Any:
