@@ -14,7 +14,7 @@ from sqlalchemy import text
 from bench.floor_app import FLOOR_TABLE
 from bench.http import FULL, QUICK, SCHEDULE_WEEK, Sizes, _college, _measure, _row, serving
 from bench.load import ClosedLoop, Plan, Sequential
-from bench.postgres import _load_term, connect
+from bench.postgres import _load_term, connect, vacuum
 from bench.timing import Row
 
 
@@ -23,6 +23,7 @@ def run(quick: bool) -> list[Row]:
     db = connect()
     marks = _load_term(db)
     college = _college(db)
+    vacuum(db)
     with db.owner.begin() as connection:
         connection.execute(text(f"DROP TABLE IF EXISTS {FLOOR_TABLE}"))
         connection.execute(

@@ -62,7 +62,7 @@ from ams_core.domain.codes import code_for_step
 from ams_core.use_cases import IssueLocalToken, IssueLocalTokenCommand
 from bench.dataset import OPERATOR
 from bench.load import ClosedLoop, LoadResult, Mode, OpenLoop, Plan, Sequential, run_in_process
-from bench.postgres import COLLEGE_ID, QUERY_NOW, Databases, _load_term, connect
+from bench.postgres import COLLEGE_ID, QUERY_NOW, Databases, _load_term, connect, vacuum
 from bench.timing import Row
 
 HOST = "127.0.0.1"
@@ -529,6 +529,7 @@ def run(quick: bool) -> list[Row]:
     marks = _load_term(db)
     college = _college(db)
     _cleanup(db.owner)
+    vacuum(db)
     previous = signal.signal(signal.SIGTERM, _terminated)
     try:
         return _run(db, college, sizes, marks)

@@ -12,6 +12,7 @@ import dataclasses
 import multiprocessing
 import os
 import statistics
+import sys
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, date, datetime, timedelta
@@ -502,12 +503,37 @@ def round_trip(db: Databases, repeats: int = 2000) -> Row:
         return latency_row("one `SELECT 1` round trip (SQLAlchemy + psycopg)", calls)
 
 
+CHURNED_TABLES = (
+    "students",
+    "class_sessions",
+    "attendance_marks",
+    "attendance_audit",
+    "check_in_failures",
+    "device_bindings",
+    "sign_ins",
+    "security_events",
+    "outbox",
+)
+
+
+def vacuum(db: Databases) -> None:
+    """VACUUM ANALYZE what the benchmarks delete and rewrite, as autovacuum would between
+    runs: this machine's PostgreSQL runs with ``autovacuum = off``, and the dead rows of
+    earlier runs (over a million in ``class_sessions`` after a few) otherwise slow every
+    later index scan by an amount that depends on how many runs came before."""
+    started = time.perf_counter()
+    with db.owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
+        connection.execute(text(f"VACUUM ANALYZE {', '.join(CHURNED_TABLES)}"))
+    print(f"  VACUUM ANALYZE in {time.perf_counter() - started:.1f} s", file=sys.stderr)
+
+
 def run(quick: bool) -> list[Row]:
     db = connect()
     rows = [round_trip(db)]
     rows += bench_generate_week(db, 2 if quick else 50)
     rows += bench_upsert(db, 2_000 if quick else 100_000)
     rows.append(bench_complete(db, 5 if quick else 60))
+    vacuum(db)
     rows += bench_queries(db, 50 if quick else 2_000)
     db.app.dispose()
     db.owner.dispose()
