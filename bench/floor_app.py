@@ -1,8 +1,9 @@
 """The floor under the HTTP goals: the smallest Litestar app on the same stack as AMS.
 
 `python -m bench.floor_app serve --host H --port P --workers N` serves, like `ams serve`
-(uvicorn — httptools and uvloop when installed — N processes sharing one TCP_NODELAY socket, sync
-handlers in the thread pool, SQLAlchemy Core over psycopg 3 with a pool of 10):
+(uvicorn — httptools and uvloop when installed — N processes, each on its own
+SO_REUSEPORT socket, sync handlers in the thread pool, SQLAlchemy Core over psycopg 3
+with a pool of 10):
 
 * ``POST /floor/check-in/{session}`` with ``{"student": …}``: one ``INSERT … ON CONFLICT DO
   NOTHING`` into a three-column table in its own transaction;
@@ -71,9 +72,8 @@ def app() -> Litestar:
 
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
-    from uvicorn.supervisors import Multiprocess
 
-    from ams_http.cli import _tcp_socket
+    from ams_http.workers import Workers
 
     parser = argparse.ArgumentParser(prog="python -m bench.floor_app")
     parser.add_argument("command", choices=["serve"])
@@ -91,8 +91,7 @@ def main(argv: list[str] | None = None) -> int:
         log_level="warning",
         server_header=False,
     )
-    Multiprocess(config, sockets=[_tcp_socket(config.bind_socket())]).run()
-    return 0
+    return Workers(config, args.workers).run()
 
 
 if __name__ == "__main__":

@@ -65,6 +65,10 @@ def _serve(args: argparse.Namespace) -> int:
     if workers == 1:
         uvicorn.Server(config).run()
         return 0
+    from ams_http.workers import Workers, reuse_port_supported
+
+    if reuse_port_supported():
+        return Workers(config, workers).run()
     from uvicorn.supervisors import Multiprocess
 
     Multiprocess(config, sockets=[_tcp_socket(config.bind_socket())]).run()

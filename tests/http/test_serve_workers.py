@@ -1,0 +1,190 @@
+"""`ams serve --workers 2`: each worker listens on a socket of its own, so connections
+opened together are spread over both; a worker that dies is replaced; SIGTERM stops all;
+a port already taken is refused at once."""
+
+from __future__ import annotations
+
+import http.client
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+pytestmark = [
+    pytest.mark.slow,
+    pytest.mark.skipif(
+        not sys.platform.startswith("linux"), reason="reads /proc to see who holds a socket"
+    ),
+]
+
+LISTEN, ESTABLISHED = "0A", "01"
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+def _start(tmp_path: Path, port: int, secret: str | None = None) -> subprocess.Popen[bytes]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("AMS_")}
+    env |= {
+        "AMS_DATABASE_URL": f"sqlite:///{tmp_path / 'ams.db'}",
+        "AMS_SECRET_KEY": secret or "serve-workers-test-key-" + "0" * 32,
+        "AMS_LOG_LEVEL": "warning",
+    }
+    command = [sys.executable, "-m", "ams_http.cli", "serve", "--port", str(port)]
+    with (tmp_path / "serve.log").open("wb") as log:
+        return subprocess.Popen(  # noqa: S603 - our own command
+            [*command, "--workers", "2"],
+            env=env,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+
+
+def _sockets(port: int) -> dict[str, str]:
+    """inode → state of every TCP socket whose local port is ``port``."""
+    found = {}
+    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
+        for line in Path(table).read_text().splitlines()[1:]:
+            fields = line.split()
+            if int(fields[1].rsplit(":", 1)[1], 16) == port:
+                found[fields[9]] = fields[3]
+    return found
+
+
+def _inodes(pid: int) -> set[str]:
+    inodes = set()
+    for fd in Path(f"/proc/{pid}/fd").iterdir():
+        try:
+            target = os.readlink(fd)
+        except OSError:
+            continue
+        if target.startswith("socket:["):
+            inodes.add(target[8:-1])
+    return inodes
+
+
+def _workers(supervisor: int, port: int) -> dict[int, set[str]]:
+    """Each child of the supervisor that listens on the port → its socket inodes."""
+    children = Path(f"/proc/{supervisor}/task/{supervisor}/children").read_text().split()
+    listening = {inode for inode, state in _sockets(port).items() if state == LISTEN}
+    found = {}
+    for child in map(int, children):
+        try:
+            inodes = _inodes(child)
+        except OSError:
+            continue
+        if inodes & listening:
+            found[child] = inodes
+    return found
+
+
+def _wait_for(condition: object, seconds: float = 30.0) -> None:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if callable(condition) and condition():
+            return
+        time.sleep(0.2)
+    pytest.fail("timed out waiting")
+
+
+def _live(port: int) -> bool:
+    try:
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+        connection.request("GET", "/health/live")
+        ok = connection.getresponse().status == 200
+        connection.close()
+    except OSError:
+        return False
+    return ok
+
+
+@pytest.fixture
+def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
+    port = _free_port()
+    server = _start(tmp_path, port)
+    try:
+        _wait_for(lambda: _live(port) and len(_workers(server.pid, port)) == 2)
+        yield server, port
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+        server.wait(10)
+
+
+def test_connections_opened_together_reach_both_workers(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    server, port = served
+    connections = []
+    for _ in range(32):
+        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+        connection.connect()
+        connections.append(connection)
+    for connection in connections:  # keep-alive: each stays open with its worker
+        connection.request("GET", "/health/live")
+        assert connection.getresponse().read()
+
+    established = {inode for inode, state in _sockets(port).items() if state == ESTABLISHED}
+    held = {pid: len(inodes & established) for pid, inodes in _workers(server.pid, port).items()}
+    for connection in connections:
+        connection.close()
+
+    assert sum(held.values()) == 32
+    assert min(held.values()) >= 4, held  # by the kernel's hash; 0 on one side was the bug
+
+
+def test_a_dead_worker_is_replaced_and_sigterm_stops_everything(
+    served: tuple[subprocess.Popen[bytes], int],
+) -> None:
+    server, port = served
+    victim = min(_workers(server.pid, port))
+
+    os.kill(victim, signal.SIGKILL)
+    _wait_for(lambda: victim not in _workers(server.pid, port))
+    _wait_for(lambda: len(_workers(server.pid, port)) == 2)
+    assert _live(port)
+
+    workers = list(_workers(server.pid, port))
+    server.send_signal(signal.SIGTERM)
+    assert server.wait(40) == 0
+    for pid in workers:
+        assert (
+            not Path(f"/proc/{pid}").exists() or "zombie" in Path(f"/proc/{pid}/status").read_text()
+        )
+
+
+def test_a_port_already_taken_is_refused_at_once(tmp_path: Path) -> None:
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = int(taken.getsockname()[1])
+        server = _start(tmp_path, port)
+        try:
+            status = server.wait(30)
+        finally:
+            if server.poll() is None:
+                os.killpg(server.pid, signal.SIGKILL)
+    assert status == 1
+    assert "cannot listen on 127.0.0.1:" in (tmp_path / "serve.log").read_text()
+
+
+def test_workers_that_keep_failing_to_start_stop_the_server(tmp_path: Path) -> None:
+    server = _start(tmp_path, _free_port(), secret="too-short")  # every worker fails at start
+    try:
+        status = server.wait(90)
+    finally:
+        if server.poll() is None:
+            os.killpg(server.pid, signal.SIGKILL)
+    log = (tmp_path / "serve.log").read_text()
+    assert status == 1
+    assert "workers keep exiting right after they start; stopping" in log
