@@ -102,6 +102,15 @@ def _referrer(error: sa_exc.DBAPIError) -> str:
     return str(table).replace("_", " ") if table else "other records"
 
 
+def translate_driver_error(error: Exception, statement: str, kind: str = "row") -> AmsError:
+    """The core error for a failure raised by psycopg itself, on statements the adapter
+    sends on the driver connection (COPY, direct reads): wrapped as SQLAlchemy would."""
+    wrapped = sa_exc.DBAPIError.instance(
+        statement, None, error, Exception, connection_invalidated=False
+    )
+    return translate(wrapped, kind)
+
+
 def translate(error: sa_exc.SQLAlchemyError, kind: str = "row") -> AmsError:
     """The core error that stands for a database failure."""
     if isinstance(error, sa_exc.TimeoutError):

@@ -17,7 +17,7 @@ from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Executable, Select
 
 from ams_adapters.sql.cache import ReferenceCache
-from ams_adapters.sql.errors import translate
+from ams_adapters.sql.errors import translate, translate_driver_error
 from ams_adapters.sql.repositories import (
     SqlAssignmentRepository,
     SqlAuditRepository,
@@ -56,7 +56,8 @@ class _DirectRead:
     defaults: Mapping[str, Any]
     bind: Mapping[str, Callable[[Any], Any]]
     keys: tuple[str, ...]
-    results: tuple[Callable[[Any], Any] | None, ...]
+    #: (column position, processor) of the columns SQLAlchemy converts
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     @classmethod
     def compile(cls, statement: Select[Any], engine: Engine) -> _DirectRead | None:
@@ -65,13 +66,16 @@ class _DirectRead:
         compiled: Any = statement.compile(dialect=dialect)
         if any(b.expanding for b in compiled.binds.values()):
             return None
-        columns = list(statement.selected_columns)
+        processors = (
+            (i, c.type._cached_result_processor(dialect, None))
+            for i, c in enumerate(statement.selected_columns)
+        )
         return cls(
             sql=str(compiled),
             defaults=dict(compiled.params),
             bind=dict(compiled._bind_processors),
             keys=tuple(statement.selected_columns.keys()),
-            results=tuple(c.type._cached_result_processor(dialect, None) for c in columns),
+            results=tuple((i, p) for i, p in processors if p is not None),
         )
 
     def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -82,12 +86,11 @@ class _DirectRead:
         return values
 
     def result(self, rows: list[tuple[Any, ...]]) -> Any:
-        processors = [(i, p) for i, p in enumerate(self.results) if p is not None]
-        if processors:
+        if self.results:
             converted = []
             for row in rows:
                 values = list(row)
-                for i, process in processors:
+                for i, process in self.results:
                     values[i] = process(values[i])
                 converted.append(tuple(values))
             rows = converted
@@ -113,11 +116,6 @@ def _cache_for(engine: Engine) -> ReferenceCache:
         if cache is None:
             cache = _CACHES[engine] = ReferenceCache()
         return cache
-
-
-def _translated(sql: str, error: Exception, kind: str) -> AmsError:
-    wrapped = sa_exc.DBAPIError.instance(sql, None, error, Exception, connection_invalidated=False)
-    return translate(wrapped, kind)
 
 
 class _Scope(enum.Enum):
@@ -307,7 +305,7 @@ class SqlUnitOfWork(UnitOfWork):
                 self._announce(conn, cursor, _SET_SCOPE, scope)
                 cursor.execute(_SET_SCOPE, scope, prepare=True)
         except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-            raise _translated(_SET_SCOPE, error, "scope") from None
+            raise self._driver_failed(conn, error, _SET_SCOPE, "scope") from None
 
     def _direct_read(
         self, statement: Select[Any], parameters: Mapping[str, Any] | None, kind: str
@@ -315,15 +313,17 @@ class SqlUnitOfWork(UnitOfWork):
         """Run a SELECT outside any transaction: the scope and the statement go in one
         pipeline, which PostgreSQL runs as one implicit transaction (so the scope holds
         for the statement and ends with it). None when the statement is not eligible."""
-        with _SEEN_LOCK:
-            direct = _SEEN.get(statement, _UNSEEN)
-            if direct is _UNSEEN:
-                _SEEN[statement] = _ONCE
-                return None
-            if direct is _ONCE:
-                direct = _SEEN[statement] = _DirectRead.compile(statement, self.engine)
+        direct = _SEEN.get(statement)
         if not isinstance(direct, _DirectRead):
-            return None
+            with _SEEN_LOCK:  # the first two sightings of a statement only
+                direct = _SEEN.get(statement, _UNSEEN)
+                if direct is _UNSEEN:
+                    _SEEN[statement] = _ONCE
+                    return None
+                if direct is _ONCE:
+                    direct = _SEEN[statement] = _DirectRead.compile(statement, self.engine)
+            if not isinstance(direct, _DirectRead):
+                return None
         assert self._conn is not None  # noqa: S101 - only called inside a with block
         raw = self._driver(self._conn)
         try:
@@ -336,10 +336,18 @@ class SqlUnitOfWork(UnitOfWork):
                     reading.execute(direct.sql, values, prepare=True)
                 rows = reading.fetchall()
         except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-            if raw.closed or raw.broken:
-                self._conn.invalidate()  # as SQLAlchemy does on a disconnect it sees
-            raise _translated(direct.sql, error, kind) from None
+            raise self._driver_failed(self._conn, error, direct.sql, kind) from None
         return direct.result(rows)
+
+    def _driver_failed(
+        self, conn: Connection, error: Exception, statement: str, kind: str
+    ) -> AmsError:
+        """The core error for a statement sent on the driver connection; a connection the
+        failure broke is invalidated, as SQLAlchemy does on a disconnect it sees."""
+        raw = self._driver(conn)
+        if raw.closed or raw.broken:
+            conn.invalidate()
+        return translate_driver_error(error, statement, kind)
 
     def execute(
         self,

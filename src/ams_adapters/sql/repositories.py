@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from datetime import date, datetime, time
@@ -28,13 +29,12 @@ from sqlalchemy import (
     union_all,
     update,
 )
-from sqlalchemy import exc as sa_exc
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import BindParameter, ColumnElement
 
 from ams_adapters.sql import mappers as m
 from ams_adapters.sql import tables as t
-from ams_adapters.sql.errors import translate
+from ams_adapters.sql.errors import translate_driver_error
 from ams_core.domain import (
     AssignmentId,
     AssignmentSummary,
@@ -139,9 +139,56 @@ def prebuilt(key: tuple[str, ...], build: Callable[[], Any]) -> Any:
 IID: BindParameter[str] = bindparam("iid", type_=String())
 
 
-def _is_upcoming() -> ColumnElement[bool]:
+def _is_upcoming(sessions: Any = None) -> ColumnElement[bool]:
+    """A session (of ``sessions``, default the table) still to come: scheduled or open."""
+    status = (_S if sessions is None else sessions.c).status
     # not IN (…): a literal list compiles to an expanding parameter, which direct reads skip
-    return or_(*(_S.status == status for status in _UPCOMING))
+    return or_(*(status == value for value in _UPCOMING))
+
+
+def _starts_from_now(sessions: Any = None) -> ColumnElement[bool]:
+    """An upcoming session starting at or after the ``today``/``now`` parameters."""
+    c = _S if sessions is None else sessions.c
+    now = tuple_(bindparam("today", type_=Date()), bindparam("now", type_=Time()))
+    return and_(_is_upcoming(sessions), tuple_(c.day, c.start_time) >= now)
+
+
+@dataclasses.dataclass(frozen=True)
+class _Part:
+    """One table's columns in a joined read, labelled ``prefix + name`` (an empty prefix
+    keeps the names, so the mapper reads the row as it is)."""
+
+    prefix: str
+    table: Table
+    #: a column that is NULL exactly when the join found no row
+    key: str
+    from_row: Callable[[Any], Any]
+
+    def columns(self, source: Any = None) -> list[Any]:
+        """The labelled columns, of ``source`` (an alias or lateral of the table) if given."""
+        columns = (self.table if source is None else source).c
+        return [c.label(self.prefix + c.name) for c in columns]
+
+    @functools.cached_property
+    def _names(self) -> tuple[tuple[str, str], ...]:
+        return tuple((c.name, self.prefix + c.name) for c in self.table.c)
+
+    def entity(self, row: Any) -> Any:
+        """The part's entity in ``row``, or None where the join found none."""
+        if row[self.prefix + self.key] is None:
+            return None
+        if not self.prefix:
+            return self.from_row(row)
+        return self.from_row({name: row[label] for name, label in self._names})
+
+
+_SESSION_PART = _Part("", t.sessions, "id", m.session_from)
+_STUDENT_PART = _Part("st_", t.students, "id", m.student_from)
+_BINDING_PART = _Part("b_", t.device_bindings, "student_id", m.binding_from)
+_MARK_PART = _Part("m_", t.marks, "session_id", m.mark_from)
+_CONTEXT_PARTS = (_SESSION_PART, _STUDENT_PART, _BINDING_PART, _MARK_PART)
+_LAST_PART = _Part("l_", t.sessions, "id", m.session_from)
+_NEXT_PART = _Part("n_", t.sessions, "id", m.session_from)
 
 
 def one_of(column: ColumnElement[Any], dialect: str) -> ColumnElement[bool]:
@@ -237,10 +284,7 @@ class _Repo:
                 cursor.execute(f"TRUNCATE {stage}")
                 return result
         except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-            wrapped = sa_exc.DBAPIError.instance(
-                "COPY", None, error, Exception, connection_invalidated=False
-            )
-            raise translate(wrapped, kind) from None
+            raise translate_driver_error(error, "COPY", kind) from None
 
 
 def _copy_value(value: Any) -> Any:
@@ -797,10 +841,10 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
         rows = self._uow.execute(stmt, params).mappings().all()
         if not rows:
             raise NotFoundError("student", student_id)
-        student = _context_part(rows[0], *_STUDENT_PART)
+        student = _STUDENT_PART.entity(rows[0])
         sessions = [m.session_from(r) for r in rows if r["id"] is not None]
         marks = {
-            SessionId(r["m_session_id"]): _context_part(r, *_MARK_PART)
+            SessionId(r["m_session_id"]): _MARK_PART.entity(r)
             for r in rows
             if r["m_session_id"] is not None
         }
@@ -889,8 +933,8 @@ class SqlSessionRepository(_Keyed[SessionId, ClassSession], SessionRepository):
                 AssignmentId(row["a_id"]): AssignmentSummary(
                     held=int(row["a_held"]),
                     tally=_summed_tally(row),
-                    last_completed=_context_part(row, *_LAST_PART),
-                    next_session=_context_part(row, *_NEXT_PART),
+                    last_completed=_LAST_PART.entity(row),
+                    next_session=_NEXT_PART.entity(row),
                 )
                 for row in self._uow.execute(stmt, params).mappings().all()
             }
@@ -969,23 +1013,15 @@ def _summaries_pg() -> Any:
         .where(
             next_s.c.institution_id == IID,
             next_s.c.assignment_id == totals.c.a_id,
-            or_(*(next_s.c.status == status for status in _UPCOMING)),
-            tuple_(next_s.c.day, next_s.c.start_time)
-            >= tuple_(bindparam("today", type_=Date()), bindparam("now", type_=Time())),
+            _starts_from_now(next_s),
         )
         .order_by(next_s.c.day, next_s.c.start_time, next_s.c.id)
         .limit(1)
         .lateral("upcoming")
     )
-    columns = [c.label("l_" + c.name) for c in last.c] + [
-        c.label("n_" + c.name) for c in upcoming.c
-    ]
+    columns = _LAST_PART.columns(last) + _NEXT_PART.columns(upcoming)
     joined = totals.outerjoin(last, true()).outerjoin(upcoming, true())
     return select(totals, *columns).select_from(joined)
-
-
-_LAST_PART: _Part = ("l_", t.sessions, "id", m.session_from)
-_NEXT_PART: _Part = ("n_", t.sessions, "id", m.session_from)
 
 
 def _assignment_summaries(dialect: str) -> Any:
@@ -994,11 +1030,7 @@ def _assignment_summaries(dialect: str) -> Any:
     in_scope = and_(_S.institution_id == IID, one_of(_S.assignment_id, dialect))
     done = _S.status == _COMPLETED
     totals = _summary_totals(dialect).cte("totals")
-    upcoming = and_(
-        _is_upcoming(),
-        tuple_(_S.day, _S.start_time)
-        >= tuple_(bindparam("today", type_=Date()), bindparam("now", type_=Time())),
-    )
+    upcoming = _starts_from_now()
     ranked = union_all(
         select(
             _S.assignment_id.label("r_assignment"),
@@ -1079,20 +1111,6 @@ def _mark_from_session() -> Any:
     )
 
 
-# (label prefix, table, key column, mapper) of the parts of a joined read
-_Part = tuple[str, Table, str, Callable[[Any], Any]]
-# the session's columns keep their names: its mapper reads the row as it is
-_SESSION_PART: _Part = ("", t.sessions, "id", m.session_from)
-_STUDENT_PART: _Part = ("st_", t.students, "id", m.student_from)
-_BINDING_PART: _Part = ("b_", t.device_bindings, "student_id", m.binding_from)
-_MARK_PART: _Part = ("m_", t.marks, "session_id", m.mark_from)
-_CONTEXT_PARTS = (_SESSION_PART, _STUDENT_PART, _BINDING_PART, _MARK_PART)
-
-
-def _labelled(*parts: _Part) -> list[Any]:
-    return [c.label(prefix + c.name) for prefix, table, _, _ in parts for c in table.c]
-
-
 def _student_classes() -> Any:
     """One statement for a student's schedule: the student, their section's sessions in the
     dates and their marks (a student without sessions still gives one row)."""
@@ -1109,7 +1127,7 @@ def _student_classes() -> Any:
     )
     joined = t.students.outerjoin(t.sessions, in_dates).outerjoin(t.marks, own_mark)
     return (
-        select(*_labelled(_STUDENT_PART, _SESSION_PART, _MARK_PART))
+        select(*_STUDENT_PART.columns(), *_SESSION_PART.columns(), *_MARK_PART.columns())
         .select_from(joined)
         .where(st.institution_id == IID, st.id == bindparam("student"))
         .order_by(_S.day, _S.start_time, _S.id)
@@ -1136,25 +1154,8 @@ def _check_in_context() -> Any:
             and_(_F.institution_id == IID, _F.session_id == session, _F.student_id == student),
         )
     )
-    columns = _labelled(*_CONTEXT_PARTS)
+    columns = [c for part in _CONTEXT_PARTS for c in part.columns()]
     return select(*columns, _F.failures.label("f_failures")).select_from(joined)
-
-
-_PART_NAMES: dict[tuple[str, str], tuple[tuple[str, str], ...]] = {}
-
-
-def _context_part(row: Any, prefix: str, table: Table, key: str, from_row: Any) -> Any:
-    """The entity of one labelled part of a joined row, or None where the join found none."""
-    if row[prefix + key] is None:
-        return None
-    if not prefix:
-        return from_row(row)
-    names = _PART_NAMES.get((prefix, table.name))
-    if names is None:
-        names = _PART_NAMES[(prefix, table.name)] = tuple(
-            (c.name, prefix + c.name) for c in table.c
-        )
-    return from_row({name: row[label] for name, label in names})
 
 
 class SqlMarkRepository(_Repo, MarkRepository):
@@ -1162,7 +1163,7 @@ class SqlMarkRepository(_Repo, MarkRepository):
         stmt = prebuilt(("marks", "check-in context"), _check_in_context)
         params = {"iid": self._iid(), "session": session_id, "student": student_id}
         row = self._uow.execute(stmt, params).mappings().one()
-        session, student, binding, mark = (_context_part(row, *part) for part in _CONTEXT_PARTS)
+        session, student, binding, mark = (part.entity(row) for part in _CONTEXT_PARTS)
         return CheckInContext(session, student, binding, mark, int(row["f_failures"] or 0))
 
     def find(self, session_id: SessionId, student_id: StudentId) -> AttendanceMark | None:

@@ -1,4 +1,5 @@
-"""Running synchronous use cases from async handlers."""
+"""What the handlers share: running synchronous use cases from async code, and the
+``201 Created`` answer."""
 
 from __future__ import annotations
 
@@ -7,12 +8,19 @@ from collections.abc import Callable
 from typing import ParamSpec, TypeVar
 
 import anyio.to_thread
+from litestar import Response
+from litestar.status_codes import HTTP_201_CREATED
 
 from ams_core.domain import FieldProblem, ValidationError
 
 C = TypeVar("C")
 R = TypeVar("R")
 P = ParamSpec("P")
+
+
+def created(body: R, location: str) -> Response[R]:
+    """``201 Created`` with ``body`` and the new resource's ``Location``."""
+    return Response(body, status_code=HTTP_201_CREATED, headers={"Location": location})
 
 
 async def run(use_case: Callable[[C], R], command: C) -> R:

@@ -45,7 +45,7 @@ from ams_core.use_cases import (
     TermCatalogue,
 )
 from ams_http.auth import actor
-from ams_http.controllers._run import run_wire
+from ams_http.controllers._run import created, run_wire
 from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
 from ams_http.schemas.management import (
     AssignmentIn,
@@ -108,10 +108,6 @@ def _page(limit: int, offset: int) -> PageRequest:
     return PageRequest(limit=limit, offset=offset)
 
 
-def _created(body: Any, location: str) -> Response[Any]:
-    return Response(body, status_code=HTTP_201_CREATED, headers={"Location": location})
-
-
 # -- sections ---------------------------------------------------------------------------
 SECTIONS = "/api/v1/sections"
 SECTION = "/api/v1/sections/{section_id:str}"
@@ -151,7 +147,7 @@ async def create_section(
 ) -> Response[SectionOut]:
     """Admin: add a section (409 ``section_exists`` if the id is taken)."""
     section = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(SectionOut.of(section), f"{SECTIONS}/{section.id}")
+    return created(SectionOut.of(section), f"{SECTIONS}/{section.id}")
 
 
 @get(SECTION, tags=PEOPLE, operation_id="getSection", responses=READ)
@@ -250,7 +246,7 @@ async def create_student(
 ) -> Response[StudentOut]:
     """Admin: enrol a student (the email must be in one of the institution's domains)."""
     student = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(StudentOut.of(student), f"{STUDENTS}/{student.id}")
+    return created(StudentOut.of(student), f"{STUDENTS}/{student.id}")
 
 
 @get(STUDENT, tags=PEOPLE, operation_id="getStudent", responses=READ)
@@ -358,7 +354,7 @@ async def create_faculty(
 ) -> Response[FacultyOut]:
     """Admin: add a teacher (``isAdmin`` makes them an administrator too)."""
     faculty = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(FacultyOut.of(faculty), f"{FACULTY}/{faculty.id}")
+    return created(FacultyOut.of(faculty), f"{FACULTY}/{faculty.id}")
 
 
 @get(ONE_FACULTY, tags=PEOPLE, operation_id="getFaculty", responses=READ)
@@ -455,7 +451,7 @@ async def create_subject(
 ) -> Response[SubjectOut]:
     """Admin: add a subject (theory unless ``kind`` says lab)."""
     subject = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(SubjectOut.of(subject), f"{SUBJECTS}/{subject.code}")
+    return created(SubjectOut.of(subject), f"{SUBJECTS}/{subject.code}")
 
 
 @get(SUBJECT, tags=TIMETABLE, operation_id="getSubject", responses=READ)
@@ -551,7 +547,7 @@ async def create_assignment(
 ) -> Response[AssignmentOut]:
     """Admin: let a teacher teach a subject to a section (the id is generated if left out)."""
     assignment = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(AssignmentOut.of(assignment), f"{ASSIGNMENTS}/{assignment.id}")
+    return created(AssignmentOut.of(assignment), f"{ASSIGNMENTS}/{assignment.id}")
 
 
 @get(ASSIGNMENT, tags=TIMETABLE, operation_id="getAssignment", responses=READ)
@@ -663,7 +659,7 @@ async def create_slot(
     teacher, the section or the venue is booked then. Weeks generated later include it.
     """
     slot = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(SlotOut.of(slot), f"{SLOTS}/{slot.id}")
+    return created(SlotOut.of(slot), f"{SLOTS}/{slot.id}")
 
 
 @get(SLOT, tags=TIMETABLE, operation_id="getSlot", responses=READ)
@@ -756,7 +752,7 @@ async def create_term(
 ) -> Response[TermOut]:
     """Admin: add a teaching term (409 ``term_overlap`` if it overlaps another one)."""
     term = await run_wire(catalogue.create, actor(request), data.fields())
-    return _created(TermOut.of(term), f"{TERMS}/{term.id}")
+    return created(TermOut.of(term), f"{TERMS}/{term.id}")
 
 
 @get(TERM, tags=CALENDAR, operation_id="getTerm", responses=READ)
@@ -854,7 +850,7 @@ async def declare_holiday(
     their sections told (``cancelledSessions``). 409 ``holiday_exists`` if it is one already.
     """
     declared = await run_wire(calendar.declare, actor(request), data.date, data.name)
-    return _created(HolidayDeclaredOut.of(declared), f"{HOLIDAYS}/{data.date.isoformat()}")
+    return created(HolidayDeclaredOut.of(declared), f"{HOLIDAYS}/{data.date.isoformat()}")
 
 
 @delete(

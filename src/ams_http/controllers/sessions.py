@@ -29,7 +29,7 @@ from ams_core.domain import (
 )
 from ams_core.use_cases import NewSession, PageRequest, SessionQuery, SessionScheduling
 from ams_http.auth import actor
-from ams_http.controllers._run import run_wire
+from ams_http.controllers._run import created, run_wire
 from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
 from ams_http.schemas.management import (
     CancelSessionIn,
@@ -107,11 +107,7 @@ async def create_session(
         venue=data.venue,
     )
     session = await run_wire(scheduling.create, actor(request), new)
-    return Response(
-        ClassSessionOut.of(session),
-        status_code=HTTP_201_CREATED,
-        headers={"Location": f"{SESSIONS}/{session.id}"},
-    )
+    return created(ClassSessionOut.of(session), f"{SESSIONS}/{session.id}")
 
 
 @get(SESSION, tags=TAGS, operation_id="getSession", responses=READ)
