@@ -264,7 +264,8 @@ def _request(url: str, token: str | None = None, body: bytes | None = None) -> t
         with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 - loopback
             return int(answer.status), bytes(answer.read())
     except urllib.error.HTTPError as error:
-        return int(error.code), bytes(error.read())
+        with error:
+            return int(error.code), bytes(error.read())
 
 
 def _tail(log: Path, lines: int = 30) -> str:

@@ -28,6 +28,7 @@ from typing import Any, Protocol
 import msgspec
 import redis
 import redis.asyncio as aioredis
+from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
@@ -240,7 +241,7 @@ class RedisEdgeStore(EdgeStore):
             url,
             socket_timeout=REDIS_TIMEOUT_SECONDS,
             socket_connect_timeout=REDIS_TIMEOUT_SECONDS,
-            retry=Retry(NoBackoff(), 1),
+            retry=AsyncRetry(NoBackoff(), 1),
             health_check_interval=30,
         )
         self._hit = self._client.register_script(_HIT_SCRIPT)

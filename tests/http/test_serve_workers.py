@@ -50,6 +50,13 @@ def _start(tmp_path: Path, port: int, secret: str | None = None) -> subprocess.P
         )
 
 
+def _stop(server: subprocess.Popen[bytes]) -> None:
+    """Kill the server's whole process group (if still running) and reap it."""
+    if server.poll() is None:
+        os.killpg(server.pid, signal.SIGKILL)
+    server.wait(10)
+
+
 def _sockets(port: int) -> dict[str, str]:
     """inode → state of every TCP socket whose local port is ``port``."""
     found = {}
@@ -98,14 +105,16 @@ def _wait_for(condition: object, seconds: float = 30.0) -> None:
 
 
 def _live(port: int) -> bool:
-    try:
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
+    try:  # closed whatever happens: a socket left open is an error in the next test
         connection.request("GET", "/health/live")
-        ok = connection.getresponse().status == 200
-        connection.close()
-    except OSError:
+        with connection.getresponse() as answer:
+            answer.read()
+            return answer.status == 200
+    except (OSError, http.client.HTTPException):
         return False
-    return ok
+    finally:
+        connection.close()
 
 
 @pytest.fixture
@@ -116,28 +125,29 @@ def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
         _wait_for(lambda: _live(port) and len(_workers(server.pid, port)) == 2)
         yield server, port
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(10)
+        _stop(server)
 
 
 def test_connections_opened_together_reach_both_workers(
     served: tuple[subprocess.Popen[bytes], int],
 ) -> None:
     server, port = served
-    connections = []
-    for _ in range(32):
-        connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
-        connection.connect()
-        connections.append(connection)
-    for connection in connections:  # keep-alive: each stays open with its worker
-        connection.request("GET", "/health/live")
-        assert connection.getresponse().read()
+    connections: list[http.client.HTTPConnection] = []
+    try:
+        for _ in range(32):
+            connection = http.client.HTTPConnection("127.0.0.1", port, timeout=5)
+            connections.append(connection)
+            connection.connect()
+        for connection in connections:  # keep-alive: each stays open with its worker
+            connection.request("GET", "/health/live")
+            assert connection.getresponse().read()
 
-    established = {inode for inode, state in _sockets(port).items() if state == ESTABLISHED}
-    held = {pid: len(inodes & established) for pid, inodes in _workers(server.pid, port).items()}
-    for connection in connections:
-        connection.close()
+        established = {inode for inode, state in _sockets(port).items() if state == ESTABLISHED}
+        workers = _workers(server.pid, port)
+        held = {pid: len(inodes & established) for pid, inodes in workers.items()}
+    finally:
+        for connection in connections:
+            connection.close()
 
     assert sum(held.values()) == 32
     assert min(held.values()) >= 4, held  # by the kernel's hash; 0 on one side was the bug
@@ -172,8 +182,7 @@ def test_a_port_already_taken_is_refused_at_once(tmp_path: Path) -> None:
         try:
             status = server.wait(30)
         finally:
-            if server.poll() is None:
-                os.killpg(server.pid, signal.SIGKILL)
+            _stop(server)
     assert status == 1
     assert "cannot listen on 127.0.0.1:" in (tmp_path / "serve.log").read_text()
 
@@ -183,8 +192,7 @@ def test_workers_that_keep_failing_to_start_stop_the_server(tmp_path: Path) -> N
     try:
         status = server.wait(90)
     finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
+        _stop(server)
     log = (tmp_path / "serve.log").read_text()
     assert status == 1
     assert "workers keep exiting right after they start; stopping" in log
