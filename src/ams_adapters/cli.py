@@ -1,17 +1,73 @@
-"""The `ams` command: database commands (serving arrives with the HTTP API)."""
+"""The `ams` command: database commands (serving arrives with the HTTP API).
+
+Expected failures — a bad setting, a database that is down, refuses the password or is not
+migrated, a migration the login may not run — end a command with one line on stderr
+(``ams: …``) and a non-zero status, never a traceback: :func:`run_command`.
+"""
 
 from __future__ import annotations
 
 import argparse
 import dataclasses
 import logging
+import signal
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
+from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Engine
 
 from ams_adapters.settings import SqlSettings
+from ams_core.domain import AmsError
+
+#: exit status of a command refused because of its settings or arguments
+SETTINGS_ERROR = 2
+#: exit status after Ctrl-C (128 + SIGINT), as shells report it
+INTERRUPTED = 128 + signal.SIGINT
+
+
+class CommandError(Exception):
+    """An expected failure of a command; its message is the one line the operator sees."""
+
+
+def _one_line(text: object) -> str:
+    return " ".join(str(text).split())
+
+
+def explain(error: BaseException) -> tuple[str, int] | None:
+    """The line (without ``ams:``) and exit status for an expected failure; ``None`` for
+    anything else, which is a bug and keeps its traceback."""
+    from alembic.util import CommandError as AlembicCommandError
+
+    if isinstance(error, CommandError):
+        return _one_line(error), 1
+    if isinstance(error, AmsError):
+        return f"{_one_line(error.message)} ({error.code})", 1
+    if isinstance(error, sa_exc.SQLAlchemyError):
+        from ams_adapters.sql.health import one_line
+
+        return f"database: {one_line(error)}", 1
+    if isinstance(error, AlembicCommandError):
+        return f"migrate: {_one_line(error)}", 1
+    if isinstance(error, ValueError):  # settings, checked when they are read
+        return _one_line(error), SETTINGS_ERROR
+    return None
+
+
+def run_command(run: Callable[[], int]) -> int:
+    """Run a command; an expected failure prints one line, Ctrl-C ends quietly (130)."""
+    try:
+        return int(run())
+    except KeyboardInterrupt:
+        return INTERRUPTED
+    except Exception as error:
+        explained = explain(error)
+        if explained is None:
+            raise
+        line, status = explained
+        print(f"ams: {line}", file=sys.stderr)
+        return status
 
 
 def _engine(database_url: str | None) -> Engine:
@@ -23,18 +79,73 @@ def _engine(database_url: str | None) -> Engine:
     return make_engine(settings)
 
 
-def _migrate(args: argparse.Namespace) -> int:
-    from ams_adapters.sql.migrate import current_revision, head_revision, upgrade
+def _show_steps() -> None:
+    """Print each migration step Alembic runs (not its chatter about the connection)."""
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(message)s"))
+    handler.addFilter(lambda record: record.getMessage().startswith("Running "))
+    migrations = logging.getLogger("alembic.runtime.migration")
+    migrations.addHandler(handler)
+    migrations.setLevel(logging.INFO)
 
-    logging.basicConfig(level=logging.INFO, format="%(message)s", stream=sys.stderr)
+
+def _name(revision: str | None) -> str:
+    return revision or "base"
+
+
+def _migrate(args: argparse.Namespace) -> int:
+    from ams_adapters.sql.migrate import (
+        current_revision,
+        downgrade,
+        head_revision,
+        position,
+        resolve,
+        upgrade,
+    )
+
+    _show_steps()
     engine = _engine(args.database_url)
-    before = current_revision(engine)
-    print(f"migrating {engine.url.render_as_string(hide_password=True)}", file=sys.stderr)
-    upgrade(engine, args.revision)
-    after = current_revision(engine)
-    state = "already up to date" if before == after else f"{before or 'empty'} → {after}"
-    print(f"database at {after} (head {head_revision()}): {state}")
-    engine.dispose()
+    try:
+        before = current_revision(engine)
+        head = head_revision()
+        going_down = args.down_to is not None
+        target = args.down_to if going_down else args.revision
+        resolve(target)  # an unknown revision stops here, before anything changes
+        if going_down and position(target) > position(before):
+            raise CommandError(
+                f"--down-to {target} is above the database's revision {_name(before)}; "
+                f"`ams migrate --revision {target}` goes up"
+            )
+        if not going_down and position(target) < position(before):
+            raise CommandError(
+                f"--revision {target} is below the database's revision {_name(before)} and "
+                f"`ams migrate` only goes up; `ams migrate --down-to {target}` takes it down "
+                "(dropping what the later migrations added)"
+            )
+        verb = "downgrading" if going_down else "migrating"
+        print(f"{verb} {engine.url.render_as_string(hide_password=True)}", file=sys.stderr)
+        try:
+            (downgrade if going_down else upgrade)(engine, target)
+        except sa_exc.ProgrammingError as error:
+            if getattr(error.orig, "sqlstate", None) != "42501":
+                raise
+            from ams_adapters.sql.health import one_line
+
+            raise CommandError(
+                f"migrate: {one_line(error)} — run `ams migrate` as the owner of the "
+                "database (`ams --database-url postgresql://OWNER@HOST/DB migrate`), not as "
+                "the API's login (docs/operations.md, Roles on PostgreSQL)"
+            ) from None
+        after = current_revision(engine)
+    finally:
+        engine.dispose()
+    if before != after:
+        state = f"{_name(before)} → {_name(after)}"
+    elif after == head:
+        state = "already up to date"
+    else:
+        state = f"already at {_name(after)}"
+    print(f"database at {_name(after)} (head {head}): {state}")
     return 0
 
 
@@ -42,9 +153,11 @@ def _db_check(args: argparse.Namespace) -> int:
     from ams_adapters.sql.health import check_database
 
     engine = _engine(args.database_url)
-    report = check_database(engine)
+    try:
+        report = check_database(engine)
+    finally:
+        engine.dispose()
     print("\n".join(report.lines()))
-    engine.dispose()
     return 0 if report.healthy else 1
 
 
@@ -60,8 +173,28 @@ def build_parser() -> argparse.ArgumentParser:
 
 def add_database_commands(commands: Any) -> None:
     """Add `migrate` and `db check` to a command group (the HTTP edge's `ams` reuses them)."""
-    migrate = commands.add_parser("migrate", help="bring the database schema up to date")
-    migrate.add_argument("--revision", default="head", help="target revision (default head)")
+    migrate = commands.add_parser(
+        "migrate",
+        help="bring the database schema up to date (as the schema's owner)",
+        description=(
+            "Upgrade the schema to the newest migration, or to --revision. It never goes "
+            "down: --down-to REV downgrades to REV ('base' drops every table AMS made, with "
+            "its data). On PostgreSQL run it as the owner of the database, e.g. "
+            "`ams --database-url postgresql://ams_owner@host/ams migrate`."
+        ),
+    )
+    direction = migrate.add_mutually_exclusive_group()
+    direction.add_argument(
+        "--revision",
+        default="head",
+        metavar="REV",
+        help="upgrade to REV (default head); refused when REV is below the database's",
+    )
+    direction.add_argument(
+        "--down-to",
+        metavar="REV",
+        help="downgrade to REV; 'base' removes every table (and its data)",
+    )
     migrate.set_defaults(run=_migrate)
     db = commands.add_parser("db", help="database tools")
     db_commands = db.add_subparsers(dest="db_command", required=True, metavar="COMMAND")
@@ -74,11 +207,7 @@ def add_database_commands(commands: Any) -> None:
 def main(argv: Sequence[str] | None = None) -> int:
     """Entry point of the `ams` console script."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except ValueError as error:  # bad settings
-        print(f"ams: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: args.run(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -1,16 +1,85 @@
-"""Settings of the adapters, read from the environment (``AMS_*``)."""
+"""Settings of the adapters, read from the environment (``AMS_*``).
+
+Every value is checked when the settings are built, so a process with a bad setting stops
+at start with one line naming the variable, instead of failing each request later.
+"""
 
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_DATABASE_URL = "sqlite:///./ams.db"
+#: what to write instead of an unsupported URL
+URL_HINT = "use postgresql://… or sqlite:///…"
+
+_TRUE = {"1", "true", "yes", "on"}
+_FALSE = {"0", "false", "no", "off", ""}
+#: the scheme of a SQLAlchemy URL: ``dialect[+driver]://``
+_SCHEME = re.compile(r"^(?P<dialect>\w+)(?:\+(?P<driver>[\w]+))?://")
+#: the drivers AMS runs on, per database (``None``: the URL names none)
+_DRIVERS: dict[str, set[str | None]] = {
+    "postgresql": {None, "psycopg"},
+    "postgres": {None, "psycopg"},
+    "sqlite": {None, "pysqlite"},
+}
 
 
-def _bool(value: str) -> bool:
-    return value.strip().lower() in {"1", "true", "yes", "on"}
+def _bool(name: str, value: str) -> bool:
+    lowered = value.strip().lower()
+    if lowered in _TRUE:
+        return True
+    if lowered in _FALSE:
+        return False
+    raise ValueError(f"{name}: expected true or false, not {value!r}")
+
+
+def _int(name: str, value: str) -> int:
+    try:
+        return int(value)
+    except ValueError:
+        raise ValueError(f"{name}: expected a whole number, not {value!r}") from None
+
+
+def _float(name: str, value: str) -> float:
+    try:
+        return float(value)
+    except ValueError:
+        raise ValueError(f"{name}: expected a number, not {value!r}") from None
+
+
+def check_database_url(url: str, name: str = "AMS_DATABASE_URL") -> None:
+    """Refuse a URL AMS cannot run on, with one line that never shows its password.
+
+    Raises:
+        ValueError: the URL is empty, not a URL, or names another database or driver.
+    """
+    if not url.strip():
+        raise ValueError(f"{name} is empty; {URL_HINT}")
+    match = _SCHEME.match(url.strip())
+    if match is None:
+        raise ValueError(f"{name}: not a database URL; {URL_HINT}")
+    dialect, driver = match.group("dialect"), match.group("driver")
+    if dialect not in _DRIVERS:
+        raise ValueError(f"{name}: unsupported database {dialect!r}; {URL_HINT}")
+    if driver not in _DRIVERS[dialect]:
+        plain = (
+            "postgresql://… (AMS drives PostgreSQL with psycopg 3)"
+            if dialect.startswith("postgres")
+            else "sqlite:///… (AMS uses Python's sqlite3)"
+        )
+        raise ValueError(f"{name}: unsupported driver {driver!r}; write {plain}")
+    try:  # the rest of the URL as SQLAlchemy reads it, when it is installed
+        from sqlalchemy.engine import make_url
+    except ImportError:  # pragma: no cover - the sql extra is not installed
+        return
+    try:
+        make_url(url.strip())
+    except Exception as error:  # noqa: BLE001 - ArgumentError, or ValueError for the port
+        reason = "a port that is not a number" if "int()" in str(error) else "cannot be read"
+        raise ValueError(f"{name}: {reason}; {URL_HINT}") from None
 
 
 @dataclass(frozen=True, slots=True)
@@ -18,13 +87,17 @@ class SqlSettings:
     """How to reach the database.
 
     Attributes:
-        url: SQLAlchemy URL; ``postgresql://`` is upgraded to ``postgresql+psycopg://``.
-        pool_size: connections kept open per process (PostgreSQL).
-        max_overflow: extra connections allowed under load (PostgreSQL).
+        url: SQLAlchemy URL of PostgreSQL (``postgresql://``, driven by psycopg 3) or
+            SQLite (``sqlite:///path``); anything else is refused when the settings are built.
+        pool_size: connections kept open per process (PostgreSQL), at least 1.
+        max_overflow: extra connections allowed under load (PostgreSQL), 0 or more.
         pool_timeout: seconds to wait for a free connection before answering "unavailable".
         statement_timeout_ms: PostgreSQL ``statement_timeout`` for every statement (0 = none).
         pre_ping: test each connection on checkout (one extra round trip per transaction).
         echo: log every statement (debugging only).
+
+    Raises:
+        ValueError: a setting AMS cannot run with; the message names its variable.
     """
 
     url: str = DEFAULT_DATABASE_URL
@@ -35,24 +108,40 @@ class SqlSettings:
     pre_ping: bool = False
     echo: bool = False
 
+    def __post_init__(self) -> None:
+        check_database_url(self.url)
+        if self.pool_size < 1:
+            raise ValueError("AMS_DATABASE_POOL_SIZE must be at least 1")
+        if self.max_overflow < 0:
+            raise ValueError("AMS_DATABASE_MAX_OVERFLOW must be 0 or more")
+        if not self.pool_timeout > 0:
+            raise ValueError("AMS_DATABASE_POOL_TIMEOUT must be more than 0 seconds")
+        if self.statement_timeout_ms < 0:
+            raise ValueError("AMS_DATABASE_STATEMENT_TIMEOUT_MS must be 0 (none) or more")
+
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> SqlSettings:
         """Read ``AMS_DATABASE_URL``, ``AMS_DATABASE_POOL_SIZE``, ``AMS_DATABASE_MAX_OVERFLOW``,
         ``AMS_DATABASE_POOL_TIMEOUT``, ``AMS_DATABASE_STATEMENT_TIMEOUT_MS``,
-        ``AMS_DATABASE_PRE_PING`` and ``AMS_DATABASE_ECHO``."""
+        ``AMS_DATABASE_PRE_PING`` and ``AMS_DATABASE_ECHO``.
+
+        Raises:
+            ValueError: a value AMS cannot run with; the message names the variable.
+        """
         env = os.environ if environ is None else environ
         defaults = cls()
-        try:
-            return cls(
-                url=env.get("AMS_DATABASE_URL", defaults.url),
-                pool_size=int(env.get("AMS_DATABASE_POOL_SIZE", defaults.pool_size)),
-                max_overflow=int(env.get("AMS_DATABASE_MAX_OVERFLOW", defaults.max_overflow)),
-                pool_timeout=float(env.get("AMS_DATABASE_POOL_TIMEOUT", defaults.pool_timeout)),
-                statement_timeout_ms=int(
-                    env.get("AMS_DATABASE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)
-                ),
-                pre_ping=_bool(env.get("AMS_DATABASE_PRE_PING", str(defaults.pre_ping))),
-                echo=_bool(env.get("AMS_DATABASE_ECHO", str(defaults.echo))),
-            )
-        except ValueError as error:
-            raise ValueError(f"invalid AMS_DATABASE_* setting: {error}") from None
+
+        def get(name: str, default: object) -> tuple[str, str]:
+            return name, env.get(name, str(default))
+
+        return cls(
+            url=env.get("AMS_DATABASE_URL", defaults.url),
+            pool_size=_int(*get("AMS_DATABASE_POOL_SIZE", defaults.pool_size)),
+            max_overflow=_int(*get("AMS_DATABASE_MAX_OVERFLOW", defaults.max_overflow)),
+            pool_timeout=_float(*get("AMS_DATABASE_POOL_TIMEOUT", defaults.pool_timeout)),
+            statement_timeout_ms=_int(
+                *get("AMS_DATABASE_STATEMENT_TIMEOUT_MS", defaults.statement_timeout_ms)
+            ),
+            pre_ping=_bool(*get("AMS_DATABASE_PRE_PING", "false")),
+            echo=_bool(*get("AMS_DATABASE_ECHO", "false")),
+        )

@@ -12,13 +12,14 @@ from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
-from litestar.openapi.plugins import ScalarRenderPlugin, SwaggerRenderPlugin
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
+from ams_http.api_docs import OfflineSwaggerRenderPlugin
 from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware
 from ams_http.controllers import (
     attendance,
+    audit,
     auth,
     health,
     management,
@@ -27,10 +28,14 @@ from ams_http.controllers import (
     sessions,
 )
 from ams_http.edge import Edge
+from ams_http.openapi import ClosedStructSchemaPlugin
 from ams_http.problems import EXCEPTION_HANDLERS
+from ams_http.security_headers import SecurityHeaders
 from ams_http.settings import HttpSettings
+from ams_http.text_guard import TextGuardMiddleware
 
 API_VERSION = "1.0.0"
+DOCS_PATH = "/schema"
 #: response headers a browser client may read (CORS)
 EXPOSED_HEADERS = ("Retry-After", "Idempotent-Replayed", "Content-Disposition", "Location")
 ROUTES: list[Any] = [
@@ -40,6 +45,7 @@ ROUTES: list[Any] = [
     *messaging.ROUTES,
     *management.ROUTES,
     *sessions.ROUTES,
+    *audit.ROUTES,
     *health.ROUTES,
 ]
 
@@ -68,8 +74,8 @@ def _openapi(settings: HttpSettings) -> OpenAPIConfig | None:
             "state-changing calls accept an `Idempotency-Key` header so a retry is answered "
             "once."
         ),
-        path="/schema",
-        render_plugins=[ScalarRenderPlugin(), SwaggerRenderPlugin(path="/swagger")],
+        path=DOCS_PATH,
+        render_plugins=[OfflineSwaggerRenderPlugin()],
         components=Components(
             security_schemes={
                 "bearer": SecurityScheme(type="http", scheme="bearer", bearer_format="JWT")
@@ -107,10 +113,11 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         await app.state.dishka_container.close()
 
     app = Litestar(
-        route_handlers=[*ROUTES, MetricsController],
+        route_handlers=[*ROUTES, *([MetricsController] if settings.expose_metrics else [])],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
-            prometheus.middleware,
+            *([prometheus.middleware] if settings.expose_metrics else []),
+            TextGuardMiddleware(),
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=list(OPEN_PATHS)),
             *edge.middleware,
         ],
@@ -120,6 +127,13 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         if settings.cors_origins
         else None,
         openapi_config=_openapi(settings),
+        plugins=[ClosedStructSchemaPlugin()],
+        before_send=[
+            SecurityHeaders(
+                docs_path=DOCS_PATH if settings.expose_docs else None,
+                hsts_seconds=settings.hsts_seconds,
+            )
+        ],
         request_max_body_size=settings.max_body_bytes,
         on_startup=[size_thread_pool],
         on_shutdown=[close_container, edge.aclose],

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import os
 import secrets
@@ -10,14 +11,23 @@ import shlex
 import socket
 import stat
 import sys
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from ams_adapters.cli import add_database_commands
+from ams_adapters.cli import CommandError, add_database_commands, run_command
 from ams_adapters.settings import SqlSettings
+
+if TYPE_CHECKING:
+    from dishka import Container
+    from sqlalchemy.engine import Engine
 
 DEFAULT_HOST = "127.0.0.1"
 DEFAULT_PORT = 8000
+DEMO_HELP = (
+    "create a demo institution (in ./ams.db unless --database-url or AMS_DATABASE_URL says "
+    "otherwise), print tokens and serve it"
+)
 
 
 def _sql_settings(args: argparse.Namespace) -> SqlSettings:
@@ -25,6 +35,71 @@ def _sql_settings(args: argparse.Namespace) -> SqlSettings:
     if args.database_url:
         settings = dataclasses.replace(settings, url=args.database_url)
     return settings
+
+
+def _port(text: str) -> int:
+    try:
+        port = int(text)
+    except ValueError:
+        port = -1
+    if not 0 <= port <= 65535:
+        raise argparse.ArgumentTypeError(f"not a TCP port: {text!r}")
+    return port
+
+
+def _workers(text: str) -> int:
+    try:
+        count = int(text)
+    except ValueError:
+        count = 0
+    if count < 1:
+        raise argparse.ArgumentTypeError(f"not a number of processes: {text!r}")
+    return count
+
+
+def _check_port(host: str, port: int) -> None:
+    """Refuse at once, in one line, an address the server could not listen on."""
+    try:
+        family, kind, _, _, address = socket.getaddrinfo(
+            host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE
+        )[0]
+        with socket.socket(family, kind) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as error:
+        raise CommandError(f"cannot listen on {host}:{port}: {error.strerror or error}") from None
+
+
+def _check_server(args: argparse.Namespace) -> None:
+    """Every setting of the server and its port, checked before any worker starts."""
+    from ams_http.startup import load_settings
+
+    if args.database_url:
+        os.environ["AMS_DATABASE_URL"] = args.database_url
+    load_settings()
+    _check_port(args.host, args.port)
+
+
+def _not_migrated(revision: str | None, head: str | None) -> CommandError:
+    return CommandError(
+        f"the database is at migration {revision or 'none'}, not {head}: run `ams migrate` "
+        "first (on PostgreSQL as the database's owner: `ams --database-url "
+        "postgresql://OWNER@HOST/DB migrate`)"
+    )
+
+
+def _require_database(sql: SqlSettings) -> None:
+    """Reach the database and find it migrated, or stop with one line."""
+    from ams_adapters.sql.engine import make_engine
+    from ams_adapters.sql.migrate import current_revision, head_revision
+
+    engine = make_engine(sql)
+    try:
+        revision = current_revision(engine)
+    finally:
+        engine.dispose()
+    if revision != head_revision():
+        raise _not_migrated(revision, head_revision())
 
 
 def _tcp_socket(sock: socket.socket) -> socket.socket:
@@ -43,8 +118,9 @@ def _tcp_socket(sock: socket.socket) -> socket.socket:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    if args.database_url:
-        os.environ["AMS_DATABASE_URL"] = args.database_url
+    from ams_http.bounded_http import ConfiguredHttpToolsProtocol
+
+    _check_server(args)
     workers = args.workers or max(2, os.cpu_count() or 1)
     print(
         f"AMS serving on http://{args.host}:{args.port} with {workers} worker processes "
@@ -61,6 +137,7 @@ def _serve(args: argparse.Namespace) -> int:
         access_log=args.access_log,
         server_header=False,
         proxy_headers=False,
+        http=ConfiguredHttpToolsProtocol,
     )
     if workers == 1:
         uvicorn.Server(config).run()
@@ -76,7 +153,8 @@ def _serve(args: argparse.Namespace) -> int:
 
 
 def _demo_secret(database_url: str) -> str:
-    """A per-demo signing key kept next to the SQLite file, so printed tokens keep working."""
+    """A per-demo signing key kept next to the SQLite file, so printed tokens keep working
+    (only when ``AMS_SECRET_KEY`` is not given)."""
     sqlite_file = database_url.removeprefix("sqlite:///")
     path = Path(f"{sqlite_file}.secret" if sqlite_file != database_url else ".ams-demo.secret")
     if path.exists():
@@ -87,30 +165,46 @@ def _demo_secret(database_url: str) -> str:
     return key
 
 
+def _prepare_schema(engine: Engine) -> None:
+    """Migrate the demo's SQLite file; a PostgreSQL database must already be migrated by its
+    owner (the API's login may not run DDL, and must not: docs/operations.md)."""
+    from ams_adapters.sql.migrate import current_revision, head_revision, upgrade
+
+    if engine.dialect.name == "sqlite":
+        upgrade(engine)
+        return
+    revision = current_revision(engine)
+    if revision != head_revision():
+        raise _not_migrated(revision, head_revision())
+
+
 def _demo(args: argparse.Namespace) -> int:
     from ams_adapters.composition import build_providers
     from ams_adapters.identity import IdentitySettings
     from ams_adapters.sql.engine import make_engine
-    from ams_adapters.sql.migrate import upgrade
     from ams_adapters.sql.persistence import SqlUnitOfWork
     from ams_core.ports import Clock, RandomSource
     from ams_core.use_cases import IssueLocalToken, IssueLocalTokenCommand
     from ams_http.demo import OPERATOR, seed_demo
 
     sql = _sql_settings(args)
-    os.environ.setdefault("AMS_SECRET_KEY", _demo_secret(sql.url))
+    if not os.environ.get("AMS_SECRET_KEY"):
+        os.environ["AMS_SECRET_KEY"] = _demo_secret(sql.url)
     os.environ.setdefault("AMS_ACCESS_TOKEN_MINUTES", str(12 * 60))  # a demo lasts a while
     os.environ["AMS_DATABASE_URL"] = sql.url
+    if not args.no_serve:
+        _check_server(args)  # a bad setting or a taken port stops the demo before it starts
+    identity = IdentitySettings.from_env()
     engine = make_engine(sql)
-    print(
-        f"preparing the demo in {engine.url.render_as_string(hide_password=True)}", file=sys.stderr
-    )
-    upgrade(engine)
     from dishka import make_container
 
-    identity = IdentitySettings.from_env()
     container = make_container(*build_providers(sql=sql, identity=identity))
     try:
+        print(
+            f"preparing the demo in {engine.url.render_as_string(hide_password=True)}",
+            file=sys.stderr,
+        )
+        _prepare_schema(engine)
         people = seed_demo(SqlUnitOfWork(engine), container.get(Clock), container.get(RandomSource))
         with container() as request:
             issue = request.get(IssueLocalToken)
@@ -158,27 +252,112 @@ def _token(args: argparse.Namespace) -> int:
 
     from ams_adapters.composition import build_providers
     from ams_adapters.identity import IdentitySettings
-    from ams_core.ports import AccessTokens, Clock
-    from ams_core.use_cases import IssueLocalToken, IssueLocalTokenCommand, issue_operator_token
+    from ams_core.use_cases import (
+        IssueLocalToken,
+        IssueLocalTokenCommand,
+        IssueOperatorToken,
+        IssueOperatorTokenCommand,
+    )
     from ams_http.demo import OPERATOR
 
+    if args.email is None:
+        raise CommandError(
+            "`ams token` mints a token for --email EMAIL; operator tokens are listed by "
+            "`ams token list --operators` and revoked by `ams token revoke`"
+        )
     if os.environ.get("AMS_ENV", "local") == "production":
         print("ams token: refused in production (AMS_ENV=production)", file=sys.stderr)
         return 2
     identity = IdentitySettings.from_env()
-    container = make_container(*build_providers(sql=_sql_settings(args), identity=identity))
+    sql = _sql_settings(args)
+    _require_database(sql)
+    container = make_container(*build_providers(sql=sql, identity=identity))
     try:
-        if args.operator:
-            token = issue_operator_token(
-                container.get(AccessTokens), container.get(Clock), args.email
-            ).access_token
-        else:
-            with container() as request:
+        with container() as request:
+            if args.operator:
+                issued = request.get(IssueOperatorToken)(IssueOperatorTokenCommand(args.email))
+                token = issued.access_token
+                print(
+                    f"operator token {issued.sign_in.id} for {issued.sign_in.email}, expires "
+                    f"{issued.sign_in.expires_at.isoformat(timespec='seconds')} (revoke it with "
+                    f"`ams token revoke --id {issued.sign_in.id}`)",
+                    file=sys.stderr,
+                )
+            else:
                 issue = request.get(IssueLocalToken)
                 token = issue(IssueLocalTokenCommand(OPERATOR, args.email)).access_token
     finally:
         container.close()
     print(token)
+    return 0
+
+
+@contextlib.contextmanager
+def _keyless_request(args: argparse.Namespace) -> Iterator[Container]:
+    """A request scope over the migrated database, for commands that sign no token."""
+    from dishka import make_container
+
+    from ams_adapters.composition import build_providers
+    from ams_adapters.identity import IdentitySettings
+
+    identity = IdentitySettings.from_env(allow_ephemeral_secret=True)
+    sql = _sql_settings(args)
+    _require_database(sql)
+    container = make_container(*build_providers(sql=sql, identity=identity))
+    try:
+        with container() as request:
+            yield request
+    finally:
+        container.close()
+
+
+def _token_list(args: argparse.Namespace) -> int:
+    """`ams token list --operators`: the active platform-operator tokens."""
+    from ams_core.use_cases import ListOperatorTokens, ListOperatorTokensCommand
+    from ams_http.demo import OPERATOR
+
+    with _keyless_request(args) as request:
+        active = request.get(ListOperatorTokens)(ListOperatorTokensCommand(OPERATOR))
+    if not active:
+        print("no active operator tokens", file=sys.stderr)
+        return 0
+    rows = [("ID", "EMAIL", "ISSUED", "EXPIRES")] + [
+        (
+            s.id,
+            s.email,
+            s.issued_at.isoformat(timespec="seconds"),
+            s.expires_at.isoformat(timespec="seconds"),
+        )
+        for s in active
+    ]
+    widths = [max(len(row[i]) for row in rows) for i in range(3)]
+    for row in rows:
+        padded = [cell.ljust(width) for cell, width in zip(row[:3], widths, strict=True)]
+        print("  ".join([*padded, row[3]]))
+    return 0
+
+
+def _token_revoke(args: argparse.Namespace) -> int:
+    """`ams token revoke --id ID | --email EMAIL | --all-operators`."""
+    from ams_core.domain import SignInId
+    from ams_core.use_cases import RevokeOperatorTokens, RevokeOperatorTokensCommand
+    from ams_http.demo import OPERATOR
+
+    command = RevokeOperatorTokensCommand(
+        OPERATOR,
+        sign_in_id=SignInId(args.id) if args.id is not None else None,
+        email=args.revoke_email,
+        everyone=args.all_operators,
+    )
+    with _keyless_request(args) as request:
+        ended = request.get(RevokeOperatorTokens)(command).revoked
+    for sign_in in ended:
+        print(f"revoked {sign_in.id} {sign_in.email}")
+    if ended:
+        summary = f"revoked {len(ended)} operator token(s); servers refuse them within seconds"
+    else:
+        summary = "no active operator token matched (already revoked or expired)"
+    print(summary, file=sys.stderr)
     return 0
 
 
@@ -191,7 +370,9 @@ def _institution_create(args: argparse.Namespace) -> int:
     from ams_http.demo import OPERATOR
 
     identity = IdentitySettings.from_env(allow_ephemeral_secret=True)
-    container = make_container(*build_providers(sql=_sql_settings(args), identity=identity))
+    sql = _sql_settings(args)
+    _require_database(sql)
+    container = make_container(*build_providers(sql=sql, identity=identity))
     try:
         with container() as request:
             create = request.get(CreateInstitution)
@@ -219,23 +400,54 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_database_commands(commands)
 
-    for name, run, help_text in (
-        ("serve", _serve, "run the API (production server)"),
-        ("demo", _demo, "create a demo institution on SQLite, print tokens and serve"),
+    for name, run, help_text, workers_help in (
+        (
+            "serve",
+            _serve,
+            "run the API (production server)",
+            "worker processes (default: the number of CPU cores, at least 2)",
+        ),
+        (
+            "demo",
+            _demo,
+            DEMO_HELP,
+            "worker processes (default 1)",
+        ),
     ):
-        sub = commands.add_parser(name, help=help_text)
-        sub.add_argument("--host", default=DEFAULT_HOST)
-        sub.add_argument("--port", type=int, default=DEFAULT_PORT)
-        sub.add_argument("--workers", type=int, default=0, help="processes (default ≥ 2)")
+        sub = commands.add_parser(name, help=help_text, description=help_text)
+        sub.add_argument("--host", default=DEFAULT_HOST, help=f"default {DEFAULT_HOST}")
+        sub.add_argument("--port", type=_port, default=DEFAULT_PORT, help=f"default {DEFAULT_PORT}")
+        sub.add_argument("--workers", type=_workers, default=0, help=workers_help)
         sub.add_argument("--access-log", action="store_true", help="log every request")
         if name == "demo":
             sub.add_argument("--no-serve", action="store_true", help="prepare and print only")
         sub.set_defaults(run=run)
 
-    token = commands.add_parser("token", help="mint an access token (local and demo only)")
-    token.add_argument("--email", required=True)
-    token.add_argument("--operator", action="store_true", help="a platform-operator token")
+    token = commands.add_parser(
+        "token",
+        help="mint an access token (local and demo only); list or revoke operator tokens",
+        description="`ams token --email X [--operator]` mints a token; the subcommands list "
+        "and revoke the recorded platform-operator tokens.",
+    )
+    token.add_argument("--email", help="who the minted token is for")
+    token.add_argument(
+        "--operator", action="store_true", help="a platform-operator token (recorded, revocable)"
+    )
     token.set_defaults(run=_token)
+    token_commands = token.add_subparsers(dest="token_command", metavar="{list,revoke}")
+    listing = token_commands.add_parser("list", help="active platform-operator tokens")
+    listing.add_argument(
+        "--operators", action="store_true", required=True, help="platform-operator tokens"
+    )
+    listing.set_defaults(run=_token_list)
+    revoking = token_commands.add_parser("revoke", help="revoke platform-operator tokens")
+    which = revoking.add_mutually_exclusive_group(required=True)
+    which.add_argument("--id", help="one token, by the id printed when it was minted")
+    which.add_argument(
+        "--email", dest="revoke_email", metavar="EMAIL", help="every token of one operator"
+    )
+    which.add_argument("--all-operators", action="store_true", help="every platform-operator token")
+    revoking.set_defaults(run=_token_revoke)
 
     institution = commands.add_parser("institution", help="institutions")
     inst_commands = institution.add_subparsers(dest="inst_command", required=True)
@@ -249,18 +461,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `ams` console script."""
-    from ams_core.domain import AmsError
-
+    """Entry point of the `ams` console script: an expected failure (a bad setting, the
+    database down or not migrated, a taken port) prints one line, Ctrl-C exits with 130."""
     args = build_parser().parse_args(argv)
-    try:
-        return int(args.run(args))
-    except AmsError as error:
-        print(f"ams: {error.message} ({error.code})", file=sys.stderr)
-        return 1
-    except ValueError as error:  # bad settings
-        print(f"ams: {error}", file=sys.stderr)
-        return 2
+    return run_command(lambda: args.run(args))
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -4,18 +4,27 @@ Handlers list their problem statuses with ``responses=problems(...)``; every sta
 with ``application/problem+json`` and the ``Problem`` schema (RFC 9457 plus the stable
 ``code``; ``errors`` on validation problems). State-changing operations that honour
 ``Idempotency-Key`` use ``operation_class=IdempotentOperation``, which documents the header.
+The document requires a bearer token everywhere; operations on ``auth.OPEN_PATHS`` say
+otherwise with ``operation_class=PublicOperation``. ``ClosedStructSchemaPlugin`` marks the
+schema of every struct that refuses unknown fields with ``additionalProperties: false``.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from http import HTTPStatus
+from typing import TYPE_CHECKING
 
 import msgspec
 from litestar.enums import ParamType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.openapi.spec import OpenAPIMediaType, OpenAPIResponse, Operation, Parameter, Schema
 from litestar.openapi.spec.enums import OpenAPIFormat, OpenAPIType
+from litestar.plugins import OpenAPISchemaPlugin
+from litestar.typing import FieldDefinition
+
+if TYPE_CHECKING:
+    from litestar._openapi.schema_generation import SchemaCreator
 
 from ams_http.problems import PROBLEM_MEDIA_TYPE
 
@@ -134,6 +143,42 @@ class IdempotentOperation(Operation):
         self.parameters = parameters
 
 
+@dataclass
+class PublicOperation(Operation):
+    """An operation that needs no token: ``security: []`` lifts the document's bearer default.
+
+    (A route's ``security=[]`` is dropped by Litestar, so the document would still say bearer.)
+    """
+
+    def __post_init__(self) -> None:
+        self.security = []
+
+
+class ClosedStructSchemaPlugin(OpenAPISchemaPlugin):
+    """``additionalProperties: false`` on the schema of a struct with ``forbid_unknown_fields``.
+
+    The schema itself comes from the next plugin that handles the struct (Litestar's own).
+    """
+
+    def is_plugin_supported_field(self, field_definition: FieldDefinition) -> bool:
+        if field_definition.is_union or not field_definition.is_subclass_of(msgspec.Struct):
+            return False
+        config = getattr(field_definition.type_, "__struct_config__", None)
+        return bool(getattr(config, "forbid_unknown_fields", False))
+
+    def to_openapi_schema(
+        self, field_definition: FieldDefinition, schema_creator: SchemaCreator
+    ) -> Schema:
+        inner = next(
+            plugin
+            for plugin in schema_creator.plugins
+            if plugin is not self and schema_creator.plugin_supports_field(plugin, field_definition)
+        )
+        schema = inner.to_openapi_schema(field_definition, schema_creator)
+        schema.additional_properties = False
+        return schema
+
+
 def with_alternative_media_type(media_type: str, description: str) -> type[Operation]:
     """An operation whose success answer also comes as ``media_type`` (chosen by ``Accept``)."""
 
@@ -159,9 +204,11 @@ __all__ = [
     "IDEMPOTENT",
     "INPUT",
     "SIGNED_IN",
+    "ClosedStructSchemaPlugin",
     "IdempotentOperation",
     "NotReadyProblem",
     "Problem",
+    "PublicOperation",
     "not_ready_problem",
     "problems",
     "with_alternative_media_type",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import re
 from http import HTTPStatus
 from typing import Any
 
@@ -56,6 +57,7 @@ _STATUS_BY_REFUSAL = {
 
 
 _CODE_BY_HTTP_STATUS = {
+    HTTPStatus.BAD_REQUEST: "malformed_request",
     HTTPStatus.UNAUTHORIZED: "unauthenticated",
     HTTPStatus.FORBIDDEN: "forbidden",
     HTTPStatus.NOT_FOUND: "not_found",
@@ -132,11 +134,23 @@ def ams_error_handler(
     return problem(request, status, error.code, error.message, headers=headers or None, **extra)
 
 
+#: a body's own check names its field first ("email: must not …"), at the body's path
+_NAMED = re.compile(r"^(?P<field>[A-Za-z_][\w.\[\]]*): (?P<message>.+)$", re.DOTALL)
+
+
+def _field_error(key: str, message: str) -> dict[str, str]:
+    named = _NAMED.match(message)
+    if named is None:
+        return {"field": key, "message": message}
+    at = "" if key in ("", "data", "body") else f"{key}."
+    return {"field": at + named["field"], "message": named["message"]}
+
+
 def validation_handler(
     request: Request[Any, Any, Any], error: ValidationException
 ) -> Response[dict[str, object]]:
     errors = [
-        {"field": str(item.get("key") or item.get("source") or ""), "message": str(item["message"])}
+        _field_error(str(item.get("key") or item.get("source") or ""), str(item["message"]))
         for item in (error.extra if isinstance(error.extra, list) else [])
         if isinstance(item, dict) and "message" in item
     ]
@@ -161,6 +175,32 @@ def http_error_handler(
     return problem(request, status, code, detail or status.phrase, headers=headers or None)
 
 
+def nesting_handler(
+    request: Request[Any, Any, Any], error: RecursionError
+) -> Response[dict[str, object]]:
+    # msgspec gives up on deeply nested JSON with a RecursionError, before any handler runs
+    return problem(
+        request,
+        HTTPStatus.BAD_REQUEST,
+        "malformed_body",
+        "the request body is nested too deeply",
+    )
+
+
+def overflow_handler(
+    request: Request[Any, Any, Any], error: OverflowError
+) -> Response[dict[str, object]]:
+    # a date or number so large that arithmetic on it leaves the representable range
+    log.info("out of range input on %s %s: %s", request.method, request.url.path, error)
+    return problem(
+        request,
+        HTTPStatus.UNPROCESSABLE_ENTITY,
+        "out_of_range",
+        "a date or number in the request is out of the supported range",
+        errors=[{"field": "", "message": str(error)}],
+    )
+
+
 def internal_error_handler(
     request: Request[Any, Any, Any], error: Exception
 ) -> Response[dict[str, object]]:
@@ -177,6 +217,8 @@ EXCEPTION_HANDLERS: Any = {
     AmsError: ams_error_handler,
     ValidationException: validation_handler,
     HTTPException: http_error_handler,
+    RecursionError: nesting_handler,
+    OverflowError: overflow_handler,
     Exception: internal_error_handler,
 }
 

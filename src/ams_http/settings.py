@@ -24,7 +24,14 @@ class HttpSettings:
         cors_origins: browser origins allowed to call the API (the mobile app needs none).
         trusted_proxies: networks whose ``X-Forwarded-For`` is believed for the client IP.
         max_body_bytes: largest request body accepted on JSON endpoints.
-        expose_docs: serve ``/schema`` (OpenAPI and its interactive page).
+        expose_docs: serve ``/schema`` (the OpenAPI document and its Swagger UI page, with
+            assets from the app itself); on by default, so the demo and developers have them.
+            Switch it off where the API surface should not be advertised.
+        expose_metrics: serve ``GET /metrics`` (Prometheus text, no token); on by default for
+            the scraper. Switch it off where the port is reachable by others and no scraper
+            needs it (``/metrics`` then answers 404).
+        hsts_seconds: ``max-age`` of ``Strict-Transport-Security``; 0 (the default) sends
+            none, since the demo runs on plain http. Set it only behind https.
         sign_in_per_minute: Google and password sign-ins allowed per client IP per minute.
         refresh_per_minute: token refreshes allowed per client IP per minute (generous: a
             whole campus can sit behind one NAT address, and the app refreshes on its own).
@@ -37,6 +44,8 @@ class HttpSettings:
         worker_threads: threads per process running the (synchronous) use cases; keep it
             at most ``AMS_DATABASE_POOL_SIZE``, or busy threads open and close overflow
             database connections on every request.
+        max_header_bytes: largest request line plus headers ``ams serve`` reads (431 above).
+        max_header_count: most headers in one request ``ams serve`` reads (431 above).
 
     A limit of 0 (or less) switches that limit off.
     """
@@ -45,6 +54,8 @@ class HttpSettings:
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
     expose_docs: bool = True
+    expose_metrics: bool = True
+    hsts_seconds: int = 0
     sign_in_per_minute: int = 100
     refresh_per_minute: int = 3000
     check_in_per_minute: int = 30
@@ -53,20 +64,27 @@ class HttpSettings:
     redis_url: str | None = None
     redis_prefix: str = "ams:"
     worker_threads: int = 10
+    max_header_bytes: int = 16 * 1024
+    max_header_count: int = 100
 
     def __post_init__(self) -> None:
         if self.worker_threads < 1:
             raise ValueError("worker_threads must be at least 1")
+        if self.max_header_bytes < 1024 or self.max_header_count < 16:
+            raise ValueError("requests must be allowed 1024 header bytes and 16 headers at least")
+        if self.hsts_seconds < 0:
+            raise ValueError("hsts_seconds must not be negative")
         for network in self.trusted_proxies:
             ipaddress.ip_network(network, strict=False)
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HttpSettings:
         """Read ``AMS_CORS_ORIGINS``, ``AMS_TRUSTED_PROXIES``, ``AMS_MAX_BODY_BYTES``,
-        ``AMS_EXPOSE_DOCS``, ``AMS_RATE_SIGN_IN``, ``AMS_RATE_REFRESH_PER_IP``,
-        ``AMS_RATE_CHECK_IN``, ``AMS_RATE_CHECK_IN_PER_IP``, ``AMS_RATE_REQUESTS``,
-        ``AMS_REDIS_URL``, ``AMS_REDIS_PREFIX`` and ``AMS_WORKER_THREADS`` (limits are per
-        minute)."""
+        ``AMS_EXPOSE_DOCS``, ``AMS_EXPOSE_METRICS``, ``AMS_HSTS_SECONDS``,
+        ``AMS_RATE_SIGN_IN``, ``AMS_RATE_REFRESH_PER_IP``, ``AMS_RATE_CHECK_IN``,
+        ``AMS_RATE_CHECK_IN_PER_IP``, ``AMS_RATE_REQUESTS``, ``AMS_REDIS_URL``,
+        ``AMS_REDIS_PREFIX``, ``AMS_WORKER_THREADS``, ``AMS_MAX_HEADER_BYTES`` and
+        ``AMS_MAX_HEADER_COUNT`` (rate limits are per minute)."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:
@@ -75,6 +93,8 @@ class HttpSettings:
                 trusted_proxies=_list(env.get("AMS_TRUSTED_PROXIES", "")),
                 max_body_bytes=int(env.get("AMS_MAX_BODY_BYTES", defaults.max_body_bytes)),
                 expose_docs=_bool(env.get("AMS_EXPOSE_DOCS", "true")),
+                expose_metrics=_bool(env.get("AMS_EXPOSE_METRICS", "true")),
+                hsts_seconds=int(env.get("AMS_HSTS_SECONDS", defaults.hsts_seconds)),
                 sign_in_per_minute=int(env.get("AMS_RATE_SIGN_IN", defaults.sign_in_per_minute)),
                 refresh_per_minute=int(
                     env.get("AMS_RATE_REFRESH_PER_IP", defaults.refresh_per_minute)
@@ -87,6 +107,8 @@ class HttpSettings:
                 redis_url=env.get("AMS_REDIS_URL") or None,
                 redis_prefix=env.get("AMS_REDIS_PREFIX", defaults.redis_prefix),
                 worker_threads=int(env.get("AMS_WORKER_THREADS", defaults.worker_threads)),
+                max_header_bytes=int(env.get("AMS_MAX_HEADER_BYTES", defaults.max_header_bytes)),
+                max_header_count=int(env.get("AMS_MAX_HEADER_COUNT", defaults.max_header_count)),
             )
         except ValueError as error:
             raise ValueError(f"invalid AMS_* HTTP setting: {error}") from None

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+import copy
 import dataclasses
 import os
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -15,27 +16,35 @@ import pytest
 import redis
 from dishka import Provider, Scope, provide
 from litestar.testing import TestClient
+from sqlalchemy import select
+from sqlalchemy.engine import Engine
 
 from ams_adapters.composition import (
     IdentityProvider,
     MemoryPersistenceProvider,
+    SqlPersistenceProvider,
     UseCaseProvider,
 )
 from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings, JwtAccessTokens
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, MemoryStore, SeededRandomSource
+from ams_adapters.settings import SqlSettings
+from ams_adapters.sql.persistence import SqlUnitOfWork
+from ams_adapters.sql.tables import metadata
 from ams_core.domain import Faculty, FacultyId, SessionId
-from ams_core.ports import Clock, RandomSource
+from ams_core.ports import Clock, RandomSource, UnitOfWork
 from ams_core.testing.builders import MONDAY, OPERATOR, SmallCollege, seed_small_college
 from ams_core.use_cases import (
     GenerateWeek,
     GenerateWeekCommand,
     IssueLocalToken,
     IssueLocalTokenCommand,
+    IssueOperatorToken,
+    IssueOperatorTokenCommand,
     SessionLifetimes,
-    issue_operator_token,
 )
 from ams_http.app import create_app
 from ams_http.settings import HttpSettings
+from tests.sql.conftest import PostgresDatabase, postgres  # noqa: F401 - a fixture used here
 
 SECRET = b"test-secret-key-that-is-long-enough-0123456789"
 ROLES = ("student", "cr", "faculty", "other_faculty", "admin")
@@ -60,13 +69,18 @@ class FixedSystemProvider(Provider):
 @dataclass
 class World:
     client: TestClient[Any]
-    store: MemoryStore
     clock: FixedClock
     a: SmallCollege
     b: SmallCollege
     tokens: dict[str, str]
     session_a: SessionId
     session_b: SessionId
+    #: a provider over the same data, for another app process (memory or SQL)
+    persistence: Callable[[], Provider]
+    make_uow: Callable[[], UnitOfWork]
+    #: every stored row, to compare before and after a request that should change nothing
+    snapshot: Callable[[], object]
+    backend: str = "memory"
 
     def headers(self, who: str) -> dict[str, str]:
         """``who`` is ``a.student``, ``b.admin``, ``operator`` … or ``anonymous``."""
@@ -74,11 +88,23 @@ class World:
             return {}
         return {"Authorization": f"Bearer {self.tokens[who]}"}
 
-    def uow(self) -> InMemoryUnitOfWork:
-        return InMemoryUnitOfWork(self.store)
+    def uow(self) -> UnitOfWork:
+        return self.make_uow()
 
 
-def _prepare(uow: InMemoryUnitOfWork, college: SmallCollege) -> None:
+class EngineProvider(SqlPersistenceProvider):
+    """The SQL adapter over an engine the test already has (its reference cache included)."""
+
+    def __init__(self, engine: Engine) -> None:
+        super().__init__(SqlSettings(url=engine.url.render_as_string(hide_password=False)))
+        self._engine = engine
+
+    @provide(scope=Scope.APP)
+    def engine(self) -> Engine:
+        return self._engine
+
+
+def _prepare(uow: UnitOfWork, college: SmallCollege) -> None:
     with uow.for_institution(college.id):
         cr = uow.students.get(college.students[1].id)
         uow.students.update(dataclasses.replace(cr, is_class_representative=True))
@@ -90,7 +116,7 @@ def _prepare(uow: InMemoryUnitOfWork, college: SmallCollege) -> None:
         uow.commit()
 
 
-def _alice_monday_session(uow: InMemoryUnitOfWork, college: SmallCollege) -> SessionId:
+def _alice_monday_session(uow: UnitOfWork, college: SmallCollege) -> SessionId:
     with uow.for_institution(college.id):
         sessions = uow.sessions.list_for_assignment(college.alice_cs_a.id)
     return next(s.id for s in sessions if s.date == MONDAY)
@@ -106,12 +132,38 @@ def http_settings() -> HttpSettings:
     return HttpSettings()
 
 
-@pytest.fixture
-def world(identity_settings: IdentitySettings, http_settings: HttpSettings) -> Iterator[World]:
+def memory_snapshot(store: MemoryStore) -> object:
+    """The store's data (not its lock or its sequence counter) as a comparable copy."""
+    with store.lock:
+        return copy.deepcopy(
+            {name: value for name, value in vars(store).items() if name not in SKIPPED}
+        )
+
+
+SKIPPED = frozenset({"lock", "sequence"})
+
+
+def sql_snapshot(owner: Engine) -> object:
+    """Every row of every table, read as the owner (past row-level security)."""
+    with owner.connect() as connection:
+        return {
+            table.name: sorted(map(repr, connection.execute(select(table)).all()))
+            for table in metadata.sorted_tables
+        }
+
+
+def build_world(
+    persistence: Callable[[], Provider],
+    make_uow: Callable[[], UnitOfWork],
+    snapshot: Callable[[], object],
+    identity_settings: IdentitySettings,
+    http_settings: HttpSettings,
+    backend: str = "memory",
+) -> Iterator[World]:
+    """Two institutions seeded through the port, one token per role, and the API over them."""
     tz = ZoneInfo("Asia/Kolkata")
     clock = FixedClock(datetime.combine(MONDAY, time(9, 5), tzinfo=tz).astimezone(ZoneInfo("UTC")))
-    store = MemoryStore()
-    uow = InMemoryUnitOfWork(store)
+    uow = make_uow()
     a = seed_small_college(uow, institution_id="inst-a", domain="a.edu")
     b = seed_small_college(uow, institution_id="inst-b", domain="b.edu")
     for college in (a, b):
@@ -132,10 +184,11 @@ def world(identity_settings: IdentitySettings, http_settings: HttpSettings) -> I
         }
         for role, email in emails.items():
             tokens[f"{name}.{role}"] = issue(IssueLocalTokenCommand(OPERATOR, email)).access_token
-    tokens["operator"] = issue_operator_token(tokens_port, clock, "ops@ams.local").access_token
+    issue_operator = IssueOperatorToken(uow, tokens_port, clock, SeededRandomSource(4))
+    tokens["operator"] = issue_operator(IssueOperatorTokenCommand("ops@ams.local")).access_token
     app = create_app(
         FixedSystemProvider(clock),
-        MemoryPersistenceProvider(store),
+        persistence(),
         IdentityProvider(
             identity_settings, Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
         ),
@@ -145,14 +198,57 @@ def world(identity_settings: IdentitySettings, http_settings: HttpSettings) -> I
     with TestClient(app=app) as client:
         yield World(
             client=client,
-            store=store,
             clock=clock,
             a=a,
             b=b,
             tokens=tokens,
             session_a=_alice_monday_session(uow, a),
             session_b=_alice_monday_session(uow, b),
+            persistence=persistence,
+            make_uow=make_uow,
+            snapshot=snapshot,
+            backend=backend,
         )
+
+
+@pytest.fixture
+def world(identity_settings: IdentitySettings, http_settings: HttpSettings) -> Iterator[World]:
+    """The API over the memory adapter."""
+    store = MemoryStore()
+    yield from build_world(
+        lambda: MemoryPersistenceProvider(store),
+        lambda: InMemoryUnitOfWork(store),
+        lambda: memory_snapshot(store),
+        identity_settings,
+        http_settings,
+    )
+
+
+@pytest.fixture
+def pg_world(
+    request: pytest.FixtureRequest,
+    identity_settings: IdentitySettings,
+    http_settings: HttpSettings,
+) -> Iterator[World]:
+    """The API over PostgreSQL, connected as the API's login (row-level security holds)."""
+    database: PostgresDatabase = request.getfixturevalue("postgres")
+    database.truncate()
+    yield from build_world(
+        lambda: EngineProvider(database.app),
+        lambda: SqlUnitOfWork(database.app),
+        lambda: sql_snapshot(database.owner),
+        identity_settings,
+        http_settings,
+        backend="postgres",
+    )
+
+
+@pytest.fixture(params=["memory", pytest.param("postgres", marks=pytest.mark.postgres)])
+def any_world(request: pytest.FixtureRequest) -> World:
+    """The same world on each backend: memory, then PostgreSQL as the API's login."""
+    fixture = "world" if request.param == "memory" else "pg_world"
+    world: World = request.getfixturevalue(fixture)
+    return world
 
 
 def later(world: World, minutes: int) -> None:

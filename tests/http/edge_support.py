@@ -8,7 +8,7 @@ from dishka import Provider
 from litestar import Litestar
 from litestar.types import Receive, Scope, Send
 
-from ams_adapters.composition import IdentityProvider, MemoryPersistenceProvider, UseCaseProvider
+from ams_adapters.composition import IdentityProvider, UseCaseProvider
 from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings
 from ams_core.domain import DeviceBinding, DeviceId, SessionId
 from ams_core.testing.builders import SmallCollege
@@ -23,7 +23,7 @@ def make_app(world: World, settings: HttpSettings, *extra: Provider) -> Litestar
     """Another API process over the world's data (same store, clock and token secret)."""
     app = create_app(
         FixedSystemProvider(world.clock),
-        MemoryPersistenceProvider(world.store),
+        world.persistence(),
         IdentityProvider(
             IdentitySettings(secret_key=SECRET, google_client_ids=("client-web",)),
             Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),

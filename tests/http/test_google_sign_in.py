@@ -16,7 +16,7 @@ from httpx import Response
 
 from ams_adapters.identity import IdentitySettings
 from ams_core.domain import StudentId
-from tests.http.conftest import SECRET, World
+from tests.http.conftest import SECRET, World, later
 from tests.identity.conftest import CertServer, SigningKey, _serve, claims
 
 CLIENT_ID = "client-web"
@@ -184,6 +184,13 @@ def test_refresh_rotates_and_a_reused_refresh_token_revokes_the_session(
     second = refreshed.json()
     assert second["refreshToken"] != first["refreshToken"]
     assert world.client.get("/api/v1/me", headers=bearer(second["accessToken"])).status_code == 200
+    # within the grace the app's own second refresh gets the same new token back …
+    again = world.client.post("/api/v1/auth/refresh", json={"refreshToken": first["refreshToken"]})
+    assert again.status_code == 200, again.text
+    assert again.json()["refreshToken"] == second["refreshToken"]
+    assert again.headers["cache-control"] == "no-store"
+    # … after it, the replaced token can only be a stolen copy: the session ends
+    later(world, 1)
     reused = world.client.post("/api/v1/auth/refresh", json={"refreshToken": first["refreshToken"]})
     assert problem_code(reused, 401) == "invalid_refresh_token"
     for access in (first["accessToken"], second["accessToken"]):

@@ -11,6 +11,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import pytest
 import schemathesis
 from hypothesis import HealthCheck, settings
 from schemathesis import BaseSchema
@@ -108,3 +109,19 @@ def test_the_api_as_an_admin(case: Any, world: World) -> None:
 )
 def test_the_api_as_a_student(case: Any, world: World) -> None:
     _send(world, case, "a.student")
+
+
+#: the run on PostgreSQL, connected as the API's login under row-level security
+PG_EXAMPLES = 5
+
+
+@pytest.mark.postgres
+@pytest.mark.parametrize("who", ["a.student", "a.cr", "a.faculty", "a.admin"])
+@schema.parametrize()
+@settings(
+    max_examples=PG_EXAMPLES,
+    deadline=None,
+    suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
+)
+def test_the_api_on_postgres_for_each_role(case: Any, pg_world: World, who: str) -> None:
+    _send(pg_world, case, who)

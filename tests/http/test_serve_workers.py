@@ -32,11 +32,11 @@ def _free_port() -> int:
         return int(sock.getsockname()[1])
 
 
-def _start(tmp_path: Path, port: int, secret: str | None = None) -> subprocess.Popen[bytes]:
+def _start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMS_")}
     env |= {
         "AMS_DATABASE_URL": f"sqlite:///{tmp_path / 'ams.db'}",
-        "AMS_SECRET_KEY": secret or "serve-workers-test-key-" + "0" * 32,
+        "AMS_SECRET_KEY": "serve-workers-test-key-" + "0" * 32,
         "AMS_LOG_LEVEL": "warning",
     }
     command = [sys.executable, "-m", "ams_http.cli", "serve", "--port", str(port)]
@@ -188,7 +188,21 @@ def test_a_port_already_taken_is_refused_at_once(tmp_path: Path) -> None:
 
 
 def test_workers_that_keep_failing_to_start_stop_the_server(tmp_path: Path) -> None:
-    server = _start(tmp_path, _free_port(), secret="too-short")  # every worker fails at start
+    # every worker fails at start: its app cannot be imported (a bad setting would not do,
+    # `ams serve` refuses those before it starts any worker: test_startup_errors.py)
+    program = (
+        "import sys, uvicorn\n"
+        "from ams_http.workers import Workers\n"
+        "config = uvicorn.Config('ams_http.no_such_module:app', port=int(sys.argv[1]))\n"
+        "sys.exit(Workers(config, 2).run())\n"
+    )
+    with (tmp_path / "serve.log").open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own program
+            [sys.executable, "-c", program, str(_free_port())],
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     try:
         status = server.wait(90)
     finally:

@@ -212,3 +212,99 @@ def test_back_to_back_covers_of_one_substitute_do_not_clash(
         uow.commit()
     with pg.owner.connect() as connection:
         assert connection.execute(text("SELECT count(*) FROM cover_assignments")).scalar_one() == 2
+
+
+# -- one account, many wrong passwords ---------------------------------------------------------
+
+
+def test_twenty_parallel_wrong_passwords_lock_after_exactly_five_and_answer_alike(
+    pg: PostgresDatabase,
+) -> None:
+    from ams_adapters.identity import Argon2PasswordHasher, JwtAccessTokens
+    from ams_core.domain import AuthenticationError, PasswordCredential, PasswordPolicy
+    from ams_core.use_cases import SessionLifetimes, SignInWithPassword, SignInWithPasswordCommand
+
+    college = seed_small_college(SqlUnitOfWork(pg.app))
+    hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
+    right = "correct horse battery staple"
+    with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
+        uow.passwords.put(PasswordCredential(college.id, college.alice.email, hasher.hash(right)))
+        uow.commit()
+    stopped = clock()
+    policy = PasswordPolicy(max_failures=5)
+
+    def sign_in(command: SignInWithPasswordCommand) -> object:  # one use case per request
+        return SignInWithPassword(
+            SqlUnitOfWork(pg.app),
+            hasher,
+            JwtAccessTokens(b"k" * 48, clock=stopped),
+            stopped,
+            SeededRandomSource(3),
+            SessionLifetimes(),
+            policy,
+        )(command)
+
+    def attempt(n: int) -> object:
+        return sign_in(SignInWithPasswordCommand(college.alice.email, f"wrong guess {n}"))
+
+    outcomes = race(20, 20, attempt)
+
+    answers = {(type(o).__name__, getattr(o, "code", ""), str(o)) for o in outcomes}
+    assert len(answers) == 1, answers
+    assert all(isinstance(o, AuthenticationError) for o in outcomes)
+    with pytest.raises(AuthenticationError) as unknown:
+        sign_in(SignInWithPasswordCommand("nobody@a.edu", "wrong guess"))
+    assert answers == {("AuthenticationError", unknown.value.code, str(unknown.value))}
+    with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
+        credential = uow.passwords.find(college.alice.email)
+    assert credential is not None
+    assert credential.locked_until == stopped.now() + policy.lockout
+    assert credential.version == policy.max_failures  # exactly five counted
+    with pytest.raises(AuthenticationError):  # locked: the right password is refused too
+        sign_in(SignInWithPasswordCommand(college.alice.email, right))
+
+
+# -- one app, one refresh token, several refreshes at once -------------------------------------
+
+
+def test_simultaneous_refreshes_with_one_token_keep_the_session_and_agree_on_the_token(
+    pg: PostgresDatabase,
+) -> None:
+    from ams_adapters.identity import JwtAccessTokens
+    from ams_core.testing.builders import OPERATOR
+    from ams_core.use_cases import (
+        IssueLocalToken,
+        IssueLocalTokenCommand,
+        RefreshSignIn,
+        RefreshSignInCommand,
+        RevocationCache,
+        SessionLifetimes,
+    )
+
+    college = seed_small_college(SqlUnitOfWork(pg.app))
+    stopped = clock()
+    tokens = JwtAccessTokens(b"k" * 48, clock=stopped)
+    lifetimes = SessionLifetimes()
+    issued = IssueLocalToken(
+        SqlUnitOfWork(pg.app), tokens, stopped, SeededRandomSource(2), lifetimes
+    )(IssueLocalTokenCommand(OPERATOR, college.alice.email))
+    revocations = RevocationCache(
+        lambda: SqlUnitOfWork(pg.app), stopped, lookback=timedelta(minutes=15)
+    )
+
+    def attempt(_: int) -> str:
+        refresh = RefreshSignIn(
+            SqlUnitOfWork(pg.app), tokens, stopped, SeededRandomSource(5), lifetimes, revocations
+        )
+        return refresh(RefreshSignInCommand(issued.refresh_token)).refresh_token
+
+    outcomes = race(10, 10, attempt)
+
+    assert all(isinstance(o, str) for o in outcomes), outcomes
+    assert len(set(outcomes)) == 1
+    assert issued.principal.sign_in_id is not None
+    with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
+        sign_in = uow.sign_ins.find(issued.principal.sign_in_id)
+    assert sign_in is not None
+    assert sign_in.revoked_at is None
+    assert sign_in.version == 1  # one rotation stored; the others agreed with it

@@ -19,7 +19,7 @@ from sqlalchemy.engine import Engine, make_url
 from ams_adapters.settings import SqlSettings
 from ams_adapters.sql.engine import make_engine
 from ams_adapters.sql.migrate import current_revision, downgrade, head_revision, revisions, upgrade
-from ams_adapters.sql.tables import TENANT_TABLES, metadata
+from ams_adapters.sql.tables import PLATFORM_ONLY_TABLES, TENANT_TABLES, metadata
 from tests.sql.conftest import APP_LOGIN, PostgresDatabase
 from tests.sql.helpers import scratch_database
 
@@ -66,7 +66,7 @@ def test_the_stairway_on_postgresql_ends_in_exactly_the_declared_schema(
                         "SELECT relname FROM pg_class WHERE relname = ANY(:names) "
                         "AND NOT (relrowsecurity AND relforcerowsecurity)"
                     ),
-                    {"names": [t.name for t in TENANT_TABLES]},
+                    {"names": [t.name for t in (*TENANT_TABLES, *PLATFORM_ONLY_TABLES)]},
                 ).all()
             assert unprotected == []
         finally:

@@ -1039,7 +1039,7 @@ class AdapterAgreement(RuleBasedStateMachine):
             current = uow.sign_ins.find(sign_in_id)
             if current is None:
                 return None
-            changed = current.revoked(at) if revoke else current.rotated(digest, at)
+            changed = current.revoked(at) if revoke else current.rotated(digest, at, at)
             return uow.sign_ins.update(
                 dataclasses.replace(changed, version=changed.version + stale_by)
             )

@@ -33,6 +33,7 @@ from ams_core.domain import (
     InstitutionId,
     MarkSource,
     NotFoundError,
+    OperatorSignIn,
     PasswordCredential,
     PushPlatform,
     PushToken,
@@ -82,14 +83,29 @@ from tests.sql.helpers import (
 
 #: Tables readable in the platform scope; they carry a policy too.
 PLATFORM_TABLES = ("institutions", "institution_domains", "outbox")
-PROTECTED_TABLES = tuple(sorted({t.name for t in t.TENANT_TABLES} | set(PLATFORM_TABLES)))
+#: Tables only the platform scope reads or writes (no institution column; a policy too).
+PLATFORM_ONLY_TABLES = tuple(table.name for table in t.PLATFORM_ONLY_TABLES)
+PROTECTED_TABLES = tuple(
+    sorted({t.name for t in t.TENANT_TABLES} | set(PLATFORM_TABLES) | set(PLATFORM_ONLY_TABLES))
+)
+#: The operator token every ``colleges`` database also holds (platform scope).
+OPERATOR_TOKEN = OperatorSignIn(
+    SignInId("OP-1"),
+    "ops@ams.example",
+    datetime(2026, 11, 16, tzinfo=UTC),
+    datetime(2100, 1, 1, tzinfo=UTC),
+)
 #: Tables whose rows are history; nothing may cascade into them.
 HISTORY_PARENTS = ("students", "faculty", "subjects", "sections", "assignments", "class_sessions")
 
 
 @pytest.fixture
 def colleges(pg: PostgresDatabase) -> TwoColleges:
-    return seed_two_colleges(pg.app)
+    seeded = seed_two_colleges(pg.app)
+    with SqlUnitOfWork(pg.app).for_platform() as uow:
+        uow.operator_sign_ins.add(OPERATOR_TOKEN)
+        uow.commit()
+    return seeded
 
 
 def scoped(connection: Connection, institution_id: str) -> None:
@@ -233,6 +249,7 @@ def test_the_platform_scope_sees_institutions_but_no_tenant_rows(
     with pg.app.begin() as connection:
         connection.execute(text("SELECT set_config('app.scope', 'platform', true)"))
         assert connection.execute(text("SELECT count(*) FROM institutions")).scalar_one() == 2
+        assert connection.execute(text("SELECT count(*) FROM operator_sign_ins")).scalar_one() == 1
         assert connection.execute(text("SELECT count(*) FROM students")).scalar_one() == 0
         assert connection.execute(text("SELECT count(*) FROM class_sessions")).scalar_one() == 0
 
@@ -249,6 +266,10 @@ def test_unfiltered_reads_in_a_scope_see_only_that_institutions_rows(
         assert len(students) == 6
         assert {row[0] for row in students} == {A}
         for name in PROTECTED_TABLES:
+            if name in PLATFORM_ONLY_TABLES:
+                count = connection.execute(text(f"SELECT count(*) FROM {name}")).scalar_one()  # noqa: S608
+                assert count == 0, name
+                continue
             owners = set(
                 connection.execute(
                     text(f"SELECT DISTINCT institution_id FROM {name}")  # noqa: S608
@@ -344,6 +365,34 @@ def test_inserting_a_row_of_another_institution_is_refused_by_the_policy(
         # the policy refuses (42501) before any key could reveal B's row
         assert sqlstate(refused.value) == "42501"
         connection.rollback()
+
+
+def test_no_institution_scope_reads_or_writes_operator_tokens(
+    pg: PostgresDatabase, colleges: TwoColleges
+) -> None:
+    assert owner_count(pg, "SELECT count(*) FROM operator_sign_ins") == 1
+    with pg.app.connect() as connection:
+        scoped(connection, A)
+        assert connection.execute(text("SELECT count(*) FROM operator_sign_ins")).scalar_one() == 0
+        revoked = connection.execute(text("UPDATE operator_sign_ins SET revoked_at = now()"))
+        assert revoked.rowcount == 0
+        assert connection.execute(text("DELETE FROM operator_sign_ins")).rowcount == 0
+        with pytest.raises(sa_exc.DBAPIError) as refused:
+            connection.execute(
+                t.operator_sign_ins.insert().values(
+                    id="OP-FORGED",
+                    email="intruder@a.edu",
+                    issued_at=datetime(2026, 11, 16, tzinfo=UTC),
+                    expires_at=datetime(2100, 1, 1, tzinfo=UTC),
+                )
+            )
+        assert sqlstate(refused.value) == "42501"
+        connection.rollback()
+    with SqlUnitOfWork(pg.app).for_institution(A) as uow, pytest.raises(AmsError):
+        uow.operator_sign_ins.revoke_all(datetime(2026, 11, 17, tzinfo=UTC))
+    assert owner_count(pg, "SELECT count(*) FROM operator_sign_ins WHERE revoked_at IS NULL") == 1
+    with SqlUnitOfWork(pg.app).for_platform() as uow:
+        assert uow.operator_sign_ins.find(OPERATOR_TOKEN.id) == OPERATOR_TOKEN
 
 
 def test_moving_a_row_into_another_institution_is_refused_by_the_policy(

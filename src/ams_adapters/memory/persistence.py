@@ -16,6 +16,7 @@ from ams_adapters.memory.repositories import (
     InMemoryHolidayRepository,
     InMemoryInstitutionRepository,
     InMemoryMarkRepository,
+    InMemoryOperatorSignInRepository,
     InMemoryOutboxRepository,
     InMemoryPasswordCredentialRepository,
     InMemoryPushTokenRepository,
@@ -69,6 +70,7 @@ class InMemoryUnitOfWork(UnitOfWork):
         self.covers = InMemoryCoverAssignmentRepository(self)
         self.outbox = InMemoryOutboxRepository(self)
         self.sign_ins = InMemorySignInRepository(self)
+        self.operator_sign_ins = InMemoryOperatorSignInRepository(self)
         self.passwords = InMemoryPasswordCredentialRepository(self)
         self.push_tokens = InMemoryPushTokenRepository(self)
 
@@ -130,6 +132,13 @@ class InMemoryUnitOfWork(UnitOfWork):
         """Whether the open transaction is platform-wide."""
         self.active_log()
         return self._scope is _Scope.PLATFORM
+
+    def require_platform(self) -> None:
+        """Refuse a platform-only repository inside an institution scope."""
+        if not self.is_platform():
+            raise PermissionDeniedError(
+                "this repository works only in the platform scope", code="platform_required"
+            )
 
     def _require_idle(self) -> None:
         if self._log is not None:

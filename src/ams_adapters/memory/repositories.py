@@ -31,7 +31,9 @@ from ams_core.domain import (
     NotFoundError,
     Notification,
     NotificationId,
+    OperatorSignIn,
     PasswordCredential,
+    PasswordPolicy,
     PermissionDeniedError,
     PushToken,
     Recipient,
@@ -67,14 +69,17 @@ from ams_core.ports import (
     HolidayRepository,
     InstitutionRepository,
     MarkRepository,
+    OperatorSignInRepository,
     OutboxRepository,
     PasswordCredentialRepository,
     PushTokenRepository,
     SectionRepository,
+    SecurityEventFilter,
     SecurityEventRepository,
     SentNotification,
     SessionRepository,
     SignInRepository,
+    Slice,
     SlotRepository,
     StudentClasses,
     StudentRepository,
@@ -819,6 +824,10 @@ class InMemoryMarkRepository(_Bound, MarkRepository):
 _STATUS_INDEX = {"present": 0, "late": 1, "absent": 2, "excused": 3}
 
 
+def _slice(items: Sequence[E], limit: int, offset: int) -> Slice[E]:
+    return Slice(tuple(items[offset : offset + limit]), len(items))
+
+
 class InMemoryAuditRepository(_Bound, AuditRepository):
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
         data, log = self._data, self._log
@@ -827,10 +836,32 @@ class InMemoryAuditRepository(_Bound, AuditRepository):
             sequence = self._store.next_sequence()
             log.set(data.audit, sequence, entry)
             log.append(data.audit_by_session.setdefault(entry.session_id, []), sequence)
+            log.append(data.audit_by_student.setdefault(entry.student_id, []), sequence)
 
     def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
         data = self._data
         return [data.audit[i] for i in data.audit_by_session.get(session_id, ())]
+
+    def page_for_session(
+        self, session_id: SessionId, limit: int, offset: int = 0
+    ) -> Slice[AuditEntry]:
+        data = self._data
+        newest_first = reversed(data.audit_by_session.get(session_id, ()))
+        return _slice([data.audit[i] for i in newest_first], limit, offset)
+
+    def page_for_student(
+        self,
+        student_id: StudentId,
+        limit: int,
+        offset: int = 0,
+        teacher: FacultyId | None = None,
+    ) -> Slice[AuditEntry]:
+        data = self._data
+        entries = (data.audit[i] for i in reversed(data.audit_by_student.get(student_id, ())))
+        if teacher is not None:
+            taught = data.sessions_by_teacher.get(teacher, set())
+            entries = (e for e in entries if e.session_id in taught)
+        return _slice(list(entries), limit, offset)
 
 
 class InMemoryDeviceBindingRepository(_Bound, DeviceBindingRepository):
@@ -884,8 +915,23 @@ class InMemorySecurityEventRepository(_Bound, SecurityEventRepository):
         self._log.set(self._data.events, self._store.next_sequence(), event)
 
     def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
+        return self.page(SecurityEventFilter(since=since), limit).items
+
+    def page(
+        self, filters: SecurityEventFilter, limit: int, offset: int = 0
+    ) -> Slice[SecurityEvent]:
         events = sorted(self._data.events.items(), key=lambda i: (i[1].at, i[0]), reverse=True)
-        return [e for _, e in events if since is None or e.at >= since][:limit]
+        matching = [e for _, e in events if _matches_filter(e, filters)]
+        return _slice(matching, limit, offset)
+
+
+def _matches_filter(event: SecurityEvent, filters: SecurityEventFilter) -> bool:
+    return (
+        (filters.kind is None or event.kind is filters.kind)
+        and (filters.student_id is None or event.student_id == filters.student_id)
+        and (filters.session_id is None or event.session_id == filters.session_id)
+        and (filters.since is None or event.at >= filters.since)
+    )
 
 
 class InMemoryCoverAssignmentRepository(_Bound, CoverAssignmentRepository):
@@ -1047,6 +1093,46 @@ class InMemorySignInRepository(_Keyed[SignInId, SignIn], SignInRepository):
         )
 
 
+class InMemoryOperatorSignInRepository(_Bound, OperatorSignInRepository):
+    """Platform operators' tokens, keyed by id; platform scope only."""
+
+    @property
+    def _table(self) -> dict[SignInId, OperatorSignIn]:
+        self._uow.require_platform()
+        return self._store.operator_sign_ins
+
+    def add(self, sign_in: OperatorSignIn) -> None:
+        table = self._table
+        if sign_in.id in table:
+            raise ConflictError(
+                f"operator sign-in {sign_in.id} already exists", code="operator_sign_in_exists"
+            )
+        self._log.set(table, sign_in.id, sign_in)
+
+    def find(self, sign_in_id: SignInId) -> OperatorSignIn | None:
+        return self._table.get(sign_in_id)
+
+    def list_active(self, at: datetime) -> Sequence[OperatorSignIn]:
+        active = (s for s in self._table.values() if s.is_active(at))
+        return sorted(active, key=lambda s: (s.issued_at, s.id))
+
+    def revoke(self, sign_in_id: SignInId, at: datetime) -> bool:
+        table = self._table
+        sign_in = table.get(sign_in_id)
+        if sign_in is None or not sign_in.is_active(at):
+            return False
+        self._log.set(table, sign_in_id, sign_in.revoked(at))
+        return True
+
+    def revoke_all(self, at: datetime) -> int:
+        return sum(self.revoke(sign_in_id, at) for sign_in_id in sorted(self._table))
+
+    def revoked_since(self, since: datetime) -> frozenset[SignInId]:
+        return frozenset(
+            s.id for s in self._table.values() if s.revoked_at is not None and s.revoked_at >= since
+        )
+
+
 class InMemoryPasswordCredentialRepository(_Bound, PasswordCredentialRepository):
     """One credential per folded email."""
 
@@ -1063,6 +1149,30 @@ class InMemoryPasswordCredentialRepository(_Bound, PasswordCredentialRepository)
         version = 0 if stored is None else credential.version + 1
         new = dataclasses.replace(credential, email=email, version=version)
         self._log.set(data.passwords, email, new)
+        return new
+
+    def record_failure(
+        self, email: str, at: datetime, policy: PasswordPolicy
+    ) -> PasswordCredential | None:
+        stored = self.find(email)
+        if stored is None:
+            return None
+        return self._store_changed(stored, stored.after_failure(at, policy))
+
+    def record_success(self, email: str, at: datetime, password_hash: str | None = None) -> bool:
+        stored = self.find(email)
+        if stored is None or stored.is_locked(at):
+            return False
+        self._store_changed(stored, stored.after_success(password_hash))
+        return True
+
+    def _store_changed(
+        self, stored: PasswordCredential, changed: PasswordCredential
+    ) -> PasswordCredential:
+        if changed == stored:
+            return stored
+        new = dataclasses.replace(changed, version=stored.version + 1)
+        self._log.set(self._data.passwords, stored.email, new)
         return new
 
     def remove(self, email: str) -> bool:

@@ -23,6 +23,7 @@ from ams_core.domain import (
     InstitutionId,
     Notification,
     NotificationId,
+    OperatorSignIn,
     PasswordCredential,
     PushToken,
     Section,
@@ -72,6 +73,7 @@ class TenantData:
     marks_by_student: dict[StudentId, set[SessionId]] = field(default_factory=dict)
     audit: dict[int, AuditEntry] = field(default_factory=dict)
     audit_by_session: dict[SessionId, list[int]] = field(default_factory=dict)
+    audit_by_student: dict[StudentId, list[int]] = field(default_factory=dict)
     bindings: dict[StudentId, DeviceBinding] = field(default_factory=dict)
     devices: dict[DeviceId, StudentId] = field(default_factory=dict)
     attempts: dict[tuple[SessionId, StudentId], int] = field(default_factory=dict)
@@ -113,6 +115,8 @@ class MemoryStore:
         self.tenants: dict[InstitutionId, TenantData] = {}
         self.outbox: dict[NotificationId, OutboxEntry] = {}
         self.outbox_keys: dict[str, NotificationId] = {}
+        #: platform-operator tokens (platform scope only)
+        self.operator_sign_ins: dict[SignInId, OperatorSignIn] = {}
         self.sequence = 0
 
     def tenant(self, institution_id: InstitutionId) -> TenantData:

@@ -20,14 +20,11 @@ def normalise_url(url: str | URL) -> URL:
 
 
 def make_engine(settings: SqlSettings) -> Engine:
-    """Create the engine described by ``settings``."""
+    """Create the engine described by ``settings`` (whose URL ``SqlSettings`` has checked:
+    PostgreSQL through psycopg 3, or SQLite)."""
     url = normalise_url(settings.url)
     if url.get_backend_name() == "sqlite":
         return _sqlite_engine(url, settings)
-    if url.get_backend_name() != "postgresql":
-        raise ValueError(
-            f"unsupported database {url.get_backend_name()!r}: use PostgreSQL or SQLite"
-        )
     options = "-c application_name=ams"
     if settings.statement_timeout_ms:
         options += f" -c statement_timeout={settings.statement_timeout_ms}"

@@ -135,6 +135,11 @@ def translate(error: sa_exc.SQLAlchemyError, kind: str = "row") -> AmsError:
         if name is not None and name.startswith("pk_"):
             return ConflictError(f"the {kind} already exists", code=f"{kind}_exists")
         return ConflictError(f"the {kind} clashes with stored data")
+    if state.startswith("22") or isinstance(error, sa_exc.DataError):
+        # a data exception: the value itself is unacceptable (NUL in text, out of range…);
+        # the edge refuses such input first, this keeps it a client error if one slips by
+        logger.info("value refused by the database (%s): %s", state, error.orig)
+        return ValidationError(f"a value of the {kind} cannot be stored", code="invalid_value")
     if state == "42501":
         return PermissionDeniedError(
             "the row belongs to another institution", code="tenant_mismatch"

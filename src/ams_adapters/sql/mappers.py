@@ -28,6 +28,7 @@ from ams_core.domain import (
     MarkSource,
     Notification,
     NotificationId,
+    OperatorSignIn,
     PasswordCredential,
     PushPlatform,
     PushToken,
@@ -542,6 +543,8 @@ def sign_in_row(s: SignIn) -> dict[str, Any]:
         "device_id": s.device_id,
         "revoked_at": s.revoked_at,
         "version": s.version,
+        "previous_digest": s.previous_digest,
+        "rotated_at": s.rotated_at,
     }
 
 
@@ -557,6 +560,28 @@ def sign_in_from(row: Row) -> SignIn:
         device_id=DeviceId(row["device_id"]) if row["device_id"] is not None else None,
         revoked_at=row["revoked_at"],
         version=row["version"],
+        previous_digest=row["previous_digest"],
+        rotated_at=row["rotated_at"],
+    )
+
+
+def operator_sign_in_row(s: OperatorSignIn) -> dict[str, Any]:
+    return {
+        "id": s.id,
+        "email": fold_email(s.email),
+        "issued_at": s.issued_at,
+        "expires_at": s.expires_at,
+        "revoked_at": s.revoked_at,
+    }
+
+
+def operator_sign_in_from(row: Row) -> OperatorSignIn:
+    return OperatorSignIn(
+        id=SignInId(row["id"]),
+        email=row["email"],
+        issued_at=row["issued_at"],
+        expires_at=row["expires_at"],
+        revoked_at=row["revoked_at"],
     )
 
 

@@ -53,3 +53,22 @@ def revisions() -> list[str]:
     """Every revision, oldest first."""
     script = ScriptDirectory.from_config(alembic_config())
     return [r.revision for r in reversed(list(script.walk_revisions()))]
+
+
+def resolve(revision: str | None) -> str | None:
+    """The full id of ``revision`` (``head``, a full or partial id); ``None`` for ``base``
+    or an empty database.
+
+    Raises:
+        alembic.util.CommandError: no shipped migration has that name.
+    """
+    if revision is None or revision == "base":
+        return None
+    return ScriptDirectory.from_config(alembic_config()).get_revision(revision).revision
+
+
+def position(revision: str | None) -> int:
+    """Where ``revision`` stands in the (linear) history: -1 for ``base``, 0 for the first
+    migration, and so on; compares a target with the database's revision."""
+    full = resolve(revision)
+    return -1 if full is None else revisions().index(full)

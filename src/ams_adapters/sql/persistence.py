@@ -28,6 +28,7 @@ from ams_adapters.sql.repositories import (
     SqlHolidayRepository,
     SqlInstitutionRepository,
     SqlMarkRepository,
+    SqlOperatorSignInRepository,
     SqlOutboxRepository,
     SqlPasswordCredentialRepository,
     SqlPushTokenRepository,
@@ -159,6 +160,7 @@ class SqlUnitOfWork(UnitOfWork):
         self.covers = SqlCoverAssignmentRepository(self)
         self.outbox = SqlOutboxRepository(self)
         self.sign_ins = SqlSignInRepository(self)
+        self.operator_sign_ins = SqlOperatorSignInRepository(self)
         self.passwords = SqlPasswordCredentialRepository(self)
         self.push_tokens = SqlPushTokenRepository(self)
 
@@ -393,6 +395,13 @@ class SqlUnitOfWork(UnitOfWork):
         if self._conn is None:
             raise RuntimeError("use the repositories inside `with uow.for_institution(...)`")
         return self._scope is _Scope.PLATFORM
+
+    def require_platform(self) -> None:
+        """Refuse a platform-only repository inside an institution scope."""
+        if not self.is_platform():
+            raise PermissionDeniedError(
+                "this repository works only in the platform scope", code="platform_required"
+            )
 
 
 __all__ = ["AmsError", "SqlUnitOfWork"]

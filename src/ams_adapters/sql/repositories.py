@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from sqlalchemy import (
     Date,
+    Integer,
     String,
     Table,
     Time,
@@ -57,7 +58,9 @@ from ams_core.domain import (
     NotFoundError,
     Notification,
     NotificationId,
+    OperatorSignIn,
     PasswordCredential,
+    PasswordPolicy,
     PermissionDeniedError,
     PushToken,
     Recipient,
@@ -94,14 +97,17 @@ from ams_core.ports import (
     HolidayRepository,
     InstitutionRepository,
     MarkRepository,
+    OperatorSignInRepository,
     OutboxRepository,
     PasswordCredentialRepository,
     PushTokenRepository,
     SectionRepository,
+    SecurityEventFilter,
     SecurityEventRepository,
     SentNotification,
     SessionRepository,
     SignInRepository,
+    Slice,
     SlotRepository,
     StudentClasses,
     StudentRepository,
@@ -1385,6 +1391,73 @@ class SqlAuditRepository(_Repo, AuditRepository):
         )
         return [m.audit_from(r) for r in rows]
 
+    def page_for_session(
+        self, session_id: SessionId, limit: int, offset: int = 0
+    ) -> Slice[AuditEntry]:
+        return self._page("session", {"key": session_id}, limit, offset)
+
+    def page_for_student(
+        self,
+        student_id: StudentId,
+        limit: int,
+        offset: int = 0,
+        teacher: FacultyId | None = None,
+    ) -> Slice[AuditEntry]:
+        if teacher is None:
+            return self._page("student", {"key": student_id}, limit, offset)
+        return self._page(
+            "student_of_teacher", {"key": student_id, "teacher": teacher}, limit, offset
+        )
+
+    def _page(self, by: str, params: dict[str, Any], limit: int, offset: int) -> Slice[AuditEntry]:
+        """Entries of one session or one student (of one teacher's sessions), newest
+        written first: by the identity column, descending."""
+
+        def source_and_conditions() -> tuple[Any, list[ColumnElement[bool]]]:
+            if by == "session":
+                return t.audit_entries, [
+                    _A.institution_id == IID,
+                    _A.session_id == bindparam("key"),
+                ]
+            conditions = [_A.institution_id == IID, _A.student_id == bindparam("key")]
+            if by == "student":
+                return t.audit_entries, conditions
+            joined = t.audit_entries.join(
+                t.sessions, and_(_S.institution_id == _A.institution_id, _S.id == _A.session_id)
+            )
+            return joined, [*conditions, _S.teacher_id == bindparam("teacher")]
+
+        def build_count() -> Any:
+            source, conditions = source_and_conditions()
+            return select(func.count()).select_from(source).where(*conditions)
+
+        def build_rows() -> Any:
+            source, conditions = source_and_conditions()
+            return (
+                select(t.audit_entries)
+                .select_from(source)
+                .where(*conditions)
+                .order_by(_A.id.desc())
+                .limit(bindparam("limit", type_=Integer()))
+                .offset(bindparam("offset", type_=Integer()))
+            )
+
+        values = {"iid": self._iid(), **params}
+        count = prebuilt(("attendance_audit", "count", by), build_count)
+        total = int(self._uow.execute(count, values).scalar_one())
+        if offset >= total:
+            return Slice((), total)
+        rows_statement = prebuilt(("attendance_audit", "page", by), build_rows)
+        rows = (
+            self._uow.execute(rows_statement, {**values, "limit": limit, "offset": offset})
+            .mappings()
+            .all()
+        )
+        return Slice(tuple(m.audit_from(r) for r in rows), total)
+
+
+_A = t.audit_entries.c
+
 
 class SqlDeviceBindingRepository(_Repo, DeviceBindingRepository):
     def _one(self, column: str, value: str) -> DeviceBinding | None:
@@ -1476,6 +1549,63 @@ class SqlSecurityEventRepository(_Repo, SecurityEventRepository):
             self._uow.execute(stmt.order_by(c.at.desc(), c.id.desc()).limit(limit)).mappings().all()
         )
         return [m.event_from(r) for r in rows]
+
+    def page(
+        self, filters: SecurityEventFilter, limit: int, offset: int = 0
+    ) -> Slice[SecurityEvent]:
+        given = {
+            name: value
+            for name, value in (
+                ("kind", filters.kind.value if filters.kind is not None else None),
+                ("student", filters.student_id),
+                ("session", filters.session_id),
+                ("since", filters.since),
+            )
+            if value is not None
+        }
+        # one prebuilt statement per combination of filters given: no "(:x IS NULL OR ...)",
+        # so PostgreSQL can use the (institution, student, at) and (institution, at) indexes
+        by = tuple(sorted(given))
+
+        def conditions() -> list[ColumnElement[bool]]:
+            found = [_E.institution_id == IID]
+            if "kind" in given:
+                found.append(_E.kind == bindparam("kind"))
+            if "student" in given:
+                found.append(_E.student_id == bindparam("student"))
+            if "session" in given:
+                found.append(_E.session_id == bindparam("session"))
+            if "since" in given:
+                found.append(_E.at >= bindparam("since"))
+            return found
+
+        def build_count() -> Any:
+            return select(func.count()).select_from(t.security_events).where(*conditions())
+
+        def build_rows() -> Any:
+            return (
+                select(t.security_events)
+                .where(*conditions())
+                .order_by(_E.at.desc(), _E.id.desc())
+                .limit(bindparam("limit", type_=Integer()))
+                .offset(bindparam("offset", type_=Integer()))
+            )
+
+        values = {"iid": self._iid(), **given}
+        count = prebuilt(("security_events", "count", *by), build_count)
+        total = int(self._uow.execute(count, values).scalar_one())
+        if offset >= total:
+            return Slice((), total)
+        rows_statement = prebuilt(("security_events", "page", *by), build_rows)
+        rows = (
+            self._uow.execute(rows_statement, {**values, "limit": limit, "offset": offset})
+            .mappings()
+            .all()
+        )
+        return Slice(tuple(m.event_from(r) for r in rows), total)
+
+
+_E = t.security_events.c
 
 
 _C = t.covers.c
@@ -1648,8 +1778,71 @@ class SqlSignInRepository(_Keyed[SignInId, SignIn], SignInRepository):
         return frozenset(SignInId(r[0]) for r in rows)
 
 
+_OP = t.operator_sign_ins.c
+#: an operator sign-in active at the ``at`` parameter
+_OPERATOR_ACTIVE = and_(_OP.revoked_at.is_(None), _OP.expires_at > _AT)
+
+
+class SqlOperatorSignInRepository(_Repo, OperatorSignInRepository):
+    """Platform operators' tokens: platform scope only (the table's policy agrees)."""
+
+    kind = "operator_sign_in"
+
+    def _execute(self, statement: Any, parameters: Mapping[str, Any] | None = None) -> Any:
+        self._uow.require_platform()
+        return self._uow.execute(statement, parameters, kind=self.kind)
+
+    def add(self, sign_in: OperatorSignIn) -> None:
+        self._execute(t.operator_sign_ins.insert().values(m.operator_sign_in_row(sign_in)))
+
+    def find(self, sign_in_id: SignInId) -> OperatorSignIn | None:
+        stmt = prebuilt(
+            ("operator_sign_ins", "find"),
+            lambda: select(t.operator_sign_ins).where(_OP.id == bindparam("sid")),
+        )
+        row = self._execute(stmt, {"sid": sign_in_id}).mappings().first()
+        return None if row is None else m.operator_sign_in_from(row)
+
+    def list_active(self, at: datetime) -> Sequence[OperatorSignIn]:
+        stmt = prebuilt(
+            ("operator_sign_ins", "active"),
+            lambda: (
+                select(t.operator_sign_ins).where(_OPERATOR_ACTIVE).order_by(_OP.issued_at, _OP.id)
+            ),
+        )
+        rows = self._execute(stmt, {"at": at}).mappings().all()
+        return [m.operator_sign_in_from(r) for r in rows]
+
+    def revoke(self, sign_in_id: SignInId, at: datetime) -> bool:
+        stmt = prebuilt(
+            ("operator_sign_ins", "revoke"),
+            lambda: (
+                update(t.operator_sign_ins)
+                .where(_OP.id == bindparam("sid"), _OPERATOR_ACTIVE)
+                .values(revoked_at=_AT)
+            ),
+        )
+        return bool(self._execute(stmt, {"sid": sign_in_id, "at": at}).rowcount > 0)
+
+    def revoke_all(self, at: datetime) -> int:
+        stmt = prebuilt(
+            ("operator_sign_ins", "revoke all"),
+            lambda: update(t.operator_sign_ins).where(_OPERATOR_ACTIVE).values(revoked_at=_AT),
+        )
+        return int(self._execute(stmt, {"at": at}).rowcount)
+
+    def revoked_since(self, since: datetime) -> frozenset[SignInId]:
+        stmt = prebuilt(
+            ("operator_sign_ins", "revoked since"),
+            lambda: select(_OP.id).where(_OP.revoked_at >= bindparam("since", type_=t.Instant)),
+        )
+        return frozenset(SignInId(r[0]) for r in self._execute(stmt, {"since": since}))
+
+
 _PW = t.password_credentials.c
 _PASSWORD_FIELDS = ("password_hash", "failed_attempts", "locked_until")
+#: the credential is locked at the ``at`` parameter
+_PASSWORD_LOCKED = and_(_PW.locked_until.is_not(None), _PW.locked_until > _AT)
 
 
 class SqlPasswordCredentialRepository(_Repo, PasswordCredentialRepository):
@@ -1700,6 +1893,76 @@ class SqlPasswordCredentialRepository(_Repo, PasswordCredentialRepository):
             if self._uow.execute(insert, row, kind="password").first() is not None:
                 return stored
         raise ConcurrencyError(f"the password of {row['email']} was changed by someone else")
+
+    def record_failure(
+        self, email: str, at: datetime, policy: PasswordPolicy
+    ) -> PasswordCredential | None:
+        # one UPDATE: the row lock serialises racing failures and each sees the count the
+        # previous one left (PasswordCredential.after_failure, written in SQL); a locked
+        # credential is not written at all
+        stmt = prebuilt(
+            ("password_credentials", "record failure"),
+            lambda: (
+                update(t.password_credentials)
+                .where(
+                    _PW.institution_id == IID,
+                    _PW.email == bindparam("b_email"),
+                    ~_PASSWORD_LOCKED,
+                )
+                .values(
+                    failed_attempts=case(
+                        (_PW.failed_attempts + 1 >= bindparam("b_max"), 0),
+                        else_=_PW.failed_attempts + 1,
+                    ),
+                    locked_until=case(
+                        (
+                            _PW.failed_attempts + 1 >= bindparam("b_max"),
+                            bindparam("b_until", type_=t.Instant),
+                        ),
+                        else_=_PW.locked_until,
+                    ),
+                    version=_PW.version + 1,
+                )
+                .returning(*t.password_credentials.c)
+            ),
+        )
+        params = {
+            "iid": self._iid(),
+            "b_email": fold_email(email),
+            "at": at,
+            "b_max": policy.max_failures,
+            "b_until": at + policy.lockout,
+        }
+        row = self._uow.execute(stmt, params, kind="password").mappings().first()
+        return self.find(email) if row is None else m.password_from(row)
+
+    def record_success(self, email: str, at: datetime, password_hash: str | None = None) -> bool:
+        stmt = prebuilt(
+            ("password_credentials", "record success"),
+            lambda: (
+                update(t.password_credentials)
+                .where(
+                    _PW.institution_id == IID,
+                    _PW.email == bindparam("b_email"),
+                    ~_PASSWORD_LOCKED,
+                )
+                .values(
+                    failed_attempts=0,
+                    locked_until=None,
+                    password_hash=func.coalesce(
+                        bindparam("b_hash", type_=String()), _PW.password_hash
+                    ),
+                    version=_PW.version + 1,
+                )
+            ),
+        )
+        params = {
+            "iid": self._iid(),
+            "b_email": fold_email(email),
+            "at": at,
+            "b_hash": password_hash,
+        }
+        return bool(self._uow.execute(stmt, params, kind="password").rowcount)
 
     def remove(self, email: str) -> bool:
         stmt = prebuilt(

@@ -342,6 +342,8 @@ audit_entries = Table(
     Column("reason", String(500), nullable=False, server_default=""),
     _tenant_fk(["session_id"], "class_sessions", ["id"]),
     Index(None, INST, "session_id", "id"),
+    # a student's trail across sessions, newest first (migration 0004)
+    Index(None, INST, "student_id", "id"),
 )
 
 device_bindings = Table(
@@ -383,6 +385,8 @@ security_events = Table(
     Column("detail", Json, nullable=False),
     ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
     Index(None, INST, "at"),
+    # reviewing one student's events, newest first (migration 0004)
+    Index(None, INST, "student_id", "at"),
 )
 
 covers = Table(
@@ -455,6 +459,9 @@ sign_ins = Table(
     Column("device_id", String(200)),
     Column("revoked_at", Instant),
     Column("version", Integer, nullable=False, server_default="0"),
+    # the refresh token the last refresh replaced, for a simultaneous second refresh
+    Column("previous_digest", String(128)),
+    Column("rotated_at", Instant),
     PrimaryKeyConstraint(INST, "id"),
     ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
     CheckConstraint("method IN ('google', 'password', 'local')", name="sign_in_method"),
@@ -497,7 +504,26 @@ push_tokens = Table(
     Index(None, INST, "faculty_id"),
 )
 
+# -- the platform ----------------------------------------------------------------------------
+
+operator_sign_ins = Table(
+    "operator_sign_ins",
+    metadata,
+    # access tokens minted for platform operators (the token's sid); never the token itself
+    Column("id", Id, nullable=False),
+    # folded (fold_email), like every stored email
+    Column("email", String(254), nullable=False),
+    Column("issued_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("revoked_at", Instant),
+    PrimaryKeyConstraint("id"),
+    Index(None, "revoked_at"),
+)
+
 #: Tables whose rows belong to one institution (row-level security applies to all of them).
 TENANT_TABLES = tuple(
     t for t in metadata.sorted_tables if INST in t.c and t.name != "institution_domains"
 )
+#: Tables only the platform scope may read or write (row-level security: no institution
+#: scope sees a row).
+PLATFORM_ONLY_TABLES = (operator_sign_ins,)

@@ -2,6 +2,7 @@
 
 from ams_core.domain.accounts import (
     ExternalIdentity,
+    OperatorSignIn,
     PasswordCredential,
     PasswordPolicy,
     PushPlatform,
@@ -118,6 +119,7 @@ __all__ = [
     "NotFoundError",
     "Notification",
     "NotificationId",
+    "OperatorSignIn",
     "PasswordCredential",
     "PasswordPolicy",
     "PermissionDeniedError",

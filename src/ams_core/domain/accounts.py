@@ -1,4 +1,4 @@
-"""Accounts: signed-in sessions, password credentials and push tokens.
+"""Accounts: signed-in sessions, operators' tokens, password credentials and push tokens.
 
 AMS never stores a bearer secret: a refresh token is kept as its SHA-256 digest and a
 password as an argon2id hash made by the :class:`~ams_core.ports.PasswordHasher` adapter.
@@ -8,13 +8,14 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import hmac
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ams_core.domain.errors import FieldProblem, ValidationError
 from ams_core.domain.identity import Principal, Role
 from ams_core.domain.ids import DeviceId, FacultyId, InstitutionId, SignInId, StudentId
-from ams_core.domain.people import Faculty, Student
+from ams_core.domain.people import Faculty, Student, fold_email
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,17 +62,66 @@ class SignIn:
     device_id: DeviceId | None = None
     revoked_at: datetime | None = None
     version: int = 0
+    #: digest of the refresh token the last refresh replaced, and when it did
+    previous_digest: str | None = None
+    rotated_at: datetime | None = None
 
     def is_active(self, now: datetime) -> bool:
         """Whether the session may still be used or refreshed."""
         return self.revoked_at is None and now < self.expires_at
 
-    def rotated(self, refresh_digest: str, expires_at: datetime) -> SignIn:
-        """Return the session after a refresh: a new refresh token and expiry."""
-        return replace(self, refresh_digest=refresh_digest, expires_at=expires_at)
+    def rotated(self, refresh_digest: str, expires_at: datetime, now: datetime) -> SignIn:
+        """Return the session after a refresh at ``now``: a new refresh token and expiry;
+        the replaced token's digest is kept for :meth:`just_replaced`.
+        """
+        return replace(
+            self,
+            refresh_digest=refresh_digest,
+            expires_at=expires_at,
+            previous_digest=self.refresh_digest,
+            rotated_at=now,
+        )
+
+    def just_replaced(self, digest: str, now: datetime, grace: timedelta) -> bool:
+        """Whether ``digest`` is of the refresh token the last refresh replaced, less than
+        ``grace`` ago (a second, simultaneous refresh by the same app, not a stolen copy).
+        """
+        return (
+            self.previous_digest is not None
+            and self.rotated_at is not None
+            and now - self.rotated_at <= grace
+            and hmac.compare_digest(self.previous_digest, digest)
+        )
 
     def revoked(self, now: datetime) -> SignIn:
         """Return the session ended at ``now`` (unchanged if it already was)."""
+        return self if self.revoked_at is not None else replace(self, revoked_at=now)
+
+
+@dataclass(frozen=True, slots=True)
+class OperatorSignIn:
+    """One access token minted for a platform operator (``ams token --operator``).
+
+    Operators act on the deployment, not inside an institution, so the record lives in the
+    platform scope. The token names it (``sid``), so revoking it ends the token; there is
+    no refresh token: once expired, the operator mints another. The email is kept folded.
+    """
+
+    id: SignInId
+    email: str
+    issued_at: datetime
+    expires_at: datetime
+    revoked_at: datetime | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "email", fold_email(self.email))
+
+    def is_active(self, now: datetime) -> bool:
+        """Whether the token may still be used: neither revoked nor expired at ``now``."""
+        return self.revoked_at is None and now < self.expires_at
+
+    def revoked(self, now: datetime) -> OperatorSignIn:
+        """Return the sign-in ended at ``now`` (unchanged if it already was)."""
         return self if self.revoked_at is not None else replace(self, revoked_at=now)
 
 
@@ -118,7 +168,11 @@ class PasswordCredential:
         return self.locked_until is not None and now < self.locked_until
 
     def after_failure(self, now: datetime, policy: PasswordPolicy) -> PasswordCredential:
-        """Count a wrong password; the ``max_failures``-th locks the account for a while."""
+        """Count a wrong password; the ``max_failures``-th in a row locks the account for
+        ``policy.lockout``. While locked, nothing is counted (the attempt was refused).
+        """
+        if self.is_locked(now):
+            return self
         failures = self.failed_attempts + 1
         if failures >= policy.max_failures:
             return replace(self, failed_attempts=0, locked_until=now + policy.lockout)

@@ -20,6 +20,7 @@ class SecurityEventKind(enum.Enum):
     SECRET_ROTATED = "secret_rotated"  # noqa: S105 - an event name, not a secret
     OFF_CAMPUS = "off_campus"
     DEVICE_RESET = "device_reset"
+    ACCOUNT_LOCKED = "account_locked"
 
 
 @dataclass(frozen=True, slots=True)

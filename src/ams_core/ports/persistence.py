@@ -6,7 +6,9 @@ Semantics every adapter must honour (the contract suite in ``ams_core.testing`` 
   (``uow.for_institution(id)``) or for the platform (``uow.for_platform()``). Inside an
   institution scope every repository sees and writes only that institution's rows, whether
   or not a query names the institution; another institution's object is simply not found.
-  Only ``institutions`` and ``outbox`` work in the platform scope.
+  Only ``institutions`` and ``outbox`` work in both scopes; ``operator_sign_ins`` works only
+  in the platform scope (inside an institution it raises
+  :class:`~ams_core.domain.errors.PermissionDeniedError` ``platform_required``).
 * **Atomicity.** Nothing is visible to other units of work before ``commit()``; leaving the
   ``with`` block without committing (or with an exception) rolls everything back.
 * **Errors.** ``get`` raises :class:`~ams_core.domain.errors.NotFoundError`; ``add`` of an
@@ -23,9 +25,15 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from types import TracebackType
-from typing import Protocol, Self
+from typing import Generic, Protocol, Self, TypeVar
 
-from ams_core.domain.accounts import PasswordCredential, PushToken, SignIn
+from ams_core.domain.accounts import (
+    OperatorSignIn,
+    PasswordCredential,
+    PasswordPolicy,
+    PushToken,
+    SignIn,
+)
 from ams_core.domain.attendance import AttendanceMark, AuditEntry, StatusTally
 from ams_core.domain.calendar import DateRange
 from ams_core.domain.cover import CoverAssignment
@@ -48,7 +56,7 @@ from ams_core.domain.institution import Institution
 from ams_core.domain.notifications import DeliveryReport, Notification, Recipient
 from ams_core.domain.people import DeviceBinding, Faculty, Section, Student
 from ams_core.domain.reports import AssignmentSummary, SessionCounts
-from ams_core.domain.security import SecurityEvent
+from ams_core.domain.security import SecurityEvent, SecurityEventKind
 from ams_core.domain.sessions import ClassSession
 from ams_core.domain.teaching import Holiday, Subject, TeachingAssignment, Term, WeeklySlot
 
@@ -490,8 +498,28 @@ class MarkRepository(Protocol):
         """
 
 
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[T]):
+    """Some consecutive items of a longer ordered list, and how long the whole list is.
+
+    ``total`` counts every item the read matched, not only those in ``items``; an
+    ``offset`` past the end gives no items and the same ``total``.
+    """
+
+    items: tuple[T, ...]
+    total: int
+
+
 class AuditRepository(Protocol):
-    """The append-only audit trail of attendance changes."""
+    """The append-only audit trail of attendance changes.
+
+    Pages (``page_for_session``, ``page_for_student``) come **newest first**: the reverse of
+    the order the entries were written in, which also orders entries written together
+    (one ``add_many``, one ``at``). ``limit`` is at least 1 and ``offset`` at least 0.
+    """
 
     @abstractmethod
     def add_many(self, entries: Sequence[AuditEntry]) -> None: ...
@@ -499,6 +527,29 @@ class AuditRepository(Protocol):
     @abstractmethod
     def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
         """Entries of a session in the order they were written."""
+
+    @abstractmethod
+    def page_for_session(
+        self, session_id: SessionId, limit: int, offset: int = 0
+    ) -> Slice[AuditEntry]:
+        """Entries of a session, newest written first, ``limit`` of them after skipping
+        ``offset``; ``total`` counts all of the session's entries.
+        """
+
+    @abstractmethod
+    def page_for_student(
+        self,
+        student_id: StudentId,
+        limit: int,
+        offset: int = 0,
+        teacher: FacultyId | None = None,
+    ) -> Slice[AuditEntry]:
+        """Entries about one student across all sessions, newest written first.
+
+        With ``teacher``, only the entries of sessions whose teacher of record is
+        ``teacher`` (as the sessions are stored now); ``total`` counts the entries that
+        match. A student without entries (or unknown) gives an empty slice.
+        """
 
 
 class DeviceBindingRepository(Protocol):
@@ -534,8 +585,21 @@ class CheckInAttemptRepository(Protocol):
         """Reset the session-wide counter (after a secret rotation); per-student counts stay."""
 
 
+@dataclass(frozen=True, slots=True)
+class SecurityEventFilter:
+    """Which security events to review: every field given must match (``None``: any).
+
+    ``since`` keeps the events at or after that instant.
+    """
+
+    kind: SecurityEventKind | None = None
+    student_id: StudentId | None = None
+    session_id: SessionId | None = None
+    since: datetime | None = None
+
+
 class SecurityEventRepository(Protocol):
-    """Suspicious events for review."""
+    """Suspicious events for review, newest ``at`` first (ties: last written first)."""
 
     @abstractmethod
     def add(self, event: SecurityEvent) -> None: ...
@@ -543,6 +607,14 @@ class SecurityEventRepository(Protocol):
     @abstractmethod
     def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
         """Events at or after ``since``, newest ``at`` first (ties: last written first)."""
+
+    @abstractmethod
+    def page(
+        self, filters: SecurityEventFilter, limit: int, offset: int = 0
+    ) -> Slice[SecurityEvent]:
+        """Events matching ``filters`` in the order of :meth:`list`, ``limit`` of them
+        (at least 1) after skipping ``offset``; ``total`` counts every match.
+        """
 
 
 class CoverAssignmentRepository(Protocol):
@@ -594,6 +666,42 @@ class SignInRepository(Protocol):
         """Ids of sessions revoked at or after ``since`` (feeds the revocation cache)."""
 
 
+class OperatorSignInRepository(Protocol):
+    """Access tokens minted for platform operators: **platform scope only**.
+
+    Inside an institution scope every method raises
+    :class:`~ams_core.domain.errors.PermissionDeniedError` (``platform_required``): an
+    institution never sees or writes operators' tokens. Emails are stored folded
+    (:func:`~ams_core.domain.people.fold_email`). A sign-in is *active* at ``at`` when it is
+    not revoked and ``at`` is before its ``expires_at``.
+    """
+
+    @abstractmethod
+    def add(self, sign_in: OperatorSignIn) -> None:
+        """Record a newly minted token; an id already recorded is a ConflictError."""
+
+    @abstractmethod
+    def find(self, sign_in_id: SignInId) -> OperatorSignIn | None: ...
+
+    @abstractmethod
+    def list_active(self, at: datetime) -> Sequence[OperatorSignIn]:
+        """The sign-ins active at ``at``, ordered by ``issued_at`` then id."""
+
+    @abstractmethod
+    def revoke(self, sign_in_id: SignInId, at: datetime) -> bool:
+        """End one sign-in at ``at``; return whether it was active then (an unknown,
+        revoked or expired one is left as it is).
+        """
+
+    @abstractmethod
+    def revoke_all(self, at: datetime) -> int:
+        """End every sign-in active at ``at``; return how many."""
+
+    @abstractmethod
+    def revoked_since(self, since: datetime) -> frozenset[SignInId]:
+        """Ids of sign-ins revoked at or after ``since`` (feeds the revocation cache)."""
+
+
 class PasswordCredentialRepository(Protocol):
     """Passwords given by admins, one per person (email) of the institution."""
 
@@ -603,6 +711,25 @@ class PasswordCredentialRepository(Protocol):
     @abstractmethod
     def put(self, credential: PasswordCredential) -> PasswordCredential:
         """Insert (``version`` 0 and none stored) or update (optimistic), return stored."""
+
+    @abstractmethod
+    def record_failure(
+        self, email: str, at: datetime, policy: PasswordPolicy
+    ) -> PasswordCredential | None:
+        """Count one wrong password as :meth:`PasswordCredential.after_failure` does, in one
+        atomic step: of N racing failures all N count, whatever the concurrency, so the
+        ``policy.max_failures``-th locks the account exactly. Returns the stored credential
+        (``None`` when there is none); never raises ``ConcurrencyError``.
+        """
+
+    @abstractmethod
+    def record_success(self, email: str, at: datetime, password_hash: str | None = None) -> bool:
+        """Clear the failure count after a right password (storing ``password_hash`` when a
+        re-hash is given), atomically and only if the credential is not locked at ``at``.
+
+        Returns whether it was cleared: ``False`` when there is no credential or it is locked
+        (a lock that a racing failure set after the caller read the credential included).
+        """
 
     @abstractmethod
     def remove(self, email: str) -> bool: ...
@@ -682,6 +809,7 @@ class UnitOfWork(Protocol):
     covers: CoverAssignmentRepository
     outbox: OutboxRepository
     sign_ins: SignInRepository
+    operator_sign_ins: OperatorSignInRepository
     passwords: PasswordCredentialRepository
     push_tokens: PushTokenRepository
 
@@ -691,7 +819,9 @@ class UnitOfWork(Protocol):
 
     @abstractmethod
     def for_platform(self) -> Self:
-        """Scope the next transaction to the platform (institutions and outbox only)."""
+        """Scope the next transaction to the platform (institutions, outbox and operator
+        sign-ins only).
+        """
 
     @abstractmethod
     def __enter__(self) -> Self: ...

@@ -1,4 +1,6 @@
-"""Signing in and out: Google and password sign-in, token refresh, revocation."""
+"""Signing in and out: Google and password sign-in, token refresh, revocation, and the
+platform operators' recorded (revocable) access tokens.
+"""
 
 from __future__ import annotations
 
@@ -11,6 +13,7 @@ from datetime import datetime, timedelta
 
 from ams_core.domain.accounts import (
     ExternalIdentity,
+    OperatorSignIn,
     PasswordCredential,
     PasswordPolicy,
     SignIn,
@@ -21,14 +24,16 @@ from ams_core.domain.accounts import (
 from ams_core.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
+    FieldProblem,
     NotFoundError,
     PermissionDeniedError,
-    TooManyAttemptsError,
+    ValidationError,
 )
 from ams_core.domain.identity import Principal, Role
 from ams_core.domain.ids import InstitutionId, SignInId
 from ams_core.domain.institution import Institution
 from ams_core.domain.people import fold_email, validate_device_id
+from ams_core.domain.security import SecurityEvent, SecurityEventKind
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.identity import AccessTokens, ExternalIdentityVerifier, PasswordHasher
 from ams_core.ports.persistence import UnitOfWork
@@ -43,6 +48,9 @@ class SessionLifetimes:
     """How long a signed-in session lasts before its refresh token stops working."""
 
     refresh: timedelta = timedelta(days=30)
+    #: how long the refresh token just replaced still gets the same successor (an app that
+    #: refreshes twice at once must not end its own session)
+    refresh_grace: timedelta = timedelta(seconds=30)
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,6 +71,10 @@ class RevocationCache:
     made in this process apply at once, and those made elsewhere are read from the store
     at most ``refresh_every`` apart per institution. Sessions revoked longer ago than
     ``lookback`` (the access-token lifetime) no longer matter: their tokens have expired.
+
+    Platform operators' tokens belong to no institution: their revocations are kept under
+    the institution ``None`` and reloaded the same way, from ``operator_sign_ins`` in the
+    platform scope.
     """
 
     def __init__(
@@ -78,33 +90,44 @@ class RevocationCache:
         self._lookback = lookback
         self._refresh_every = refresh_every
         self._lock = threading.Lock()
-        self._revoked: dict[InstitutionId, frozenset[SignInId]] = {}
-        self._loaded_at: dict[InstitutionId, datetime] = {}
+        self._revoked: dict[InstitutionId | None, frozenset[SignInId]] = {}
+        self._loaded_at: dict[InstitutionId | None, datetime] = {}
 
-    def is_revoked(self, institution_id: InstitutionId, sign_in_id: SignInId) -> bool:
-        """Whether the session was revoked (reloading the institution's list when stale)."""
+    def is_revoked(self, institution_id: InstitutionId | None, sign_in_id: SignInId) -> bool:
+        """Whether the session was revoked (reloading the institution's list when stale);
+        ``institution_id`` ``None`` asks about a platform operator's token.
+        """
         now = self._clock.now()
         loaded = self._loaded_at.get(institution_id)
         if loaded is None or now - loaded >= self._refresh_every:
             self._reload(institution_id, now)
         return sign_in_id in self._revoked.get(institution_id, frozenset())
 
-    def add(self, institution_id: InstitutionId, sign_in_id: SignInId) -> None:
-        """Record a revocation made by this process."""
+    def add(self, institution_id: InstitutionId | None, sign_in_id: SignInId) -> None:
+        """Record a revocation made by this process (``None``: a platform operator's)."""
         with self._lock:
             known = self._revoked.get(institution_id, frozenset())
             self._revoked[institution_id] = known | {sign_in_id}
 
-    def _reload(self, institution_id: InstitutionId, now: datetime) -> None:
-        with self._uow_factory().for_institution(institution_id) as uow:
-            stored = uow.sign_ins.revoked_since(now - self._lookback)
+    def _reload(self, institution_id: InstitutionId | None, now: datetime) -> None:
+        since = now - self._lookback
+        if institution_id is None:
+            with self._uow_factory().for_platform() as uow:
+                stored = uow.operator_sign_ins.revoked_since(since)
+        else:
+            with self._uow_factory().for_institution(institution_id) as uow:
+                stored = uow.sign_ins.revoked_since(since)
         with self._lock:
             self._revoked[institution_id] = stored | self._revoked.get(institution_id, frozenset())
             self._loaded_at[institution_id] = now
 
 
 class Authenticate:
-    """Turn a bearer access token into the principal, refusing revoked sessions."""
+    """Turn a bearer access token into the principal, refusing revoked sessions.
+
+    A token without an institution (a platform operator's) must name its recorded
+    sign-in: one minted before operator tokens were recorded is refused.
+    """
 
     def __init__(self, tokens: AccessTokens, revocations: RevocationCache) -> None:
         self._tokens = tokens
@@ -115,14 +138,20 @@ class Authenticate:
 
         Raises:
             AuthenticationError: the token is invalid or expired (``invalid_token``,
-                ``token_expired``) or its session was revoked (``session_revoked``).
+                ``token_expired``; an operator token naming no sign-in is
+                ``invalid_token`` too) or its session was revoked (``session_revoked``).
         """
         principal = self._tokens.verify(token)
-        if (
-            principal.sign_in_id is not None
-            and principal.institution_id is not None
-            and self._revocations.is_revoked(principal.institution_id, principal.sign_in_id)
-        ):
+        sign_in_id = principal.sign_in_id
+        if sign_in_id is None:
+            if principal.institution_id is None:
+                raise AuthenticationError(
+                    "the access token is not valid: an operator token must name its "
+                    "recorded sign-in (mint a new one)",
+                    code="invalid_token",
+                )
+            return principal
+        if self._revocations.is_revoked(principal.institution_id, sign_in_id):
             raise AuthenticationError("you have been signed out", code="session_revoked")
         return principal
 
@@ -221,11 +250,23 @@ class _SessionStarter:
         secret = base64.urlsafe_b64encode(self._random.secret(32)).rstrip(b"=").decode()
         return f"{institution_id}.{sign_in_id}.{secret}"
 
-    def rotate(self, sign_in: SignIn) -> tuple[SignIn, str]:
-        refresh_token = self._refresh_token(sign_in.institution_id, sign_in.id)
-        rotated = sign_in.rotated(
-            digest_token(refresh_token), self._clock.now() + self._lifetimes.refresh
-        )
+    @staticmethod
+    def successor(presented: str) -> str:
+        """The refresh token that replaces ``presented``.
+
+        Derived from the presented token (an HMAC keyed by it), so two simultaneous
+        refreshes with one token both hand the app the same new token, and nobody without
+        the presented token can compute it; the server keeps only digests.
+        """
+        institution_id, sign_in_id = _split_refresh_token(presented)
+        derived = hmac.digest(presented.encode(), b"ams refresh token rotation", "sha256")
+        secret = base64.urlsafe_b64encode(derived).rstrip(b"=").decode()
+        return f"{institution_id}.{sign_in_id}.{secret}"
+
+    def rotate(self, sign_in: SignIn, presented: str) -> tuple[SignIn, str]:
+        refresh_token = self.successor(presented)
+        now = self._clock.now()
+        rotated = sign_in.rotated(digest_token(refresh_token), now + self._lifetimes.refresh, now)
         return rotated, refresh_token
 
 
@@ -307,8 +348,10 @@ class SignInWithPasswordCommand:
 class SignInWithPassword:
     """Sign in with a password; repeated failures lock the account for a while.
 
-    Unknown emails and wrong passwords get the same answer, and the hasher runs for both,
-    so the response does not reveal who has an account.
+    Unknown emails, wrong passwords and locked accounts all get the same answer, and the
+    hasher runs once for each, so the response reveals neither who has an account nor who
+    is locked. Every wrong password counts, exactly, however many arrive at once, and a
+    right one that races with the failure that locks the account is refused.
     """
 
     _DUMMY_PASSWORD = "an unguessable dummy password for timing"  # noqa: S105
@@ -334,8 +377,8 @@ class SignInWithPassword:
         """Sign in.
 
         Raises:
-            AuthenticationError: ``invalid_credentials``.
-            TooManyAttemptsError: ``account_locked`` until the lockout ends.
+            AuthenticationError: ``invalid_credentials`` (unknown email, wrong password, or
+                an account locked after ``policy.max_failures`` wrong passwords in a row).
             PermissionDeniedError: device binding refusals, as for Google sign-in.
         """
         email = fold_email(command.email)
@@ -352,17 +395,22 @@ class SignInWithPassword:
             if credential is None:
                 self._burn(command.password)
                 raise _invalid_credentials()
+            right = self._hasher.verify(credential.password_hash, command.password)
             if credential.is_locked(now):
-                assert credential.locked_until is not None  # noqa: S101 - is_locked said so
-                raise TooManyAttemptsError(
-                    "too many wrong passwords; try again later",
-                    retry_after_seconds=max(
-                        1, int((credential.locked_until - now).total_seconds())
-                    ),
-                    code="account_locked",
-                )
-            if not self._hasher.verify(credential.password_hash, command.password):
-                uow.passwords.put(credential.after_failure(now, self._policy))
+                raise _invalid_credentials()
+            if not right:
+                counted = uow.passwords.record_failure(email, now, self._policy)
+                if counted is not None and counted.locked_until == now + self._policy.lockout:
+                    uow.security_events.add(
+                        SecurityEvent(
+                            institution.id,
+                            SecurityEventKind.ACCOUNT_LOCKED,
+                            now,
+                            actor=email,
+                            client_ip=command.client_ip,
+                            detail={"failures": str(self._policy.max_failures)},
+                        )
+                    )
                 uow.commit()
                 raise _invalid_credentials()
             rehashed = (
@@ -370,9 +418,11 @@ class SignInWithPassword:
                 if self._hasher.needs_rehash(credential.password_hash)
                 else None
             )
-            if credential.failed_attempts or rehashed is not None:
-                uow.passwords.put(credential.after_success(rehashed))
-                uow.commit()
+            # conditional on not being locked: a failure racing with this one may have
+            # locked the account since it was read
+            if not uow.passwords.record_success(email, now, rehashed):
+                raise _invalid_credentials()
+            uow.commit()
         principal = self._starter.principal(institution.id, email)
         return self._starter.start(
             principal, SignInMethod.PASSWORD, command.device_id, command.client_ip
@@ -385,7 +435,10 @@ class SignInWithPassword:
 
 
 def _invalid_credentials() -> AuthenticationError:
-    return AuthenticationError("wrong email or password", code="invalid_credentials")
+    return AuthenticationError(
+        "wrong email or password (after repeated failures, sign-in pauses for a while)",
+        code="invalid_credentials",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -454,7 +507,9 @@ class RefreshSignIn:
     """Exchange a refresh token for new tokens; the old refresh token stops working.
 
     Presenting a refresh token that was already used means it was copied: the whole
-    session is revoked. Roles are read again, so a demoted admin loses the role here.
+    session is revoked. The exception is an app that refreshes twice at once: within
+    ``SessionLifetimes.refresh_grace`` of a refresh, the token it replaced gets the same
+    new token again instead. Roles are read again, so a demoted admin loses the role here.
     """
 
     def __init__(
@@ -469,6 +524,7 @@ class RefreshSignIn:
         self._uow = uow
         self._clock = clock
         self._revocations = revocations
+        self._lifetimes = lifetimes
         self._starter = _SessionStarter(uow, tokens, clock, random, lifetimes)
 
     def __call__(self, command: RefreshSignInCommand) -> SignInResult:
@@ -479,6 +535,7 @@ class RefreshSignIn:
                 reused token) or ``unknown_person`` when the person was removed.
         """
         institution_id, sign_in_id = _split_refresh_token(command.refresh_token)
+        presented = digest_token(command.refresh_token)
         now = self._clock.now()
         with self._uow.for_institution(institution_id) as uow:
             sign_in = uow.sign_ins.find(sign_in_id)
@@ -486,23 +543,26 @@ class RefreshSignIn:
                 raise AuthenticationError(
                     "the refresh token is not valid", code="invalid_refresh_token"
                 )
-            if not hmac.compare_digest(sign_in.refresh_digest, digest_token(command.refresh_token)):
+            if hmac.compare_digest(sign_in.refresh_digest, presented):
+                rotated, refresh_token = self._starter.rotate(sign_in, command.refresh_token)
+                try:
+                    uow.sign_ins.update(rotated)
+                    uow.commit()
+                except ConcurrencyError:
+                    # a simultaneous refresh with the same token won; it stored the same
+                    # successor, unless the session changed otherwise (revoked, say)
+                    sign_in = uow.sign_ins.find(sign_in_id) or sign_in
+                    if not self._is_current(sign_in, refresh_token, now):
+                        raise _refresh_token_used() from None
+            elif sign_in.just_replaced(presented, now, self._lifetimes.refresh_grace):
+                refresh_token = self._starter.successor(command.refresh_token)
+                if not self._is_current(sign_in, refresh_token, now):
+                    raise _refresh_token_used()
+            else:
                 uow.sign_ins.update(sign_in.revoked(now))
                 uow.commit()
                 self._revocations.add(institution_id, sign_in_id)
-                raise AuthenticationError(
-                    "the refresh token was already used; sign in again",
-                    code="invalid_refresh_token",
-                )
-            rotated, refresh_token = self._starter.rotate(sign_in)
-            try:
-                uow.sign_ins.update(rotated)
-            except ConcurrencyError:
-                raise AuthenticationError(
-                    "the refresh token was already used; sign in again",
-                    code="invalid_refresh_token",
-                ) from None
-            uow.commit()
+                raise _refresh_token_used()
         try:
             principal = self._starter.principal(institution_id, sign_in.email)
         except PermissionDeniedError:
@@ -510,6 +570,18 @@ class RefreshSignIn:
                 "your account no longer exists", code="unknown_person"
             ) from None
         return self._starter.tokens_for(replace(principal, sign_in_id=sign_in_id), refresh_token)
+
+    @staticmethod
+    def _is_current(sign_in: SignIn, refresh_token: str, now: datetime) -> bool:
+        return sign_in.is_active(now) and hmac.compare_digest(
+            sign_in.refresh_digest, digest_token(refresh_token)
+        )
+
+
+def _refresh_token_used() -> AuthenticationError:
+    return AuthenticationError(
+        "the refresh token was already used; sign in again", code="invalid_refresh_token"
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -528,16 +600,23 @@ class SignOut:
         self._revocations = revocations
 
     def __call__(self, command: SignOutCommand) -> None:
-        """Revoke the session (signing out twice is harmless)."""
+        """Revoke the session (signing out twice is harmless); a platform operator's token
+        is revoked in the platform scope.
+        """
         sign_in_id = command.actor.sign_in_id
         if sign_in_id is None:
             return
-        institution_id = tenant_of(command.actor)
-        with self._uow.for_institution(institution_id) as uow:
-            sign_in = uow.sign_ins.find(sign_in_id)
-            if sign_in is not None and sign_in.revoked_at is None:
-                uow.sign_ins.update(sign_in.revoked(self._clock.now()))
+        institution_id = command.actor.institution_id
+        if institution_id is None:
+            with self._uow.for_platform() as uow:
+                uow.operator_sign_ins.revoke(sign_in_id, self._clock.now())
                 uow.commit()
+        else:
+            with self._uow.for_institution(institution_id) as uow:
+                sign_in = uow.sign_ins.find(sign_in_id)
+                if sign_in is not None and sign_in.revoked_at is None:
+                    uow.sign_ins.update(sign_in.revoked(self._clock.now()))
+                    uow.commit()
         self._revocations.add(institution_id, sign_in_id)
 
 
@@ -577,17 +656,153 @@ class IssueLocalToken:
         return self._starter.start(principal, SignInMethod.LOCAL, None, None)
 
 
+def _require_operator(actor: Principal) -> None:
+    if not actor.has(Role.PLATFORM_OPERATOR):
+        raise PermissionDeniedError("only a platform operator may manage operator tokens")
+
+
 @dataclass(frozen=True, slots=True)
 class OperatorToken:
-    """An access token for the platform operator (no institution, no session)."""
+    """An access token for a platform operator (no institution) and its recorded sign-in,
+    whose id the token names (``principal.sign_in_id``).
+    """
 
     access_token: str
     expires_in: int
     principal: Principal = field(compare=False)
+    sign_in: OperatorSignIn = field(compare=False)
 
 
-def issue_operator_token(tokens: AccessTokens, clock: Clock, email: str) -> OperatorToken:
-    """Mint a platform-operator access token (for the CLI; never exposed over HTTP)."""
-    principal = Principal(email=fold_email(email), roles=frozenset({Role.PLATFORM_OPERATOR}))
-    issued = tokens.issue(principal, clock.now())
-    return OperatorToken(issued.token, issued.expires_in, principal)
+@dataclass(frozen=True, slots=True)
+class IssueOperatorTokenCommand:
+    """The operator the token is for (their email; not checked against any institution)."""
+
+    email: str
+
+
+class IssueOperatorToken:
+    """Mint a platform-operator access token and record it, so it can be revoked.
+
+    For the ``ams token --operator`` command; never exposed over HTTP (whoever runs the
+    command holds the signing key anyway). The record expires with the token.
+    """
+
+    def __init__(
+        self, uow: UnitOfWork, tokens: AccessTokens, clock: Clock, random: RandomSource
+    ) -> None:
+        self._uow = uow
+        self._tokens = tokens
+        self._clock = clock
+        self._random = random
+
+    def __call__(self, command: IssueOperatorTokenCommand) -> OperatorToken:
+        """Issue the token and record its sign-in.
+
+        Raises:
+            ValidationError: the email is empty.
+        """
+        email = fold_email(command.email)
+        if not email:
+            raise ValidationError([FieldProblem("email", "give the operator's email")])
+        now = self._clock.now()
+        sign_in_id = SignInId(self._random.new_id())
+        principal = Principal(
+            email=email, roles=frozenset({Role.PLATFORM_OPERATOR}), sign_in_id=sign_in_id
+        )
+        issued = self._tokens.issue(principal, now)
+        sign_in = OperatorSignIn(sign_in_id, email, issued_at=now, expires_at=issued.expires_at)
+        with self._uow.for_platform() as uow:
+            uow.operator_sign_ins.add(sign_in)
+            uow.commit()
+        return OperatorToken(issued.token, issued.expires_in, principal, sign_in)
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeOperatorTokensCommand:
+    """Which platform-operator tokens to revoke: exactly one of ``sign_in_id`` (one
+    token), ``email`` (every active token of one operator) or ``everyone`` (all of them).
+    """
+
+    actor: Principal
+    sign_in_id: SignInId | None = None
+    email: str | None = None
+    everyone: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class RevokeOperatorTokensResult:
+    """The tokens that were active and now are revoked (already revoked or expired ones
+    are not counted).
+    """
+
+    revoked: tuple[OperatorSignIn, ...]
+
+
+class RevokeOperatorTokens:
+    """End platform-operator tokens: in this process at once, in others within the
+    revocation cache's refresh (a few seconds).
+    """
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, revocations: RevocationCache) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._revocations = revocations
+
+    def __call__(self, command: RevokeOperatorTokensCommand) -> RevokeOperatorTokensResult:
+        """Revoke the tokens the command names.
+
+        Raises:
+            PermissionDeniedError: the actor is not a platform operator.
+            ValidationError: not exactly one of ``sign_in_id``, ``email``, ``everyone``.
+            NotFoundError: ``operator_token_not_found``: no token has that id.
+        """
+        _require_operator(command.actor)
+        chosen = (command.sign_in_id is not None) + (command.email is not None) + command.everyone
+        if chosen != 1:
+            raise ValidationError(
+                [FieldProblem("scope", "name one token, one operator's email, or everyone")]
+            )
+        now = self._clock.now()
+        with self._uow.for_platform() as uow:
+            repository = uow.operator_sign_ins
+            if command.sign_in_id is not None:
+                found = repository.find(command.sign_in_id)
+                if found is None:
+                    raise NotFoundError("operator_token", command.sign_in_id)
+                ended = [found] if repository.revoke(found.id, now) else []
+            elif command.email is not None:
+                email = fold_email(command.email)
+                mine = [s for s in repository.list_active(now) if s.email == email]
+                ended = [s for s in mine if repository.revoke(s.id, now)]
+            else:
+                ended = list(repository.list_active(now))
+                repository.revoke_all(now)
+            uow.commit()
+        for sign_in in ended:
+            self._revocations.add(None, sign_in.id)
+        return RevokeOperatorTokensResult(tuple(s.revoked(now) for s in ended))
+
+
+@dataclass(frozen=True, slots=True)
+class ListOperatorTokensCommand:
+    """A platform operator asks which operator tokens still work."""
+
+    actor: Principal
+
+
+class ListOperatorTokens:
+    """The platform-operator tokens neither revoked nor expired, oldest first."""
+
+    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
+        self._uow = uow
+        self._clock = clock
+
+    def __call__(self, command: ListOperatorTokensCommand) -> tuple[OperatorSignIn, ...]:
+        """List the active tokens' records (never the tokens themselves).
+
+        Raises:
+            PermissionDeniedError: the actor is not a platform operator.
+        """
+        _require_operator(command.actor)
+        with self._uow.for_platform() as uow:
+            return tuple(uow.operator_sign_ins.list_active(self._clock.now()))

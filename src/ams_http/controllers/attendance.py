@@ -64,7 +64,14 @@ MAX_SCHEDULE_DAYS = 62
 SessionPath = Annotated[str, PathParameter(max_length=64, description="session id")]
 
 
+#: the dates a schedule may ask about (arithmetic near date.max would overflow)
+EARLIEST, LATEST = date(1900, 1, 1), date(2199, 12, 31)
+
+
 def _dates(start: date | None, end: date | None) -> DateRange:
+    for name, given in (("from", start), ("to", end)):
+        if given is not None and not EARLIEST <= given <= LATEST:
+            raise ValidationError([FieldProblem(name, f"must be between {EARLIEST} and {LATEST}")])
     today = date.today()  # noqa: DTZ011 - a default window only; the range is explicit otherwise
     first = start or today - timedelta(days=today.weekday())
     last = end or first + timedelta(days=6)
@@ -87,8 +94,17 @@ def _dates(start: date | None, end: date | None) -> DateRange:
 async def get_my_schedule(
     request: Request[Any, Any, Any],
     use_case: FromDishka[GetSchedule],
-    start: Annotated[date | None, QueryParameter(name="from")] = None,
-    end: Annotated[date | None, QueryParameter(name="to")] = None,
+    start: Annotated[
+        date | None, QueryParameter(name="from", description="first date (default: this Monday)")
+    ] = None,
+    end: Annotated[
+        date | None,
+        QueryParameter(
+            name="to",
+            description=f"last date (default: `from` + 6 days); not before `from`, and at most "
+            f"{MAX_SCHEDULE_DAYS} days from `from` to `to`, both included",
+        ),
+    ] = None,
 ) -> ScheduleOut:
     """A student's or teacher's sessions between two dates (default: this week)."""
     dates = _dates(start, end)
@@ -174,7 +190,9 @@ async def mark_attendance(
     data: JSONBody[MarkAttendanceBody],
     use_case: FromDishka[MarkAttendance],
 ) -> MarkAttendanceOut:
-    """Teacher of record or admin: set statuses by hand (a completed session needs a reason)."""
+    """Teacher of record or admin: set statuses by hand. Each student at most once in
+    ``marks``; correcting a completed session needs a ``reason``.
+    """
     command = MarkAttendanceCommand(
         actor=actor(request),
         session_id=SessionId(session_id),

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
 from litestar import Request, get, post, put
+from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
@@ -24,7 +25,13 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import actor, client_ip
 from ams_http.controllers._run import run
-from ams_http.openapi import IDEMPOTENT, SIGNED_IN, IdempotentOperation, problems
+from ams_http.openapi import (
+    IDEMPOTENT,
+    SIGNED_IN,
+    IdempotentOperation,
+    PublicOperation,
+    problems,
+)
 from ams_http.ratelimit import RATE_LIMIT, REFRESH, SIGN_IN
 from ams_http.schemas.auth import (
     GoogleSignInBody,
@@ -37,6 +44,8 @@ from ams_http.schemas.auth import (
 from ams_http.settings import HttpSettings
 
 TAGS = ["auth"]
+#: tokens must never be kept by a browser or an intermediary cache (RFC 6749 §5.1)
+NO_STORE = CacheControlHeader(no_store=True)
 
 
 @post(
@@ -44,6 +53,8 @@ TAGS = ["auth"]
     tags=TAGS,
     operation_id="signInWithGoogle",
     status_code=200,
+    operation_class=PublicOperation,
+    cache_control=NO_STORE,
     opt={RATE_LIMIT: SIGN_IN},
     responses=problems(400, 401, 403, 413, 422, 429, 503),
 )
@@ -66,6 +77,8 @@ async def sign_in_with_google(
     tags=TAGS,
     operation_id="signInWithPassword",
     status_code=200,
+    operation_class=PublicOperation,
+    cache_control=NO_STORE,
     opt={RATE_LIMIT: SIGN_IN},
     responses=problems(400, 401, 403, 413, 422, 429, 503),
 )
@@ -88,6 +101,8 @@ async def sign_in_with_password(
     tags=TAGS,
     operation_id="refreshTokens",
     status_code=200,
+    operation_class=PublicOperation,
+    cache_control=NO_STORE,
     opt={RATE_LIMIT: REFRESH},
     responses=problems(400, 401, 403, 413, 422, 429, 503),
 )

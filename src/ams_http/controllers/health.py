@@ -11,7 +11,7 @@ from litestar import Request, Response, get
 
 from ams_core.ports import HealthChecks
 from ams_http.controllers._run import run
-from ams_http.openapi import not_ready_problem
+from ams_http.openapi import PublicOperation, not_ready_problem
 from ams_http.problems import problem
 from ams_http.ratelimit import EXEMPT, RATE_LIMIT
 from ams_http.schemas.base import CamelStruct
@@ -37,6 +37,7 @@ class ReadyOut(CamelStruct):
     "/health/live",
     tags=["operations"],
     operation_id="live",
+    operation_class=PublicOperation,
     cache=False,
     opt={RATE_LIMIT: EXEMPT},
 )
@@ -60,6 +61,7 @@ def _probe(checks: HealthChecks) -> ReadyOut:
     "/health/ready",
     tags=["operations"],
     operation_id="ready",
+    operation_class=PublicOperation,
     cache=False,
     opt={RATE_LIMIT: EXEMPT},
     responses=not_ready_problem(),

@@ -655,8 +655,9 @@ async def create_slot(
     data: JSONBody[SlotIn],
     catalogue: FromDishka[SlotCatalogue],
 ) -> Response[SlotOut]:
-    """Admin: add a weekly slot; 409 ``schedule_conflict`` (with ``clashes``) when the
-    teacher, the section or the venue is booked then. Weeks generated later include it.
+    """Admin: add a weekly slot (``end`` after ``start``); 409 ``schedule_conflict`` (with
+    ``clashes``) when the teacher, the section or the venue is booked then. Weeks generated
+    later include it.
     """
     slot = await run_wire(catalogue.create, actor(request), data.fields())
     return created(SlotOut.of(slot), f"{SLOTS}/{slot.id}")
@@ -687,7 +688,9 @@ async def update_slot(
     data: JSONBody[SlotPatch],
     catalogue: FromDishka[SlotCatalogue],
 ) -> SlotOut:
-    """Admin: move a weekly slot (sessions already generated stay as they are)."""
+    """Admin: move a weekly slot (the resulting ``end`` must be after ``start``; sessions
+    already generated stay as they are).
+    """
     slot = await run_wire(
         catalogue.update,
         actor(request),
@@ -750,7 +753,9 @@ async def create_term(
     data: JSONBody[TermIn],
     catalogue: FromDishka[TermCatalogue],
 ) -> Response[TermOut]:
-    """Admin: add a teaching term (409 ``term_overlap`` if it overlaps another one)."""
+    """Admin: add a teaching term, ``end`` not before ``start`` (409 ``term_overlap`` if it
+    overlaps another one).
+    """
     term = await run_wire(catalogue.create, actor(request), data.fields())
     return created(TermOut.of(term), f"{TERMS}/{term.id}")
 
@@ -780,7 +785,9 @@ async def update_term(
     data: JSONBody[TermPatch],
     catalogue: FromDishka[TermCatalogue],
 ) -> TermOut:
-    """Admin: rename a term or move its dates (terms never overlap)."""
+    """Admin: rename a term or move its dates (the resulting ``end`` not before ``start``;
+    terms never overlap).
+    """
     term = await run_wire(
         catalogue.update,
         actor(request),

@@ -144,8 +144,18 @@ async def get_register(
     use_case: FromDishka[GetRegister],
     section_id: Annotated[str, QueryParameter(name="sectionId", min_length=1, max_length=64)],
     subject_code: Annotated[str, QueryParameter(name="subjectCode", min_length=1, max_length=64)],
-    start: Annotated[date | None, QueryParameter(name="from")] = None,
-    end: Annotated[date | None, QueryParameter(name="to")] = None,
+    start: Annotated[
+        date | None,
+        QueryParameter(name="from", description="first date; give `from` and `to` together"),
+    ] = None,
+    end: Annotated[
+        date | None,
+        QueryParameter(
+            name="to",
+            description="last date, not before `from`; one without the other is ignored "
+            "(then the reporting term)",
+        ),
+    ] = None,
 ) -> RegisterOut:
     """Admin or the class's teacher: a section/subject register, one column per session."""
     dates = None

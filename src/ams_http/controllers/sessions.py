@@ -55,7 +55,14 @@ async def list_sessions(
     request: Request[Any, Any, Any],
     scheduling: FromDishka[SessionScheduling],
     start: Annotated[date, QueryParameter(name="from", description="first date")],
-    end: Annotated[date, QueryParameter(name="to", description="last date (at most 92 days)")],
+    end: Annotated[
+        date,
+        QueryParameter(
+            name="to",
+            description="last date: not before `from`, and at most 92 days from `from` to "
+            "`to`, both included",
+        ),
+    ],
     section_id: Annotated[str | None, QueryParameter(name="sectionId", max_length=64)] = None,
     teacher_id: Annotated[str | None, QueryParameter(name="teacherId", max_length=64)] = None,
     status: Annotated[
@@ -95,8 +102,8 @@ async def create_session(
     scheduling: FromDishka[SessionScheduling],
 ) -> Response[ClassSessionOut]:
     """Admin, or the assignment's teacher: schedule an ad hoc (make-up or extra) class on a
-    teaching day; 409 ``schedule_conflict`` (with ``clashes``) when the teacher, the
-    section or the venue is booked then.
+    teaching day (``end`` after ``start``); 409 ``schedule_conflict`` (with ``clashes``)
+    when the teacher, the section or the venue is booked then.
     """
     times = local_times(start=data.start, end=data.end)
     new = NewSession(
@@ -137,8 +144,9 @@ async def update_session(
     scheduling: FromDishka[SessionScheduling],
 ) -> ClassSessionOut:
     """Admin or the teacher of record: move a scheduled class (any of ``date``, ``start``,
-    ``end``; the others stay) and/or change its ``venue`` (an open class may change venue
-    too). The section is told. 409 ``schedule_conflict`` when the new time or room is taken.
+    ``end``; the others stay, and the resulting ``end`` must be after ``start``) and/or
+    change its ``venue`` (an open class may change venue too). The section is told. 409
+    ``schedule_conflict`` when the new time or room is taken.
     """
     who, key = actor(request), SessionId(session_id)
     moves = (data.date, data.start, data.end)

@@ -21,7 +21,7 @@ from ams_core.use_cases import (
     ScheduleEntry,
     SessionRoster,
 )
-from ams_http.schemas.base import CamelStruct, DeviceIdText, Id
+from ams_http.schemas.base import CamelBody, CamelStruct, DeviceIdText, Id
 
 # Litestar documents datetime.time as a duration; the wire form is local "HH:MM[:SS]".
 LocalTime = Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")]
@@ -96,7 +96,7 @@ class AttendanceCodeOut(CamelStruct):
         )
 
 
-class CheckInBody(CamelStruct):
+class CheckInBody(CamelBody):
     code: CodeText
     device_id: DeviceIdText
 
@@ -198,12 +198,12 @@ class RosterOut(CamelStruct):
         )
 
 
-class MarkIn(CamelStruct):
+class MarkIn(CamelBody):
     student_id: Id
     status: Status
 
 
-class MarkAttendanceBody(CamelStruct):
+class MarkAttendanceBody(CamelBody):
     marks: Annotated[list[MarkIn], msgspec.Meta(min_length=1, max_length=1000)]
     reason: ReasonText | None = None
 
@@ -213,7 +213,7 @@ class MarkAttendanceOut(CamelStruct):
     unchanged: int
 
 
-class CompleteBody(CamelStruct):
+class CompleteBody(CamelBody):
     topic: TopicText | None = None
 
 

@@ -8,7 +8,7 @@ import msgspec
 
 from ams_core.domain import Principal
 from ams_core.use_cases import SignInResult
-from ams_http.schemas.base import CamelStruct, DeviceIdText
+from ams_http.schemas.base import CamelBody, CamelStruct, DeviceIdText
 
 IdTokenText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 EmailText = Annotated[str, msgspec.Meta(min_length=3, max_length=254)]
@@ -16,22 +16,22 @@ PasswordText = Annotated[str, msgspec.Meta(min_length=1, max_length=256)]
 RefreshTokenText = Annotated[str, msgspec.Meta(min_length=1, max_length=512)]
 
 
-class GoogleSignInBody(CamelStruct):
+class GoogleSignInBody(CamelBody):
     id_token: IdTokenText
     device_id: DeviceIdText | None = None
 
 
-class PasswordSignInBody(CamelStruct):
+class PasswordSignInBody(CamelBody):
     email: EmailText
     password: PasswordText
     device_id: DeviceIdText | None = None
 
 
-class RefreshBody(CamelStruct):
+class RefreshBody(CamelBody):
     refresh_token: RefreshTokenText
 
 
-class SetPasswordBody(CamelStruct):
+class SetPasswordBody(CamelBody):
     password: PasswordText
 
 

@@ -36,7 +36,7 @@ from ams_core.domain import (
 )
 from ams_core.use_cases import HolidayDeclared, Page
 from ams_http.schemas.attendance import LocalTime, ReasonText, SessionStatusText
-from ams_http.schemas.base import CamelStruct, Id
+from ams_http.schemas.base import CamelBody, CamelStruct, Id
 
 NameText = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
 LabelText = Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
@@ -118,7 +118,7 @@ def counts(page: Page[Any]) -> PageCounts:
 
 
 # -- sections ---------------------------------------------------------------------------
-class SectionIn(CamelStruct):
+class SectionIn(CamelBody):
     id: Id
     year: Year
     department: LabelText
@@ -128,7 +128,7 @@ class SectionIn(CamelStruct):
         return given(self)
 
 
-class SectionPatch(CamelStruct):
+class SectionPatch(CamelBody):
     year: Year | UnsetType = UNSET
     department: LabelText | UnsetType = UNSET
     name: LabelText | UnsetType = UNSET
@@ -164,7 +164,7 @@ class SectionPageOut(CamelStruct):
 
 
 # -- students ---------------------------------------------------------------------------
-class StudentIn(CamelStruct):
+class StudentIn(CamelBody):
     id: Id
     name: NameText
     email: EmailText
@@ -176,7 +176,7 @@ class StudentIn(CamelStruct):
         return given(self)
 
 
-class StudentPatch(CamelStruct):
+class StudentPatch(CamelBody):
     name: NameText | UnsetType = UNSET
     email: EmailText | UnsetType = UNSET
     section_id: Id | UnsetType = UNSET
@@ -225,7 +225,7 @@ def _subject_codes(codes: list[str]) -> frozenset[SubjectCode]:
 _FACULTY_CONVERT = {"qualified_subjects": _subject_codes}
 
 
-class FacultyIn(CamelStruct):
+class FacultyIn(CamelBody):
     id: Id
     name: NameText
     email: EmailText
@@ -239,7 +239,7 @@ class FacultyIn(CamelStruct):
         return given(self, _FACULTY_CONVERT)
 
 
-class FacultyPatch(CamelStruct):
+class FacultyPatch(CamelBody):
     name: NameText | UnsetType = UNSET
     email: EmailText | UnsetType = UNSET
     department: LabelText | UnsetType = UNSET
@@ -290,7 +290,7 @@ class FacultyPageOut(CamelStruct):
 _SUBJECT_CONVERT = {"kind": SubjectKind}
 
 
-class SubjectIn(CamelStruct):
+class SubjectIn(CamelBody):
     code: Id
     short_name: ShortNameText
     name: NameText
@@ -300,7 +300,7 @@ class SubjectIn(CamelStruct):
         return given(self, _SUBJECT_CONVERT)
 
 
-class SubjectPatch(CamelStruct):
+class SubjectPatch(CamelBody):
     short_name: ShortNameText | UnsetType = UNSET
     name: NameText | UnsetType = UNSET
     kind: SubjectKindText | UnsetType = UNSET
@@ -336,7 +336,7 @@ class SubjectPageOut(CamelStruct):
 
 
 # -- teaching assignments ---------------------------------------------------------------
-class AssignmentIn(CamelStruct, kw_only=True):
+class AssignmentIn(CamelBody, kw_only=True):
     id: Id | UnsetType = UNSET
     faculty_id: Id
     subject_code: Id
@@ -346,7 +346,7 @@ class AssignmentIn(CamelStruct, kw_only=True):
         return given(self)
 
 
-class AssignmentPatch(CamelStruct):
+class AssignmentPatch(CamelBody):
     faculty_id: Id | UnsetType = UNSET
     subject_code: Id | UnsetType = UNSET
     section_id: Id | UnsetType = UNSET
@@ -388,7 +388,7 @@ _SLOT_CONVERT: dict[str, Callable[[Any], object]] = {
 }
 
 
-class SlotIn(CamelStruct, kw_only=True):
+class SlotIn(CamelBody, kw_only=True):
     id: Id | UnsetType = UNSET
     assignment_id: Id
     weekday: Weekday
@@ -400,7 +400,7 @@ class SlotIn(CamelStruct, kw_only=True):
         return given(self, _SLOT_CONVERT)
 
 
-class SlotPatch(CamelStruct):
+class SlotPatch(CamelBody):
     assignment_id: Id | UnsetType = UNSET
     weekday: Weekday | UnsetType = UNSET
     start: LocalTime | UnsetType = UNSET
@@ -442,7 +442,7 @@ class SlotPageOut(CamelStruct):
 
 
 # -- terms ------------------------------------------------------------------------------
-class TermIn(CamelStruct, kw_only=True):
+class TermIn(CamelBody, kw_only=True):
     id: Id | UnsetType = UNSET
     name: LabelText
     start: dt.date
@@ -452,7 +452,7 @@ class TermIn(CamelStruct, kw_only=True):
         return given(self)
 
 
-class TermPatch(CamelStruct):
+class TermPatch(CamelBody):
     name: LabelText | UnsetType = UNSET
     start: dt.date | UnsetType = UNSET
     end: dt.date | UnsetType = UNSET
@@ -482,7 +482,7 @@ class TermPageOut(CamelStruct):
 
 
 # -- holidays ---------------------------------------------------------------------------
-class HolidayIn(CamelStruct):
+class HolidayIn(CamelBody):
     date: dt.date
     name: HolidayName = ""
 
@@ -518,7 +518,7 @@ class HolidayPageOut(CamelStruct):
 
 
 # -- institution settings ---------------------------------------------------------------
-class CoverSettingsPatch(CamelStruct):
+class CoverSettingsPatch(CamelBody):
     max_covers_per_day: CoverCap | UnsetType = UNSET
     max_covers_per_week: CoverCap | UnsetType = UNSET
     weight_qualified: CoverWeight | UnsetType = UNSET
@@ -530,7 +530,7 @@ class CoverSettingsPatch(CamelStruct):
     weight_preferred: CoverWeight | UnsetType = UNSET
 
 
-class InstitutionPatch(CamelStruct):
+class InstitutionPatch(CamelBody):
     name: NameText | UnsetType = UNSET
     timezone: TimezoneText | UnsetType = UNSET
     attendance_threshold: Decimal | UnsetType = UNSET
@@ -611,7 +611,7 @@ class InstitutionOut(CamelStruct):
 
 
 # -- dated sessions ---------------------------------------------------------------------
-class NewSessionIn(CamelStruct):
+class NewSessionIn(CamelBody):
     assignment_id: Id
     date: dt.date
     start: LocalTime
@@ -619,7 +619,7 @@ class NewSessionIn(CamelStruct):
     venue: VenueText = ""
 
 
-class SessionPatch(CamelStruct):
+class SessionPatch(CamelBody):
     date: dt.date | UnsetType = UNSET
     start: LocalTime | UnsetType = UNSET
     end: LocalTime | UnsetType = UNSET
@@ -627,7 +627,7 @@ class SessionPatch(CamelStruct):
     version: Version | None = None
 
 
-class CancelSessionIn(CamelStruct):
+class CancelSessionIn(CamelBody):
     reason: ReasonText | None = None
     version: Version | None = None
 

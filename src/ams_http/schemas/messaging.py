@@ -8,12 +8,12 @@ from typing import Annotated, Literal
 import msgspec
 
 from ams_core.ports import SentNotification
-from ams_http.schemas.base import CamelStruct
+from ams_http.schemas.base import CamelBody, CamelStruct
 
 PushTokenText = Annotated[str, msgspec.Meta(min_length=1, max_length=4096)]
 
 
-class PushTokenBody(CamelStruct):
+class PushTokenBody(CamelBody):
     token: PushTokenText
     platform: Literal["android", "ios", "web"]
 
@@ -23,7 +23,7 @@ class PushTokenOut(CamelStruct):
     registered_at: datetime
 
 
-class BroadcastBody(CamelStruct):
+class BroadcastBody(CamelBody):
     title: Annotated[str, msgspec.Meta(min_length=1, max_length=100)]
     body: Annotated[str, msgspec.Meta(min_length=1, max_length=2000)]
 

@@ -46,8 +46,10 @@ from ams_core.domain import (
     NotFoundError,
     Notification,
     NotificationId,
+    OperatorSignIn,
     PasswordCredential,
     PasswordPolicy,
+    PermissionDeniedError,
     PushPlatform,
     PushToken,
     Recipient,
@@ -75,7 +77,14 @@ from ams_core.domain import (
     ValidationError,
     WeeklySlot,
 )
-from ams_core.ports import CheckInContext, FailureCounts, SentNotification, UnitOfWork
+from ams_core.ports import (
+    CheckInContext,
+    FailureCounts,
+    SecurityEventFilter,
+    SentNotification,
+    Slice,
+    UnitOfWork,
+)
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -297,6 +306,35 @@ def _broadcast(
         kind=kind,
         recipients=recipients,
     )
+
+
+def _operator(
+    sign_in_id: str,
+    email: str = "ops@ams.example",
+    *,
+    issued_at: datetime = T0,
+    lifetime: timedelta = timedelta(minutes=15),
+    revoked_at: datetime | None = None,
+) -> OperatorSignIn:
+    """A platform operator's recorded access token."""
+    return OperatorSignIn(
+        id=SignInId(sign_in_id),
+        email=email,
+        issued_at=issued_at,
+        expires_at=issued_at + lifetime,
+        revoked_at=revoked_at,
+    )
+
+
+#: Every method of ``operator_sign_ins``; inside an institution scope each is refused.
+_OPERATOR_SIGN_IN_CALLS: list[tuple[str, Callable[[UnitOfWork], object]]] = [
+    ("add", lambda u: u.operator_sign_ins.add(_operator("OP-NEW"))),
+    ("find", lambda u: u.operator_sign_ins.find(SignInId("OP-1"))),
+    ("list_active", lambda u: u.operator_sign_ins.list_active(T0)),
+    ("revoke", lambda u: u.operator_sign_ins.revoke(SignInId("OP-1"), T0)),
+    ("revoke_all", lambda u: u.operator_sign_ins.revoke_all(T0)),
+    ("revoked_since", lambda u: u.operator_sign_ins.revoked_since(_FAR_PAST)),
+]
 
 
 #: A password email every populated college has, with a hash of its own.
@@ -982,7 +1020,7 @@ def _write_everything(uow: UnitOfWork, college: SmallCollege) -> None:
     uow.sign_ins.add(_sign_in(college, "SI-NEW", emails[2], method=SignInMethod.PASSWORD))
     shared = uow.sign_ins.find(SignInId("SI-SHARED"))
     assert shared is not None
-    uow.sign_ins.update(shared.rotated("1" * 64, shared.expires_at + timedelta(days=1)))
+    uow.sign_ins.update(shared.rotated("1" * 64, shared.expires_at + timedelta(days=1), T0))
     assert uow.sign_ins.revoke_all(own_email, T0 + timedelta(hours=1)) == 1
     uow.passwords.put(_password(college, emails[2]))
     guest = uow.passwords.find(_GUEST)
@@ -1061,10 +1099,16 @@ def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
         "marks": list(uow.marks.list_for_sessions(session_ids)),
         "tallies": dict(uow.marks.tallies(EVERYTHING)),
         "audit": {i: list(uow.audit.list_for_session(i)) for i in session_ids},
+        "audit pages": {i: uow.audit.page_for_session(i, 1000) for i in session_ids},
+        "student audit": {i: uow.audit.page_for_student(i, 1000) for i in student_ids},
+        "alice's student audit": {
+            i: uow.audit.page_for_student(i, 1000, teacher=college.alice.id) for i in student_ids
+        },
         "devices": {i: uow.devices.for_student(i) for i in student_ids},
         "new device": uow.devices.for_device(_NEW_DEVICE),
         "failures": {(i, s): uow.attempts.failures(i, s) for i in session_ids for s in student_ids},
         "events": list(uow.security_events.list(limit=1000)),
+        "event page": uow.security_events.page(SecurityEventFilter(), 1000),
         "covers": {
             f.id: list(uow.covers.list_for_substitute(f.id, _FAR_PAST, _FAR_FUTURE))
             for f in faculty
@@ -1089,6 +1133,8 @@ def _platform_view(uow: UnitOfWork) -> dict[str, object]:
         "institutions": list(uow.institutions.list()),
         "outbox": list(uow.outbox.pending(limit=1000)),
         "history": list(uow.outbox.history("class_cancelled", limit=1000)),
+        "operator sign-ins": list(uow.operator_sign_ins.list_active(_FAR_PAST)),
+        "revoked operator sign-ins": uow.operator_sign_ins.revoked_since(_FAR_PAST),
     }
 
 
@@ -1118,6 +1164,8 @@ def _refused_or_empty(read: Callable[[UnitOfWork], object], uow: UnitOfWork) -> 
         return True
     if isinstance(result, StatusTally):
         return result.total == 0
+    if isinstance(result, Slice):
+        return result == Slice((), 0)
     if isinstance(result, Mapping | Sequence | set | frozenset):
         return len(result) == 0
     return result == 0
@@ -1264,12 +1312,19 @@ _TENANT_READS: list[tuple[str, Callable[[UnitOfWork], object]]] = [
     ("marks.list_for_session", lambda u: u.marks.list_for_session(SessionId("S-SHARED"))),
     ("marks.tallies", lambda u: u.marks.tallies(EVERYTHING)),
     ("audit.list_for_session", lambda u: u.audit.list_for_session(SessionId("S-SHARED"))),
+    ("audit.page_for_session", lambda u: u.audit.page_for_session(SessionId("S-SHARED"), 10)),
+    ("audit.page_for_student", lambda u: u.audit.page_for_student(StudentId("N210001"), 10)),
+    (
+        "audit.page_for_student of a teacher",
+        lambda u: u.audit.page_for_student(StudentId("N210001"), 10, teacher=FacultyId("F001")),
+    ),
     ("devices.for_device", lambda u: u.devices.for_device(DeviceId("device-A-0001"))),
     (
         "attempts.failures",
         lambda u: u.attempts.failures(SessionId("S-SHARED"), StudentId("N210001")),
     ),
     ("security_events.list", lambda u: u.security_events.list()),
+    ("security_events.page", lambda u: u.security_events.page(SecurityEventFilter(), 10)),
     ("marks.tally", lambda u: u.marks.tally(SessionId("S-SHARED"))),
     ("covers.find", lambda u: u.covers.find(CoverId("C-SHARED"))),
     ("covers.for_session", lambda u: u.covers.for_session(SessionId("S-SHARED"))),
@@ -2510,6 +2565,12 @@ class UnitOfWorkContract:
             audit = list(uow.audit.list_for_session(shared))
             assert [(e.institution_id, e.actor) for e in audit] == [(mine.id, f"teacher-{me}")]
             assert list(uow.audit.list_for_session(their_only)) == []
+            assert uow.audit.page_for_session(shared, 10) == Slice(tuple(audit), 1)
+            assert uow.audit.page_for_session(their_only, 10) == Slice((), 0)
+            assert uow.audit.page_for_student(s0, 10) == Slice(tuple(audit), 1)
+            alice = mine.alice.id
+            assert uow.audit.page_for_student(s0, 10, teacher=alice) == Slice(tuple(audit), 1)
+            assert uow.audit.page_for_student(their_student, 10) == Slice((), 0)
 
     @pytest.mark.parametrize(("me", "other"), [("A", "B"), ("B", "A")])
     def test_a_tenant_never_sees_another_tenants_devices_counters_events_or_outbox(
@@ -2531,6 +2592,8 @@ class UnitOfWorkContract:
             )
             uow.commit()
             assert [e.actor for e in uow.security_events.list()] == [f"actor-{me}"]
+            page = uow.security_events.page(SecurityEventFilter(), 10)
+            assert ([e.actor for e in page.items], page.total) == ([f"actor-{me}"], 1)
             assert [n.id for n in uow.outbox.pending()] == [f"N-{me}"]
             with pytest.raises(NotFoundError):
                 uow.outbox.mark_delivered(NotificationId(f"N-{other}"), T0, DeliveryReport(1))
@@ -3108,6 +3171,98 @@ class UnitOfWorkContract:
             assert list(uow.audit.list_for_session(SessionId("S-2"))) == between
             assert list(uow.audit.list_for_session(SessionId("S-404"))) == []
 
+    def test_audit_pages_of_a_session_come_newest_written_first_with_the_total(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        st = c.students
+        s1, s2 = SessionId("S-1"), SessionId("S-2")
+        self._add_sessions(
+            uow_factory,
+            c,
+            _session(c, s1, c.alice_cs_a, MONDAY),
+            _session(c, s2, c.bob_ma_a, MONDAY, time(10)),
+        )
+
+        def entry(session: str, student: int, minutes: int, actor: str) -> AuditEntry:
+            return _audit(c, session, st[student], actor=actor, at=T0 + timedelta(minutes=minutes))
+
+        # the order written decides, not ``at``: the later batch carries earlier instants,
+        # and a batch shares one instant (as one marking request writes it)
+        first = [entry(s1, 3, 5, "alice"), entry(s1, 0, 5, "alice")]
+        between = [entry(s2, 0, 9, "bob")]
+        second = [entry(s1, 1, 0, "admin"), entry(s1, 3, 2, "alice")]
+        with uow_factory().for_institution(c.id) as uow:
+            uow.audit.add_many(first)
+            uow.audit.add_many(between)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            uow.audit.add_many(second)
+            uow.commit()
+        newest = (second[1], second[0], first[1], first[0])
+        with uow_factory().for_institution(c.id) as uow:
+            pages = uow.audit
+            assert pages.page_for_session(s1, 10) == Slice(newest, 4)
+            assert pages.page_for_session(s1, 4) == Slice(newest, 4)
+            assert pages.page_for_session(s1, 1) == Slice(newest[:1], 4)
+            assert pages.page_for_session(s1, 2, 1) == Slice(newest[1:3], 4)
+            assert pages.page_for_session(s1, 2, 3) == Slice(newest[3:], 4)
+            assert pages.page_for_session(s1, 10, 4) == Slice((), 4)
+            assert pages.page_for_session(s1, 10, 1000) == Slice((), 4)
+            assert pages.page_for_session(s2, 10) == Slice(tuple(between), 1)
+            assert pages.page_for_session(SessionId("S-404"), 10) == Slice((), 0)
+            # a page sees the transaction's own, uncommitted entries
+            latest = entry(s1, 2, 30, "admin")
+            pages.add_many([latest])
+            assert pages.page_for_session(s1, 2) == Slice((latest, newest[0]), 5)
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.audit.page_for_session(s1, 10) == Slice(newest, 4)
+
+    def test_a_students_audit_pages_span_sessions_and_narrow_to_a_teachers_sessions(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        st0, st1 = c.students[0], c.students[1]
+        s1, s2, s3 = SessionId("S-1"), SessionId("S-2"), SessionId("S-3")
+        self._add_sessions(
+            uow_factory,
+            c,
+            _session(c, s1, c.alice_cs_a, MONDAY),
+            _session(c, s2, c.bob_ma_a, MONDAY, time(10)),
+            _session(c, s3, c.alice_cs_a, _day(1)),
+        )
+        a = _audit(c, s1, st0, actor="alice", at=T0)
+        b = _audit(c, s2, st0, actor="bob", at=T0 + timedelta(hours=1))
+        other = _audit(c, s1, st1, actor="alice", at=T0)
+        d = _audit(c, s3, st0, actor="alice", at=T0 + timedelta(days=1))
+        e = _audit(c, s2, st0, actor="admin", at=T0 + timedelta(days=1), reason="typo")
+        with uow_factory().for_institution(c.id) as uow:
+            uow.audit.add_many([a, b, other])
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            uow.audit.add_many([d, e])
+            uow.commit()
+        alice, bob = c.alice.id, c.bob.id
+        with uow_factory().for_institution(c.id) as uow:
+            pages = uow.audit
+            assert pages.page_for_student(st0.id, 10) == Slice((e, d, b, a), 4)
+            assert pages.page_for_student(st0.id, 2, 1) == Slice((d, b), 4)
+            assert pages.page_for_student(st0.id, 10, 4) == Slice((), 4)
+            assert pages.page_for_student(st1.id, 10) == Slice((other,), 1)
+            assert pages.page_for_student(st0.id, 10, teacher=alice) == Slice((d, a), 2)
+            assert pages.page_for_student(st0.id, 1, 1, teacher=alice) == Slice((a,), 2)
+            assert pages.page_for_student(st0.id, 10, teacher=bob) == Slice((e, b), 2)
+            assert pages.page_for_student(st1.id, 10, teacher=bob) == Slice((), 0)
+            assert pages.page_for_student(st0.id, 10, teacher=FacultyId("F404")) == Slice((), 0)
+            assert pages.page_for_student(StudentId("N404"), 10) == Slice((), 0)
+        # the teacher of record is the session's as stored now: bob takes over S-3
+        with uow_factory().for_institution(c.id) as uow:
+            uow.sessions.update(dataclasses.replace(uow.sessions.get(s3), teacher_id=bob))
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert uow.audit.page_for_student(st0.id, 10, teacher=alice) == Slice((a,), 1)
+            assert uow.audit.page_for_student(st0.id, 10, teacher=bob) == Slice((e, d, b), 3)
+
     # -- counters, events and the outbox ------------------------------------------------------
     def test_wrong_code_counters_count_per_student_and_per_session(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
@@ -3173,6 +3328,75 @@ class UnitOfWorkContract:
                     for n in range(96)
                 ),
             ]
+
+    def test_security_event_pages_filter_by_kind_student_session_and_since(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c, kinds = college, SecurityEventKind
+        st0, st1 = c.students[0].id, c.students[1].id
+        s1, s2 = SessionId("S-1"), SessionId("S-2")
+
+        def event(
+            minutes: int,
+            kind: SecurityEventKind,
+            student: StudentId | None = None,
+            session: SessionId | None = None,
+        ) -> SecurityEvent:
+            return SecurityEvent(
+                institution_id=c.id,
+                kind=kind,
+                at=T0 + timedelta(minutes=minutes),
+                actor=f"{kind.value}-{minutes}",
+                student_id=student,
+                session_id=session,
+            )
+
+        wrong_0 = event(0, kinds.WRONG_CODE, st0, s1)
+        wrong_1 = event(1, kinds.WRONG_CODE, st0, s1)
+        locked = event(1, kinds.CHECK_IN_LOCKED, st0, s1)  # same instant, written later
+        shared = event(2, kinds.DEVICE_SHARED, st1)
+        wrong_3 = event(3, kinds.WRONG_CODE, st1, s2)
+        rotated = event(3, kinds.SECRET_ROTATED, st1, s2)
+        reset = event(-60, kinds.DEVICE_RESET, st0)
+        with uow_factory().for_institution(c.id) as uow:
+            for written in (wrong_0, wrong_1, locked, shared):
+                uow.security_events.add(written)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            for written in (wrong_3, rotated, reset):
+                uow.security_events.add(written)
+            uow.commit()
+        newest = (rotated, wrong_3, shared, locked, wrong_1, wrong_0, reset)
+
+        def page(limit: int = 100, offset: int = 0, **filters: Any) -> Slice[SecurityEvent]:
+            with uow_factory().for_institution(c.id) as uow:
+                return uow.security_events.page(SecurityEventFilter(**filters), limit, offset)
+
+        with uow_factory().for_institution(c.id) as uow:
+            assert tuple(uow.security_events.list()) == newest
+        assert page() == Slice(newest, 7)
+        assert page(2) == Slice(newest[:2], 7)
+        assert page(3, 5) == Slice(newest[5:], 7)
+        assert page(3, 7) == Slice((), 7)
+        assert page(kind=kinds.WRONG_CODE) == Slice((wrong_3, wrong_1, wrong_0), 3)
+        assert page(1, 1, kind=kinds.WRONG_CODE) == Slice((wrong_1,), 3)
+        assert page(kind=kinds.OFF_CAMPUS) == Slice((), 0)
+        assert page(student_id=st0) == Slice((locked, wrong_1, wrong_0, reset), 4)
+        assert page(student_id=StudentId("N404")) == Slice((), 0)
+        assert page(session_id=s2) == Slice((rotated, wrong_3), 2)
+        assert page(since=T0 + timedelta(minutes=1)) == Slice(newest[:5], 5)
+        assert page(2, 2, since=T0 + timedelta(minutes=1)) == Slice((shared, locked), 5)
+        assert page(since=T0 + timedelta(minutes=1), student_id=st0) == Slice((locked, wrong_1), 2)
+        assert page(kind=kinds.WRONG_CODE, student_id=st0, session_id=s1) == Slice(
+            (wrong_1, wrong_0), 2
+        )
+        assert page(kind=kinds.WRONG_CODE, student_id=st0, session_id=s2) == Slice((), 0)
+        assert page(
+            kind=kinds.WRONG_CODE,
+            student_id=st1,
+            session_id=s2,
+            since=T0 + timedelta(minutes=3),
+        ) == Slice((wrong_3,), 1)
 
     def test_the_outbox_stores_an_idempotency_key_once(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
@@ -3364,14 +3588,16 @@ class UnitOfWorkContract:
         with uow_factory().for_institution(college.id) as uow:
             read_by_both = uow.sign_ins.find(added.id)
         assert read_by_both == added
-        rotated = read_by_both.rotated("1" * 64, T0 + timedelta(days=60))
+        rotated_at = datetime(2026, 11, 16, 9, 5, 0, 250000, tzinfo=IST)
+        rotated = read_by_both.rotated("1" * 64, T0 + timedelta(days=60), rotated_at)
+        assert (rotated.previous_digest, rotated.rotated_at) == (added.refresh_digest, rotated_at)
         with uow_factory().for_institution(college.id) as uow:
             winner = uow.sign_ins.update(rotated)
             assert winner == dataclasses.replace(rotated, version=1)
             assert uow.sign_ins.find(added.id) == winner
             uow.commit()
         with uow_factory().for_institution(college.id) as uow, pytest.raises(ConcurrencyError):
-            uow.sign_ins.update(read_by_both.rotated("2" * 64, T0 + timedelta(days=61)))
+            uow.sign_ins.update(read_by_both.rotated("2" * 64, T0 + timedelta(days=61), T0))
         with uow_factory().for_institution(college.id) as uow:
             assert uow.sign_ins.find(added.id) == winner
             ended = uow.sign_ins.update(winner.revoked(T0 + timedelta(hours=1)))
@@ -3649,6 +3875,151 @@ class UnitOfWorkContract:
             ]
             assert list(uow.push_tokens.for_students([theirs.students[1].id])) == []
 
+    # -- operator sign-ins (platform scope only) ---------------------------------------------
+    def test_operator_sign_ins_keep_every_field(self, uow_factory: UnitOfWorkFactory) -> None:
+        full = _operator(
+            "OP-FULL",
+            " Ops.Lead@AMS.Example ",
+            issued_at=datetime(2026, 11, 16, 9, 1, 2, 345678, tzinfo=IST),
+            lifetime=timedelta(minutes=15, microseconds=1),
+            revoked_at=T0 + timedelta(minutes=3, microseconds=7),
+        )
+        bare = _operator("OP-BARE")
+        assert full.email == "ops.lead@ams.example"
+        with uow_factory().for_platform() as uow:
+            uow.operator_sign_ins.add(full)
+            uow.operator_sign_ins.add(bare)
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.find(full.id) == full
+            assert uow.operator_sign_ins.find(bare.id) == bare
+            assert uow.operator_sign_ins.find(SignInId("OP-MISSING")) is None
+
+    def test_adding_an_existing_operator_sign_in_is_a_conflict(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        first = _operator("OP-1")
+        with uow_factory().for_platform() as uow:
+            uow.operator_sign_ins.add(first)
+            with pytest.raises(ConflictError):
+                uow.operator_sign_ins.add(first)
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.find(first.id) is None  # not committed
+            uow.operator_sign_ins.add(first)
+            uow.commit()
+        with uow_factory().for_platform() as uow, pytest.raises(ConflictError):
+            uow.operator_sign_ins.add(dataclasses.replace(first, email="other@ams.example"))
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.find(first.id) == first
+
+    def test_active_operator_sign_ins_are_listed_oldest_first_and_revoked_one_at_a_time(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        at = T0 + timedelta(minutes=10)
+        rows = {
+            "later": _operator("OP-LATER", issued_at=T0 + timedelta(minutes=5)),
+            "b": _operator("OP-B"),
+            "a": _operator("OP-A", "other@ams.example"),
+            "expired": _operator("OP-EXPIRED", issued_at=T0 - timedelta(hours=1)),
+            "ends now": _operator("OP-ENDS-NOW", lifetime=timedelta(minutes=10)),
+            "revoked": _operator("OP-REVOKED", revoked_at=T0 + timedelta(minutes=1)),
+        }
+        with uow_factory().for_platform() as uow:
+            for sign_in in rows.values():
+                uow.operator_sign_ins.add(sign_in)
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            active = [rows["a"], rows["b"], rows["later"]]
+            assert list(uow.operator_sign_ins.list_active(at)) == active
+            assert list(uow.operator_sign_ins.list_active(at.astimezone(IST))) == active
+            assert uow.operator_sign_ins.revoke(SignInId("OP-B"), at)
+            # not committed: leaving the block puts it back
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.find(SignInId("OP-B")) == rows["b"]
+            assert uow.operator_sign_ins.revoke(SignInId("OP-B"), at)
+            assert not uow.operator_sign_ins.revoke(SignInId("OP-B"), at + timedelta(seconds=1))
+            for inactive in ("OP-EXPIRED", "OP-ENDS-NOW", "OP-REVOKED", "OP-MISSING"):
+                assert not uow.operator_sign_ins.revoke(SignInId(inactive), at), inactive
+            assert list(uow.operator_sign_ins.list_active(at)) == [rows["a"], rows["later"]]
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            found = {name: uow.operator_sign_ins.find(s.id) for name, s in rows.items()}
+        assert found == {**rows, "b": dataclasses.replace(rows["b"], revoked_at=at)}
+
+    def test_revoke_all_ends_every_active_operator_sign_in_and_counts_them(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        at = T0 + timedelta(minutes=10)
+        rows = {
+            "one": _operator("OP-1"),
+            "two": _operator("OP-2", "other@ams.example"),
+            "expired": _operator("OP-EXPIRED", lifetime=timedelta(minutes=5)),
+            "revoked": _operator("OP-REVOKED", revoked_at=T0 + timedelta(minutes=1)),
+        }
+        with uow_factory().for_platform() as uow:
+            for sign_in in rows.values():
+                uow.operator_sign_ins.add(sign_in)
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.revoke_all(at) == 2
+            # not committed
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.revoked_since(_FAR_PAST) == {SignInId("OP-REVOKED")}
+            assert uow.operator_sign_ins.revoke_all(at) == 2
+            assert uow.operator_sign_ins.revoke_all(at + timedelta(seconds=1)) == 0
+            assert list(uow.operator_sign_ins.list_active(at)) == []
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            found = {name: uow.operator_sign_ins.find(s.id) for name, s in rows.items()}
+        ended = {name: dataclasses.replace(rows[name], revoked_at=at) for name in ("one", "two")}
+        assert found == {**rows, **ended}
+
+    def test_revoked_since_lists_the_operator_sign_ins_revoked_at_or_after_an_instant(
+        self, uow_factory: UnitOfWorkFactory
+    ) -> None:
+        issued, lifetime = T0 - timedelta(hours=2), timedelta(hours=3)
+        with uow_factory().for_platform() as uow:
+            for n, revoked_at in enumerate(
+                (T0 - timedelta(hours=1), T0, T0 + timedelta(microseconds=1), None)
+            ):
+                uow.operator_sign_ins.add(
+                    _operator(f"OP-{n}", issued_at=issued, lifetime=lifetime, revoked_at=revoked_at)
+                )
+            assert uow.operator_sign_ins.revoked_since(T0) == {SignInId("OP-1"), SignInId("OP-2")}
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            assert uow.operator_sign_ins.revoked_since(T0.astimezone(IST)) == {
+                SignInId("OP-1"),
+                SignInId("OP-2"),
+            }
+            assert uow.operator_sign_ins.revoked_since(T0 + timedelta(microseconds=2)) == set()
+            assert len(uow.operator_sign_ins.revoked_since(_FAR_PAST)) == 3
+            assert uow.operator_sign_ins.revoke_all(T0 + timedelta(minutes=5)) == 1
+            assert uow.operator_sign_ins.revoked_since(T0 + timedelta(minutes=5)) == {
+                SignInId("OP-3")
+            }
+
+    @pytest.mark.parametrize("call", [pytest.param(c, id=n) for n, c in _OPERATOR_SIGN_IN_CALLS])
+    def test_operator_sign_ins_are_refused_inside_an_institution(
+        self,
+        uow_factory: UnitOfWorkFactory,
+        college: SmallCollege,
+        call: Callable[[UnitOfWork], object],
+    ) -> None:
+        stored = _operator("OP-1")
+        with uow_factory().for_platform() as uow:
+            uow.operator_sign_ins.add(stored)
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow:
+            with pytest.raises(PermissionDeniedError) as refused:
+                call(uow)
+            assert refused.value.code == "platform_required"
+            uow.commit()
+        with uow_factory().for_platform() as uow:
+            assert list(uow.operator_sign_ins.list_active(T0)) == [stored]
+            assert uow.operator_sign_ins.find(SignInId("OP-NEW")) is None
+            assert uow.operator_sign_ins.revoked_since(_FAR_PAST) == frozenset()
+
     # -- covers ------------------------------------------------------------------------------
     def _cover_sessions(self, uow_factory: UnitOfWorkFactory, college: SmallCollege) -> None:
         c = college
@@ -3840,6 +4211,65 @@ class UnitOfWorkContract:
         with uow_factory().for_institution(c.id) as uow:
             assert uow.attempts.failures(sid, st0) == total
             assert uow.attempts.record_failure(sid, st0) == FailureCounts(total + 1, total + 1)
+
+    _REHASHED = "$argon2id$rehashed"
+
+    def test_racing_wrong_passwords_are_all_counted_and_the_last_one_locks(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c, policy = college, PasswordPolicy(max_failures=5)
+        with uow_factory().for_institution(c.id) as uow:
+            uow.passwords.put(_password(c, "racer@a.edu"))
+            uow.passwords.put(_password(c, "almost@a.edu"))
+            uow.commit()
+
+        def race(email: str, count: int) -> list[PasswordCredential | None]:
+            barrier = threading.Barrier(count)
+
+            def fail(_: int) -> PasswordCredential | None:
+                uow = uow_factory()
+                barrier.wait(timeout=30)
+                with uow.for_institution(c.id):
+                    counted = uow.passwords.record_failure(email, T0, policy)
+                    uow.commit()
+                return counted
+
+            with ThreadPoolExecutor(max_workers=count) as pool:
+                return list(pool.map(fail, range(count)))
+
+        almost = race("almost@a.edu", policy.max_failures - 1)
+        assert sorted(x.failed_attempts for x in almost if x) == [1, 2, 3, 4]
+        racing = race("racer@a.edu", 4 * policy.max_failures)
+        counted = [x for x in racing if x is not None]
+        assert len(counted) == len(racing)
+        unlocked = sorted(x.failed_attempts for x in counted if x.locked_until is None)
+        assert unlocked == list(range(1, policy.max_failures))
+        assert all(x.locked_until == T0 + policy.lockout for x in counted if x.locked_until)
+        with uow_factory().for_institution(c.id) as uow:
+            locked = uow.passwords.find("racer@a.edu")
+            assert locked is not None
+            assert (locked.failed_attempts, locked.locked_until) == (0, T0 + policy.lockout)
+            # exactly max_failures counted: the rest met the lock and left it as it was
+            assert locked.version == policy.max_failures
+            assert not uow.passwords.record_success("racer@a.edu", T0 + timedelta(minutes=1))
+            assert uow.passwords.find("racer@a.edu") == locked
+            assert uow.passwords.record_failure("nobody@a.edu", T0, policy) is None
+            assert not uow.passwords.record_success("nobody@a.edu", T0)
+            still = uow.passwords.find("almost@a.edu")
+            assert still is not None
+            assert (still.failed_attempts, still.locked_until) == (4, None)
+            assert uow.passwords.record_success("almost@a.edu", T0, self._REHASHED)
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            cleared = uow.passwords.find("almost@a.edu")
+            assert cleared == dataclasses.replace(
+                still, failed_attempts=0, password_hash=self._REHASHED, version=5
+            )
+            after_lock = T0 + policy.lockout
+            assert uow.passwords.record_success("racer@a.edu", after_lock)
+            found = uow.passwords.find("racer@a.edu")
+            assert found is not None
+            assert (found.failed_attempts, found.locked_until) == (0, None)
 
     def test_racing_overlapping_covers_store_exactly_one(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
