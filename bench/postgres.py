@@ -67,7 +67,7 @@ from bench.timing import Row, latency_row
 ADMIN_URL = os.environ.get(
     "AMS_BENCH_POSTGRES_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 )
-DATABASE = "ams_bench"
+DATABASE = os.environ.get("AMS_BENCH_DATABASE", "ams_bench")
 APP_LOGIN = "ams_api_bench"
 
 #: "Now" for the query benchmarks: Friday of the term's last week, 12:00 in Kolkata, so

@@ -15,6 +15,7 @@ from zoneinfo import ZoneInfo
 import pytest
 import redis
 from dishka import Provider, Scope, provide
+from litestar import Litestar
 from litestar.testing import TestClient
 from sqlalchemy import select
 from sqlalchemy.engine import Engine
@@ -120,6 +121,21 @@ def _alice_monday_session(uow: UnitOfWork, college: SmallCollege) -> SessionId:
     with uow.for_institution(college.id):
         sessions = uow.sessions.list_for_assignment(college.alice_cs_a.id)
     return next(s.id for s in sessions if s.date == MONDAY)
+
+
+def empty_app(settings: HttpSettings | None = None) -> Litestar:
+    """The API over an empty memory store (for what does not depend on data: the OpenAPI
+    document, headers)."""
+    return create_app(
+        FixedSystemProvider(FixedClock(datetime(2026, 11, 16, 3, 35, tzinfo=ZoneInfo("UTC")))),
+        MemoryPersistenceProvider(MemoryStore()),
+        IdentityProvider(
+            IdentitySettings(secret_key=SECRET),
+            Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
+        ),
+        UseCaseProvider(),
+        settings=settings,
+    )
 
 
 @pytest.fixture

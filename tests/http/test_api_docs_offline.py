@@ -12,20 +12,18 @@ import json
 import os
 import re
 import signal
-import socket
 import subprocess
-import sys
-import time
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.http.live_server import live_server
+
 pytestmark = pytest.mark.slow
 
 CHROMIUM = Path("/usr/bin/chromium")
-SECRET = "api-docs-offline-test-key-" + "0" * 40
 #: no name resolves but 127.0.0.1, and whatever is not loopback goes to a proxy that is not
 #: there (loopback bypasses a proxy in Chromium by default)
 OFFLINE = [
@@ -56,12 +54,6 @@ def _chromium() -> Path:
     pytest.skip(reason)
 
 
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
     connection = http.client.HTTPConnection("127.0.0.1", port, timeout=10)
     try:
@@ -73,44 +65,11 @@ def _get(port: int, path: str) -> tuple[int, dict[str, str], bytes]:
         connection.close()
 
 
-def _live(port: int) -> bool:
-    try:
-        return _get(port, "/health/live")[0] == 200
-    except (OSError, http.client.HTTPException):
-        return False
-
-
 @pytest.fixture(scope="module")
 def port(tmp_path_factory: pytest.TempPathFactory) -> Iterator[int]:
     """A real `ams serve --workers 1` on a free loopback port, SQLite in a temporary folder."""
-    folder = tmp_path_factory.mktemp("docs-server")
-    port = _free_port()
-    env = {k: v for k, v in os.environ.items() if not k.startswith("AMS_")}
-    env |= {
-        "AMS_DATABASE_URL": f"sqlite:///{folder / 'ams.db'}",
-        "AMS_SECRET_KEY": SECRET,
-        "AMS_LOG_LEVEL": "warning",
-    }
-    command = [sys.executable, "-m", "ams_http.cli", "serve", "--port", str(port)]
-    with (folder / "serve.log").open("wb") as log:
-        server = subprocess.Popen(  # noqa: S603 - our own command
-            [*command, "--workers", "1"],
-            env=env,
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
-    try:
-        deadline = time.monotonic() + 60
-        while not _live(port):
-            if server.poll() is not None or time.monotonic() > deadline:
-                pytest.fail(f"ams serve did not start: {(folder / 'serve.log').read_text()}")
-            time.sleep(0.2)
-        yield port
-    finally:
-        if server.poll() is None:
-            os.killpg(server.pid, signal.SIGKILL)
-        server.wait(10)
+    with live_server(tmp_path_factory.mktemp("docs-server")) as server:
+        yield server.port
 
 
 def _render(url: str, profile: Path) -> tuple[str, str]:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
-from datetime import UTC, datetime
 from typing import Any
 
 import msgspec
@@ -14,29 +13,17 @@ from litestar import Litestar, post
 from litestar.params import JSONBody
 from litestar.routes import HTTPRoute
 
-from ams_adapters.composition import IdentityProvider, MemoryPersistenceProvider, UseCaseProvider
-from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings
-from ams_adapters.memory import FixedClock, MemoryStore
-from ams_http.app import create_app
 from ams_http.auth import OPEN_PATHS
 from ams_http.openapi import ClosedStructSchemaPlugin, Problem
 from ams_http.schemas.base import CamelStruct
-from tests.http.conftest import SECRET, FixedSystemProvider
+from tests.http.conftest import empty_app
 
 Operation = dict[str, Any]
 
 
 @pytest.fixture(scope="module")
 def app() -> Litestar:
-    return create_app(
-        FixedSystemProvider(FixedClock(datetime(2026, 11, 16, 3, 35, tzinfo=UTC))),
-        MemoryPersistenceProvider(MemoryStore()),
-        IdentityProvider(
-            IdentitySettings(secret_key=SECRET),
-            Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
-        ),
-        UseCaseProvider(),
-    )
+    return empty_app()
 
 
 @pytest.fixture(scope="module")

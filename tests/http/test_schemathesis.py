@@ -8,7 +8,6 @@ by schemathesis: no 5xx, and status, content type, headers and body as documente
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -23,35 +22,14 @@ from schemathesis.specs.openapi.checks import (
     status_code_conformance,
 )
 
-from ams_adapters.composition import (
-    IdentityProvider,
-    MemoryPersistenceProvider,
-    UseCaseProvider,
-)
-from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings
-from ams_adapters.memory import FixedClock, MemoryStore
-from ams_http.app import create_app
-from tests.http.conftest import SECRET, FixedSystemProvider, World
+from tests.http.conftest import World, empty_app
 
 MAX_EXAMPLES = 10
 BASE_URL = "http://testserver.local"
 
 
-def _openapi() -> dict[str, Any]:
-    """The app's OpenAPI document (it does not depend on the data, so any store will do)."""
-    app = create_app(
-        FixedSystemProvider(FixedClock(datetime(2026, 11, 16, 3, 35, tzinfo=UTC))),
-        MemoryPersistenceProvider(MemoryStore()),
-        IdentityProvider(
-            IdentitySettings(secret_key=SECRET),
-            Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
-        ),
-        UseCaseProvider(),
-    )
-    return app.openapi_schema.to_schema()
-
-
-schema: BaseSchema = schemathesis.openapi.from_dict(_openapi())
+#: the app's OpenAPI document (it does not depend on the data, so an empty store will do)
+schema: BaseSchema = schemathesis.openapi.from_dict(empty_app().openapi_schema.to_schema())
 
 
 def _wire(value: str | bytes) -> bytes:

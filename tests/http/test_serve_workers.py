@@ -16,6 +16,8 @@ from pathlib import Path
 
 import pytest
 
+from tests.http.live_server import free_port, is_live
+
 pytestmark = [
     pytest.mark.slow,
     pytest.mark.skipif(
@@ -24,12 +26,6 @@ pytestmark = [
 ]
 
 LISTEN, ESTABLISHED = "0A", "01"
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
@@ -104,25 +100,12 @@ def _wait_for(condition: object, seconds: float = 30.0) -> None:
     pytest.fail("timed out waiting")
 
 
-def _live(port: int) -> bool:
-    connection = http.client.HTTPConnection("127.0.0.1", port, timeout=2)
-    try:  # closed whatever happens: a socket left open is an error in the next test
-        connection.request("GET", "/health/live")
-        with connection.getresponse() as answer:
-            answer.read()
-            return answer.status == 200
-    except (OSError, http.client.HTTPException):
-        return False
-    finally:
-        connection.close()
-
-
 @pytest.fixture
 def served(tmp_path: Path) -> Iterator[tuple[subprocess.Popen[bytes], int]]:
-    port = _free_port()
+    port = free_port()
     server = _start(tmp_path, port)
     try:
-        _wait_for(lambda: _live(port) and len(_workers(server.pid, port)) == 2)
+        _wait_for(lambda: is_live(port) and len(_workers(server.pid, port)) == 2)
         yield server, port
     finally:
         _stop(server)
@@ -162,7 +145,7 @@ def test_a_dead_worker_is_replaced_and_sigterm_stops_everything(
     os.kill(victim, signal.SIGKILL)
     _wait_for(lambda: victim not in _workers(server.pid, port))
     _wait_for(lambda: len(_workers(server.pid, port)) == 2)
-    assert _live(port)
+    assert is_live(port)
 
     workers = list(_workers(server.pid, port))
     server.send_signal(signal.SIGTERM)
@@ -198,7 +181,7 @@ def test_workers_that_keep_failing_to_start_stop_the_server(tmp_path: Path) -> N
     )
     with (tmp_path / "serve.log").open("wb") as out:
         server = subprocess.Popen(  # noqa: S603 - our own program
-            [sys.executable, "-c", program, str(_free_port())],
+            [sys.executable, "-c", program, str(free_port())],
             stdout=out,
             stderr=subprocess.STDOUT,
             start_new_session=True,
