@@ -1,4 +1,5 @@
-"""The `ams` command: database commands (serving arrives with the HTTP API).
+"""The database commands of `ams` (`migrate`, `db check`), added to its one parser by the HTTP
+edge's `ams_http.cli`.
 
 Expected failures — a bad setting, a database that is down, refuses the password or is not
 migrated, a migration the login may not run — end a command with one line on stderr
@@ -12,7 +13,7 @@ import dataclasses
 import logging
 import signal
 import sys
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy import exc as sa_exc
@@ -161,16 +162,6 @@ def _db_check(args: argparse.Namespace) -> int:
     return 0 if report.healthy else 1
 
 
-def build_parser() -> argparse.ArgumentParser:
-    """The argument parser of `ams`."""
-    parser = argparse.ArgumentParser(prog="ams", description="AMS attendance and cover platform")
-    parser.add_argument(
-        "--database-url", help="overrides AMS_DATABASE_URL (default sqlite:///./ams.db)"
-    )
-    add_database_commands(parser.add_subparsers(dest="command", required=True, metavar="COMMAND"))
-    return parser
-
-
 def add_database_commands(commands: Any) -> None:
     """Add `migrate` and `db check` to a command group (the HTTP edge's `ams` reuses them)."""
     migrate = commands.add_parser(
@@ -202,13 +193,3 @@ def add_database_commands(commands: Any) -> None:
         "check", help="connectivity, migration head, pool and row-level security"
     )
     check.set_defaults(run=_db_check)
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the `ams` console script."""
-    args = build_parser().parse_args(argv)
-    return run_command(lambda: args.run(args))
-
-
-if __name__ == "__main__":  # pragma: no cover
-    raise SystemExit(main())

@@ -6,6 +6,7 @@ import functools
 import ipaddress
 from typing import Any, cast
 
+import anyio.to_thread
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -43,8 +44,11 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         if authenticate is None:  # an app-scoped object: resolve it once, not per request
             authenticate = await connection.app.state.dishka_container.get(Authenticate)
             self._authenticate = authenticate
-        # JWT check in the loop: cheap; the revocation list reloads at most every few seconds
-        principal = authenticate(token)
+        principal = authenticate.verify(token)  # signature and claims: cheap, on the loop
+        if authenticate.revocations_are_current(principal):
+            authenticate.refuse_if_revoked(principal, reload=False)
+        else:  # every few seconds the revocation list is read again: not on the loop
+            await anyio.to_thread.run_sync(authenticate.refuse_if_revoked, principal)
         return AuthenticationResult(user=principal, auth=token)
 
 

@@ -6,7 +6,7 @@ import copy
 import dataclasses
 import os
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
 from typing import Any
@@ -175,7 +175,7 @@ def build_world(
     identity_settings: IdentitySettings,
     http_settings: HttpSettings,
     backend: str = "memory",
-) -> Iterator[World]:
+) -> Generator[World]:
     """Two institutions seeded through the port, one token per role, and the API over them."""
     tz = ZoneInfo("Asia/Kolkata")
     clock = FixedClock(datetime.combine(MONDAY, time(9, 5), tzinfo=tz).astimezone(ZoneInfo("UTC")))

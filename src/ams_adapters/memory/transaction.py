@@ -47,10 +47,6 @@ class UndoLog:
         items.append(item)
         self._undo.append(items.pop)
 
-    def on_undo(self, action: Callable[[], None]) -> None:
-        """Run ``action`` if the transaction is rolled back."""
-        self._undo.append(action)
-
     def rollback(self) -> None:
         """Undo every write, newest first."""
         self.rollback_to(0)

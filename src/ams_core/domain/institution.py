@@ -147,8 +147,3 @@ class Institution:
     def tz(self) -> ZoneInfo:
         """The institution's timezone; class dates and times are local to it."""
         return ZoneInfo(self.timezone)
-
-    def owns_email(self, email: str) -> bool:
-        """Return whether ``email`` is in one of the institution's domains."""
-        _, _, domain = email.lower().rpartition("@")
-        return domain in self.email_domains

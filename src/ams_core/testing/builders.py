@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, time
 
 from ams_core.domain import (
     AssignmentId,
@@ -216,8 +216,3 @@ def seed_small_college(
         slots=tuple(slots),
         term=term,
     )
-
-
-def week_of(monday: date) -> tuple[date, ...]:
-    """Monday to Sunday starting at ``monday``."""
-    return tuple(monday + timedelta(days=i) for i in range(7))

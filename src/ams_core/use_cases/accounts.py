@@ -93,15 +93,27 @@ class RevocationCache:
         self._revoked: dict[InstitutionId | None, frozenset[SignInId]] = {}
         self._loaded_at: dict[InstitutionId | None, datetime] = {}
 
-    def is_revoked(self, institution_id: InstitutionId | None, sign_in_id: SignInId) -> bool:
-        """Whether the session was revoked (reloading the institution's list when stale);
-        ``institution_id`` ``None`` asks about a platform operator's token.
+    def is_revoked(
+        self, institution_id: InstitutionId | None, sign_in_id: SignInId, *, reload: bool = True
+    ) -> bool:
+        """Whether the session was revoked (reloading the institution's list when stale,
+        unless ``reload`` is false); ``institution_id`` ``None`` asks about a platform
+        operator's token.
         """
         now = self._clock.now()
-        loaded = self._loaded_at.get(institution_id)
-        if loaded is None or now - loaded >= self._refresh_every:
+        if reload and self._is_stale(institution_id, now):
             self._reload(institution_id, now)
         return sign_in_id in self._revoked.get(institution_id, frozenset())
+
+    def is_current(self, institution_id: InstitutionId | None) -> bool:
+        """Whether :meth:`is_revoked` would answer for this institution without reading
+        the store (an async caller runs it in a worker thread otherwise).
+        """
+        return not self._is_stale(institution_id, self._clock.now())
+
+    def _is_stale(self, institution_id: InstitutionId | None, now: datetime) -> bool:
+        loaded = self._loaded_at.get(institution_id)
+        return loaded is None or now - loaded >= self._refresh_every
 
     def add(self, institution_id: InstitutionId | None, sign_in_id: SignInId) -> None:
         """Record a revocation made by this process (``None``: a platform operator's)."""
@@ -141,19 +153,44 @@ class Authenticate:
                 ``token_expired``; an operator token naming no sign-in is
                 ``invalid_token`` too) or its session was revoked (``session_revoked``).
         """
-        principal = self._tokens.verify(token)
-        sign_in_id = principal.sign_in_id
-        if sign_in_id is None:
-            if principal.institution_id is None:
-                raise AuthenticationError(
-                    "the access token is not valid: an operator token must name its "
-                    "recorded sign-in (mint a new one)",
-                    code="invalid_token",
-                )
-            return principal
-        if self._revocations.is_revoked(principal.institution_id, sign_in_id):
-            raise AuthenticationError("you have been signed out", code="session_revoked")
+        principal = self.verify(token)
+        self.refuse_if_revoked(principal)
         return principal
+
+    def verify(self, token: str) -> Principal:
+        """The first half of :meth:`__call__`: signature, claims and expiry, no I/O.
+
+        Raises:
+            AuthenticationError: ``invalid_token`` or ``token_expired``, as for the call.
+        """
+        principal = self._tokens.verify(token)
+        if principal.sign_in_id is None and principal.institution_id is None:
+            raise AuthenticationError(
+                "the access token is not valid: an operator token must name its "
+                "recorded sign-in (mint a new one)",
+                code="invalid_token",
+            )
+        return principal
+
+    def revocations_are_current(self, principal: Principal) -> bool:
+        """Whether :meth:`refuse_if_revoked` would answer without reading the store."""
+        return principal.sign_in_id is None or self._revocations.is_current(
+            principal.institution_id
+        )
+
+    def refuse_if_revoked(self, principal: Principal, *, reload: bool = True) -> None:
+        """The second half of :meth:`__call__`; it reads the store when the process's
+        revocation list is stale (see :meth:`revocations_are_current`), unless ``reload``
+        is false (then the list as it is answers).
+
+        Raises:
+            AuthenticationError: ``session_revoked``.
+        """
+        sign_in_id = principal.sign_in_id
+        if sign_in_id is not None and self._revocations.is_revoked(
+            principal.institution_id, sign_in_id, reload=reload
+        ):
+            raise AuthenticationError("you have been signed out", code="session_revoked")
 
 
 def _split_refresh_token(token: str) -> tuple[InstitutionId, SignInId]:
