@@ -16,16 +16,18 @@ from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 
 from ams_http.api_docs import OfflineSwaggerRenderPlugin
-from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware
+from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware, PrincipalProvider
 from ams_http.controllers import (
     attendance,
     audit,
     auth,
+    calendar,
     health,
-    management,
     messaging,
+    people,
     reports,
     sessions,
+    teaching,
 )
 from ams_http.edge import Edge
 from ams_http.openapi import ClosedStructSchemaPlugin
@@ -43,7 +45,9 @@ ROUTES: list[Any] = [
     *attendance.ROUTES,
     *reports.ROUTES,
     *messaging.ROUTES,
-    *management.ROUTES,
+    *people.ROUTES,
+    *teaching.ROUTES,
+    *calendar.ROUTES,
     *sessions.ROUTES,
     *audit.ROUTES,
     *health.ROUTES,
@@ -95,7 +99,11 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
     settings = settings or HttpSettings()
     edge = Edge(settings)  # rate limits, Idempotency-Key, the Redis probe, xlsx exports
     container = make_async_container(
-        HttpProvider(), *providers, edge.provider, context={HttpSettings: settings}
+        HttpProvider(),
+        PrincipalProvider(),
+        *providers,
+        edge.provider,
+        context={HttpSettings: settings},
     )
     prometheus = PrometheusConfig(
         app_name="ams",

@@ -7,6 +7,7 @@ import ipaddress
 from typing import Any, cast
 
 import anyio.to_thread
+from dishka import Provider, Scope, from_context, provide
 from litestar import Request
 from litestar.connection import ASGIConnection
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
@@ -52,9 +53,15 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=token)
 
 
-def actor(request: Request[Any, Any, Any]) -> Principal:
-    """The authenticated principal of the request."""
-    return cast(Principal, request.user)
+class PrincipalProvider(Provider):
+    """The request's authenticated principal, for handlers that take
+    ``actor: FromDishka[Principal]`` (set by :class:`BearerAuthenticationMiddleware`)."""
+
+    request = from_context(provides=Request, scope=Scope.REQUEST)
+
+    @provide(scope=Scope.REQUEST)
+    def principal(self, request: Request) -> Principal:  # type: ignore[type-arg]
+        return cast(Principal, request.user)
 
 
 @functools.cache

@@ -100,3 +100,49 @@ def test_a_plain_install_of_ams_works_with_only_the_standard_library(tmp_path: P
     )
     assert result.returncode == 0, result.stderr
     assert "ams_core" in result.stdout
+
+
+def _import_cycles() -> list[list[str]]:
+    """Groups of ``src`` modules that import each other in a circle (strongly connected
+    components of the import graph, ``TYPE_CHECKING`` imports included)."""
+    import grimp
+
+    graph = grimp.build_graph(
+        "ams_core", "ams_adapters", "ams_http", exclude_type_checking_imports=False
+    )
+    ours = {module for module in graph.modules if module.split(".")[0] in PACKAGES}
+    index: dict[str, int] = {}
+    lowest: dict[str, int] = {}
+    stack: list[str] = []
+    cycles: list[list[str]] = []
+
+    def visit(module: str) -> None:  # Tarjan's algorithm
+        index[module] = lowest[module] = len(index)
+        stack.append(module)
+        for imported in graph.find_modules_directly_imported_by(module) & ours:
+            if imported not in index:
+                visit(imported)
+                lowest[module] = min(lowest[module], lowest[imported])
+            elif imported in stack:
+                lowest[module] = min(lowest[module], index[imported])
+        if lowest[module] == index[module]:
+            group = []
+            while True:
+                member = stack.pop()
+                group.append(member)
+                if member == module:
+                    break
+            if len(group) > 1:
+                cycles.append(sorted(group))
+
+    for module in sorted(ours):
+        if module not in index:
+            visit(module)
+    return cycles
+
+
+PACKAGES = ("ams_core", "ams_adapters", "ams_http")
+
+
+def test_no_module_of_src_imports_itself_through_others() -> None:
+    assert _import_cycles() == []

@@ -14,6 +14,7 @@ from ams_core.domain import (
     AttendanceStatus,
     DateRange,
     FieldProblem,
+    Principal,
     SessionId,
     StudentId,
     ValidationError,
@@ -39,7 +40,7 @@ from ams_core.use_cases import (
     OpenAttendance,
     OpenAttendanceCommand,
 )
-from ams_http.auth import actor, client_ip
+from ams_http.auth import client_ip
 from ams_http.controllers._run import run
 from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
 from ams_http.ratelimit import CHECK_IN, RATE_LIMIT
@@ -92,7 +93,7 @@ def _dates(start: date | None, end: date | None) -> DateRange:
 )
 @inject
 async def get_my_schedule(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     use_case: FromDishka[GetSchedule],
     start: Annotated[
         date | None, QueryParameter(name="from", description="first date (default: this Monday)")
@@ -108,7 +109,7 @@ async def get_my_schedule(
 ) -> ScheduleOut:
     """A student's or teacher's sessions between two dates (default: this week)."""
     dates = _dates(start, end)
-    result = await run(use_case, GetScheduleCommand(actor(request), dates))
+    result = await run(use_case, GetScheduleCommand(actor, dates))
     return ScheduleOut(
         from_=dates.start, to=dates.end, items=[ScheduleItemOut.of(e) for e in result.entries]
     )
@@ -124,10 +125,10 @@ async def get_my_schedule(
 )
 @inject
 async def open_attendance(
-    request: Request[Any, Any, Any], session_id: SessionPath, use_case: FromDishka[OpenAttendance]
+    actor: FromDishka[Principal], session_id: SessionPath, use_case: FromDishka[OpenAttendance]
 ) -> AttendanceCodeOut:
     """Teacher of record: open (or refresh) the check-in window and get the current code."""
-    command = OpenAttendanceCommand(actor(request), SessionId(session_id))
+    command = OpenAttendanceCommand(actor, SessionId(session_id))
     return AttendanceCodeOut.of(await run(use_case, command))
 
 
@@ -143,6 +144,7 @@ async def open_attendance(
 @inject
 async def check_in(
     request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     data: JSONBody[CheckInBody],
     use_case: FromDishka[CheckIn],
@@ -150,7 +152,7 @@ async def check_in(
 ) -> CheckInOut:
     """Student: check in with the code shown in class, from the bound phone."""
     command = CheckInCommand(
-        actor=actor(request),
+        actor=actor,
         session_id=SessionId(session_id),
         code=data.code,
         device_id=data.device_id,
@@ -167,12 +169,12 @@ async def check_in(
 )
 @inject
 async def get_session_attendance(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     use_case: FromDishka[GetSessionRoster],
 ) -> RosterOut:
     """Teacher or admin: the session's roster with every student's mark."""
-    command = GetSessionRosterCommand(actor(request), SessionId(session_id))
+    command = GetSessionRosterCommand(actor, SessionId(session_id))
     return RosterOut.of(await run(use_case, command))
 
 
@@ -185,7 +187,7 @@ async def get_session_attendance(
 )
 @inject
 async def mark_attendance(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     data: JSONBody[MarkAttendanceBody],
     use_case: FromDishka[MarkAttendance],
@@ -194,7 +196,7 @@ async def mark_attendance(
     ``marks``; correcting a completed session needs a ``reason``.
     """
     command = MarkAttendanceCommand(
-        actor=actor(request),
+        actor=actor,
         session_id=SessionId(session_id),
         marks=[MarkEntry(StudentId(m.student_id), AttendanceStatus(m.status)) for m in data.marks],
         reason=data.reason,
@@ -213,13 +215,13 @@ async def mark_attendance(
 )
 @inject
 async def complete_session(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     data: JSONBody[CompleteBody],
     use_case: FromDishka[CompleteSession],
 ) -> CompleteOut:
     """Teacher of record: record the topic and mark everyone unmarked absent."""
-    command = CompleteSessionCommand(actor(request), SessionId(session_id), data.topic)
+    command = CompleteSessionCommand(actor, SessionId(session_id), data.topic)
     return CompleteOut.of(await run(use_case, command))
 
 
@@ -231,10 +233,10 @@ async def complete_session(
 )
 @inject
 async def get_my_attendance(
-    request: Request[Any, Any, Any], use_case: FromDishka[GetAttendanceSummary]
+    actor: FromDishka[Principal], use_case: FromDishka[GetAttendanceSummary]
 ) -> AttendanceSummaryOut:
     """Student: per subject held, attended, percent and how many classes are still needed."""
-    summary = await run(use_case, GetAttendanceSummaryCommand(actor(request)))
+    summary = await run(use_case, GetAttendanceSummaryCommand(actor))
     return AttendanceSummaryOut.of(summary)
 
 
@@ -246,12 +248,12 @@ async def get_my_attendance(
 )
 @inject
 async def get_student_attendance(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     student_id: Annotated[str, PathParameter(max_length=64)],
     use_case: FromDishka[GetAttendanceSummary],
 ) -> AttendanceSummaryOut:
     """Admin (or the student themself): one student's attendance summary."""
-    command = GetAttendanceSummaryCommand(actor(request), StudentId(student_id))
+    command = GetAttendanceSummaryCommand(actor, StudentId(student_id))
     return AttendanceSummaryOut.of(await run(use_case, command))
 
 
@@ -263,10 +265,10 @@ async def get_student_attendance(
 )
 @inject
 async def get_my_dashboard(
-    request: Request[Any, Any, Any], use_case: FromDishka[GetFacultyDashboard]
+    actor: FromDishka[Principal], use_case: FromDishka[GetFacultyDashboard]
 ) -> DashboardOut:
     """Teacher: per class sessions held, average attendance, last topic, next session."""
-    dashboard = await run(use_case, GetFacultyDashboardCommand(actor(request)))
+    dashboard = await run(use_case, GetFacultyDashboardCommand(actor))
     return DashboardOut.of(dashboard)
 
 
@@ -280,13 +282,13 @@ async def get_my_dashboard(
 )
 @inject
 async def generate_week(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     iso_week: Annotated[str, PathParameter(max_length=10, pattern=r"^\d{4}-W\d{2}$")],
     use_case: FromDishka[GenerateWeek],
 ) -> GenerateWeekOut:
     """Admin: expand the weekly timetable into sessions for an ISO week (e.g. 2026-W47)."""
     try:
-        command = GenerateWeekCommand.for_week(actor(request), iso_week)
+        command = GenerateWeekCommand.for_week(actor, iso_week)
     except ValueError as error:
         raise ValidationError([FieldProblem("isoWeek", str(error))]) from None
     return GenerateWeekOut.of(await run(use_case, command))

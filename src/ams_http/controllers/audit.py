@@ -10,15 +10,16 @@ are refused (403); another institution's session or student is not found (404).
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Request, get
+from litestar import get
 from litestar.params import PathParameter, QueryParameter
 
 from ams_core.domain import (
     FieldProblem,
+    Principal,
     SecurityEventKind,
     SessionId,
     StudentId,
@@ -35,7 +36,6 @@ from ams_core.use_cases import (
     ListSecurityEventsCommand,
     PageRequest,
 )
-from ams_http.auth import actor
 from ams_http.controllers._run import run
 from ams_http.openapi import INPUT, SIGNED_IN, problems
 from ams_http.schemas.audit import (
@@ -44,7 +44,7 @@ from ams_http.schemas.audit import (
     SecurityEventOut,
     SecurityEventPageOut,
 )
-from ams_http.schemas.management import counts
+from ams_http.schemas.common import counts
 
 TAGS = ["audit"]
 READ = problems(*SIGNED_IN, *INPUT, 403, 404)
@@ -67,7 +67,7 @@ StudentPath = Annotated[str, PathParameter(max_length=64, description="student (
 )
 @inject
 async def get_session_audit(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     use_case: FromDishka[GetSessionAudit],
     limit: Limit = 50,
@@ -77,7 +77,7 @@ async def get_session_audit(
     newest first (who, when, old → new status, and the reason given).
     """
     command = GetSessionAuditCommand(
-        actor(request), SessionId(session_id), PageRequest(limit=limit, offset=offset)
+        actor, SessionId(session_id), PageRequest(limit=limit, offset=offset)
     )
     page = await run(use_case, command)
     return AuditPageOut(items=[AuditEntryOut.of(e) for e in page.items], **counts(page))
@@ -91,7 +91,7 @@ async def get_session_audit(
 )
 @inject
 async def get_student_audit(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     student_id: StudentPath,
     use_case: FromDishka[GetStudentAudit],
     limit: Limit = 50,
@@ -101,7 +101,7 @@ async def get_student_audit(
     changes in the sessions they are the teacher of record of.
     """
     command = GetStudentAuditCommand(
-        actor(request), StudentId(student_id), PageRequest(limit=limit, offset=offset)
+        actor, StudentId(student_id), PageRequest(limit=limit, offset=offset)
     )
     page = await run(use_case, command)
     return AuditPageOut(items=[AuditEntryOut.of(e) for e in page.items], **counts(page))
@@ -115,7 +115,7 @@ async def get_student_audit(
 )
 @inject
 async def list_security_events(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     use_case: FromDishka[ListSecurityEvents],
     kind: Annotated[
         SecurityEventKind | None,
@@ -149,9 +149,7 @@ async def list_security_events(
         session_id=SessionId(session_id) if session_id else None,
         since=since,
     )
-    command = ListSecurityEventsCommand(
-        actor(request), filters, PageRequest(limit=limit, offset=offset)
-    )
+    command = ListSecurityEventsCommand(actor, filters, PageRequest(limit=limit, offset=offset))
     page = await run(use_case, command)
     return SecurityEventPageOut(items=[SecurityEventOut.of(e) for e in page.items], **counts(page))
 

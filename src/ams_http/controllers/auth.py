@@ -11,6 +11,7 @@ from litestar.datastructures import CacheControlHeader
 from litestar.params import JSONBody, PathParameter
 from litestar.status_codes import HTTP_204_NO_CONTENT
 
+from ams_core.domain import Principal
 from ams_core.use_cases import (
     RefreshSignIn,
     RefreshSignInCommand,
@@ -23,7 +24,7 @@ from ams_core.use_cases import (
     SignOut,
     SignOutCommand,
 )
-from ams_http.auth import actor, client_ip
+from ams_http.auth import client_ip
 from ams_http.controllers._run import run
 from ams_http.openapi import (
     IDEMPOTENT,
@@ -122,15 +123,16 @@ async def refresh_tokens(
     responses=problems(*SIGNED_IN),
 )
 @inject
-async def sign_out(request: Request[Any, Any, Any], use_case: FromDishka[SignOut]) -> None:
+async def sign_out(actor: FromDishka[Principal], use_case: FromDishka[SignOut]) -> None:
     """End this session: its access and refresh tokens stop working."""
-    await run(use_case, SignOutCommand(actor(request)))
+    await run(use_case, SignOutCommand(actor))
 
 
 @get("/api/v1/me", tags=TAGS, operation_id="getMe", responses=problems(*SIGNED_IN))
-async def get_me(request: Request[Any, Any, Any]) -> UserOut:
+@inject
+async def get_me(actor: FromDishka[Principal]) -> UserOut:
     """Who the token belongs to and their roles."""
-    return UserOut.of(actor(request))
+    return UserOut.of(actor)
 
 
 @put(
@@ -143,13 +145,13 @@ async def get_me(request: Request[Any, Any, Any]) -> UserOut:
 )
 @inject
 async def set_password(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     email: Annotated[str, PathParameter(max_length=254)],
     data: JSONBody[SetPasswordBody],
     use_case: FromDishka[SetPassword],
 ) -> None:
     """Admin: give a person of the institution a password; their sessions end."""
-    await run(use_case, SetPasswordCommand(actor(request), email, data.password))
+    await run(use_case, SetPasswordCommand(actor, email, data.password))
 
 
 ROUTES = [

@@ -2,15 +2,15 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Request, get, post
+from litestar import get, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 
-from ams_core.domain import StudentId
+from ams_core.domain import Principal, StudentId
 from ams_core.use_cases import (
     Broadcast,
     BroadcastCommand,
@@ -21,7 +21,6 @@ from ams_core.use_cases import (
     ResetDeviceBinding,
     ResetDeviceBindingCommand,
 )
-from ams_http.auth import actor
 from ams_http.controllers._run import run
 from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
 from ams_http.schemas.base import CamelStruct
@@ -50,12 +49,12 @@ class DeviceResetOut(CamelStruct):
 )
 @inject
 async def register_push_token(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     data: JSONBody[PushTokenBody],
     use_case: FromDishka[RegisterPushToken],
 ) -> PushTokenOut:
     """Anyone signed in: register this device's push token."""
-    command = RegisterPushTokenCommand(actor(request), data.token, data.platform)
+    command = RegisterPushTokenCommand(actor, data.token, data.platform)
     stored = await run(use_case, command)
     return PushTokenOut(platform=stored.platform.value, registered_at=stored.registered_at)
 
@@ -70,10 +69,10 @@ async def register_push_token(
 )
 @inject
 async def broadcast(
-    request: Request[Any, Any, Any], data: JSONBody[BroadcastBody], use_case: FromDishka[Broadcast]
+    actor: FromDishka[Principal], data: JSONBody[BroadcastBody], use_case: FromDishka[Broadcast]
 ) -> BroadcastOut:
     """Class representative: send a push notification to their own section."""
-    result = await run(use_case, BroadcastCommand(actor(request), data.title, data.body))
+    result = await run(use_case, BroadcastCommand(actor, data.title, data.body))
     return BroadcastOut(id=result.notification.id, recipients=result.recipients)
 
 
@@ -85,12 +84,12 @@ async def broadcast(
 )
 @inject
 async def list_broadcasts(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     use_case: FromDishka[ListBroadcasts],
     limit: Annotated[int, QueryParameter(ge=1, le=200)] = 50,
 ) -> BroadcastHistoryOut:
     """Class representative: the section's broadcasts, newest first, with delivery counts."""
-    sent = await run(use_case, ListBroadcastsCommand(actor(request), limit))
+    sent = await run(use_case, ListBroadcastsCommand(actor, limit))
     return BroadcastHistoryOut(items=[SentBroadcastOut.of(item) for item in sent])
 
 
@@ -104,12 +103,12 @@ async def list_broadcasts(
 )
 @inject
 async def reset_device(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     student_id: Annotated[str, PathParameter(max_length=64)],
     use_case: FromDishka[ResetDeviceBinding],
 ) -> DeviceResetOut:
     """Admin: free a student's device binding; their sessions end, next sign-in binds anew."""
-    result = await run(use_case, ResetDeviceBindingCommand(actor(request), StudentId(student_id)))
+    result = await run(use_case, ResetDeviceBindingCommand(actor, StudentId(student_id)))
     return DeviceResetOut(student_id=result.student_id, removed=result.removed)
 
 

@@ -16,7 +16,14 @@ from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
-from ams_core.domain import DateRange, FieldProblem, SectionId, SubjectCode, ValidationError
+from ams_core.domain import (
+    DateRange,
+    FieldProblem,
+    Principal,
+    SectionId,
+    SubjectCode,
+    ValidationError,
+)
 from ams_core.use_cases import (
     DefaultersResult,
     GetRegister,
@@ -24,7 +31,6 @@ from ams_core.use_cases import (
     ListDefaulters,
     ListDefaultersCommand,
 )
-from ams_http.auth import actor
 from ams_http.controllers._run import run
 from ams_http.exports import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
@@ -96,6 +102,7 @@ def _defaulters_filename(result: DefaultersResult, *narrowed_to: str | None) -> 
 @inject
 async def list_defaulters(
     request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     use_case: FromDishka[ListDefaulters],
     workbooks: FromDishka[WorkbookWriter],
     # msgspec cannot put ge/le on a Decimal (every request failed with a TypeError, a 500):
@@ -114,7 +121,7 @@ async def list_defaulters(
 ) -> DefaultersOut | Response[bytes]:
     """Admin or teacher: students below the threshold per subject (teachers: their classes)."""
     command = ListDefaultersCommand(
-        actor(request),
+        actor,
         threshold=threshold,
         section_id=SectionId(section_id) if section_id else None,
         subject_code=SubjectCode(subject_code) if subject_code else None,
@@ -140,7 +147,7 @@ async def list_defaulters(
 )
 @inject
 async def get_register(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     use_case: FromDishka[GetRegister],
     section_id: Annotated[str, QueryParameter(name="sectionId", min_length=1, max_length=64)],
     subject_code: Annotated[str, QueryParameter(name="subjectCode", min_length=1, max_length=64)],
@@ -163,9 +170,7 @@ async def get_register(
         if end < start:
             raise ValidationError([FieldProblem("to", "must not be before from")])
         dates = DateRange(start, end)
-    command = GetRegisterCommand(
-        actor(request), SectionId(section_id), SubjectCode(subject_code), dates
-    )
+    command = GetRegisterCommand(actor, SectionId(section_id), SubjectCode(subject_code), dates)
     return RegisterOut.of(await run(use_case, command))
 
 

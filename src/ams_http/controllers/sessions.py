@@ -8,11 +8,11 @@ Every change a section should hear about (moved, new venue, cancelled) is pushed
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any, Literal
+from typing import Annotated, Literal
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Request, Response, get, patch, post
+from litestar import Response, get, patch, post
 from litestar.params import JSONBody, PathParameter, QueryParameter
 from litestar.status_codes import HTTP_201_CREATED
 from msgspec import UNSET
@@ -22,23 +22,22 @@ from ams_core.domain import (
     DateRange,
     FacultyId,
     FieldProblem,
+    Principal,
     SectionId,
     SessionId,
     SessionStatus,
     ValidationError,
 )
 from ams_core.use_cases import NewSession, PageRequest, SessionQuery, SessionScheduling
-from ams_http.auth import actor
-from ams_http.controllers._run import created, run_wire
+from ams_http.controllers._run import created, run
 from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
-from ams_http.schemas.management import (
+from ams_http.schemas.common import counts, local_times
+from ams_http.schemas.sessions import (
     CancelSessionIn,
     ClassSessionOut,
     ClassSessionPageOut,
     NewSessionIn,
     SessionPatch,
-    counts,
-    local_times,
 )
 
 SESSIONS = "/api/v1/sessions"
@@ -52,7 +51,7 @@ WRITE = problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 409, 413)
 @get(SESSIONS, tags=TAGS, operation_id="listSessions", responses=READ)
 @inject
 async def list_sessions(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     scheduling: FromDishka[SessionScheduling],
     start: Annotated[date, QueryParameter(name="from", description="first date")],
     end: Annotated[
@@ -81,9 +80,7 @@ async def list_sessions(
         teacher_id=FacultyId(teacher_id) if teacher_id else None,
         status=SessionStatus(status) if status else None,
     )
-    page = await run_wire(
-        scheduling.list, actor(request), query, PageRequest(limit=limit, offset=offset)
-    )
+    page = await run(scheduling.list, actor, query, PageRequest(limit=limit, offset=offset))
     return ClassSessionPageOut(items=[ClassSessionOut.of(s) for s in page.items], **counts(page))
 
 
@@ -97,7 +94,7 @@ async def list_sessions(
 )
 @inject
 async def create_session(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     data: JSONBody[NewSessionIn],
     scheduling: FromDishka[SessionScheduling],
 ) -> Response[ClassSessionOut]:
@@ -113,19 +110,19 @@ async def create_session(
         end=times["end"],
         venue=data.venue,
     )
-    session = await run_wire(scheduling.create, actor(request), new)
+    session = await run(scheduling.create, actor, new)
     return created(ClassSessionOut.of(session), f"{SESSIONS}/{session.id}")
 
 
 @get(SESSION, tags=TAGS, operation_id="getSession", responses=READ)
 @inject
 async def get_session(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     scheduling: FromDishka[SessionScheduling],
 ) -> ClassSessionOut:
     """Admin, the session's teachers, or a student of its section: one session."""
-    session = await run_wire(scheduling.get, actor(request), SessionId(session_id))
+    session = await run(scheduling.get, actor, SessionId(session_id))
     return ClassSessionOut.of(session)
 
 
@@ -138,7 +135,7 @@ async def get_session(
 )
 @inject
 async def update_session(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     data: JSONBody[SessionPatch],
     scheduling: FromDishka[SessionScheduling],
@@ -148,14 +145,14 @@ async def update_session(
     change its ``venue`` (an open class may change venue too). The section is told. 409
     ``schedule_conflict`` when the new time or room is taken.
     """
-    who, key = actor(request), SessionId(session_id)
+    who, key = actor, SessionId(session_id)
     moves = (data.date, data.start, data.end)
     if all(value is UNSET for value in moves):
         if data.venue is UNSET:
             raise ValidationError(
                 [FieldProblem("", "nothing to change: give date, start, end or venue")]
             )
-        session = await run_wire(
+        session = await run(
             scheduling.change_venue, who, key, data.venue, expected_version=data.version
         )
         return ClassSessionOut.of(session)
@@ -164,14 +161,14 @@ async def update_session(
     day = None if data.date is UNSET else data.date
     start, end = times.get("start"), times.get("end")
     if day is None or start is None or end is None:
-        current = await run_wire(scheduling.get, who, key)
+        current = await run(scheduling.get, who, key)
         # the missing parts come from this read: refuse if the session changes meanwhile
         expected = current.version if expected is None else expected
         day = current.date if day is None else day
         start = current.start if start is None else start
         end = current.end if end is None else end
     venue = None if data.venue is UNSET else data.venue
-    session = await run_wire(
+    session = await run(
         scheduling.reschedule, who, key, day, start, end, venue, expected_version=expected
     )
     return ClassSessionOut.of(session)
@@ -187,7 +184,7 @@ async def update_session(
 )
 @inject
 async def cancel_session(
-    request: Request[Any, Any, Any],
+    actor: FromDishka[Principal],
     session_id: SessionPath,
     scheduling: FromDishka[SessionScheduling],
     data: JSONBody[CancelSessionIn | None] = None,
@@ -197,9 +194,9 @@ async def cancel_session(
     (``reason``, ``version``) may be left out.
     """
     body = data or CancelSessionIn()
-    session = await run_wire(
+    session = await run(
         scheduling.cancel,
-        actor(request),
+        actor,
         SessionId(session_id),
         body.reason,
         expected_version=body.version,

@@ -1,0 +1,176 @@
+"""Statements sent straight to psycopg, past SQLAlchemy (ADR 0013).
+
+On PostgreSQL a transaction's connection stays in autocommit mode until its first write.
+Until then each ``SELECT`` goes to the driver in one pipeline after the scope, which
+PostgreSQL runs as one implicit transaction: the scope holds for the statement and ends
+with it. :class:`DirectRead` is such a ``SELECT``, compiled once with SQLAlchemy's own value
+processors; a statement is compiled only on its second sighting, so statements built
+afresh for each call keep SQLAlchemy's cache. The first write sends ``BEGIN`` and the scope
+together (:func:`begin_with_scope`).
+
+Only :class:`~ams_adapters.sql.transaction.SqlTransaction` uses this module.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import threading
+import weakref
+from collections.abc import Callable, Mapping
+from typing import Any
+
+from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
+from sqlalchemy.sql import Select
+
+from ams_adapters.sql.errors import translate_driver_error
+from ams_core.domain import AmsError
+
+# Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
+# never carries one institution's scope into the next transaction.
+SET_SCOPE = "SELECT set_config('app.institution_id', %s, true), set_config('app.scope', %s, true)"
+
+
+def driver_connection(conn: Connection) -> Any:
+    """The psycopg connection under a SQLAlchemy one."""
+    return conn.connection.driver_connection
+
+
+def announce(conn: Connection, cursor: Any, sql: str, parameters: Any) -> None:
+    """Tell the engine's ``before_cursor_execute`` listeners (statement spies, tracing)
+    about a statement sent on the driver connection, as SQLAlchemy does for its own."""
+    if conn._has_events or conn.engine._has_events:
+        conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
+
+
+def driver_failed(conn: Connection, error: Exception, statement: str, kind: str) -> AmsError:
+    """The core error for a statement sent on the driver connection; a connection the
+    failure broke is invalidated, as SQLAlchemy does on a disconnect it sees."""
+    raw = driver_connection(conn)
+    if raw.closed or raw.broken:
+        conn.invalidate()
+    return translate_driver_error(error, statement, kind)
+
+
+def begin_with_scope(conn: Connection, scope: tuple[str, str]) -> None:
+    """``BEGIN`` and the scope (institution, scope name) in one round trip (pipeline)."""
+    raw = driver_connection(conn)
+    try:
+        with raw.cursor() as cursor, raw.pipeline():
+            announce(conn, cursor, "BEGIN", ())
+            cursor.execute("BEGIN")
+            announce(conn, cursor, SET_SCOPE, scope)
+            cursor.execute(SET_SCOPE, scope, prepare=True)
+    except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+        raise driver_failed(conn, error, SET_SCOPE, "scope") from None
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class DirectRead:
+    """A SELECT compiled once for psycopg, with SQLAlchemy's own value processors."""
+
+    sql: str
+    defaults: Mapping[str, Any]
+    bind: Mapping[str, Callable[[Any], Any]]
+    keys: tuple[str, ...]
+    #: (column position, processor) of the columns SQLAlchemy converts
+    results: tuple[tuple[int, Callable[[Any], Any]], ...]
+
+    @classmethod
+    def compile(cls, statement: Select[Any], engine: Engine) -> DirectRead | None:
+        """None when the statement needs per-call compilation (expanding ``IN`` lists)."""
+        dialect = engine.dialect
+        compiled: Any = statement.compile(dialect=dialect)
+        if any(b.expanding for b in compiled.binds.values()):
+            return None
+        processors = (
+            (i, c.type._cached_result_processor(dialect, None))
+            for i, c in enumerate(statement.selected_columns)
+        )
+        return cls(
+            sql=str(compiled),
+            defaults=dict(compiled.params),
+            bind=dict(compiled._bind_processors),
+            keys=tuple(statement.selected_columns.keys()),
+            results=tuple((i, p) for i, p in processors if p is not None),
+        )
+
+    def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
+        values = {**self.defaults, **(given or {})}
+        for name, process in self.bind.items():
+            if name in values:
+                values[name] = process(values[name])
+        return values
+
+    def result(self, rows: list[tuple[Any, ...]]) -> Any:
+        if self.results:
+            converted = []
+            for row in rows:
+                values = list(row)
+                for i, process in self.results:
+                    values[i] = process(values[i])
+                converted.append(tuple(values))
+            rows = converted
+        return IteratorResult(SimpleResultMetaData(self.keys), iter(rows))
+
+
+# statements seen once, then compiled on their second run: statements built afresh for
+# each call are never compiled here (SQLAlchemy's own cache serves them better)
+_SIGHTINGS: weakref.WeakKeyDictionary[Select[Any], object] = weakref.WeakKeyDictionary()
+_NEVER_SEEN = object()
+_SEEN_ONCE = object()
+_SIGHTINGS_LOCK = threading.Lock()
+
+
+def direct_read_of(statement: Select[Any], engine: Engine) -> DirectRead | None:
+    """The statement compiled for a direct read, from its second sighting on; None on its
+    first sighting and for statements that cannot run directly."""
+    direct = _SIGHTINGS.get(statement)
+    if not isinstance(direct, DirectRead):
+        with _SIGHTINGS_LOCK:  # the first two sightings of a statement only
+            direct = _SIGHTINGS.get(statement, _NEVER_SEEN)
+            if direct is _NEVER_SEEN:
+                _SIGHTINGS[statement] = _SEEN_ONCE
+                return None
+            if direct is _SEEN_ONCE:
+                direct = _SIGHTINGS[statement] = DirectRead.compile(statement, engine)
+        if not isinstance(direct, DirectRead):
+            return None
+    return direct
+
+
+def read_directly(
+    conn: Connection,
+    direct: DirectRead,
+    scope: tuple[str, str],
+    parameters: Mapping[str, Any] | None,
+    kind: str,
+) -> Any:
+    """Run a SELECT outside any transaction: the scope and the statement go in one
+    pipeline, which PostgreSQL runs as one implicit transaction (so the scope holds
+    for the statement and ends with it)."""
+    raw = driver_connection(conn)
+    try:
+        with raw.cursor() as scoping, raw.cursor() as reading:
+            values = direct.parameters(parameters)
+            announce(conn, scoping, SET_SCOPE, scope)
+            announce(conn, reading, direct.sql, values)
+            with raw.pipeline():
+                scoping.execute(SET_SCOPE, scope, prepare=True)
+                reading.execute(direct.sql, values, prepare=True)
+            rows = reading.fetchall()
+    except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+        raise driver_failed(conn, error, direct.sql, kind) from None
+    return direct.result(rows)
+
+
+__all__ = [
+    "SET_SCOPE",
+    "DirectRead",
+    "announce",
+    "begin_with_scope",
+    "direct_read_of",
+    "driver_connection",
+    "driver_failed",
+    "read_directly",
+]

@@ -1,0 +1,160 @@
+"""Persistence ports: the audit trail, security events, push tokens and the outbox.
+
+The rules every adapter must honour are in :mod:`ams_core.ports.persistence`.
+"""
+
+from __future__ import annotations
+
+from abc import abstractmethod
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Generic, Protocol, TypeVar
+
+from ams_core.domain.accounts import (
+    PushToken,
+)
+from ams_core.domain.attendance import AuditEntry
+from ams_core.domain.ids import (
+    FacultyId,
+    NotificationId,
+    SessionId,
+    StudentId,
+)
+from ams_core.domain.notifications import DeliveryReport, Notification, Recipient
+from ams_core.domain.security import SecurityEvent, SecurityEventKind
+
+T = TypeVar("T")
+
+
+@dataclass(frozen=True, slots=True)
+class Slice(Generic[T]):
+    """Some consecutive items of a longer ordered list, and how long the whole list is.
+
+    ``total`` counts every item the read matched, not only those in ``items``; an
+    ``offset`` past the end gives no items and the same ``total``.
+    """
+
+    items: tuple[T, ...]
+    total: int
+
+
+class AuditRepository(Protocol):
+    """The append-only audit trail of attendance changes.
+
+    Pages (``page_for_session``, ``page_for_student``) come **newest first**: the reverse of
+    the order the entries were written in, which also orders entries written together
+    (one ``add_many``, one ``at``). ``limit`` is at least 1 and ``offset`` at least 0.
+    """
+
+    @abstractmethod
+    def add_many(self, entries: Sequence[AuditEntry]) -> None: ...
+
+    @abstractmethod
+    def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
+        """Entries of a session in the order they were written."""
+
+    @abstractmethod
+    def page_for_session(
+        self, session_id: SessionId, limit: int, offset: int = 0
+    ) -> Slice[AuditEntry]:
+        """Entries of a session, newest written first, ``limit`` of them after skipping
+        ``offset``; ``total`` counts all of the session's entries.
+        """
+
+    @abstractmethod
+    def page_for_student(
+        self,
+        student_id: StudentId,
+        limit: int,
+        offset: int = 0,
+        teacher: FacultyId | None = None,
+    ) -> Slice[AuditEntry]:
+        """Entries about one student across all sessions, newest written first.
+
+        With ``teacher``, only the entries of sessions whose teacher of record is
+        ``teacher`` (as the sessions are stored now); ``total`` counts the entries that
+        match. A student without entries (or unknown) gives an empty slice.
+        """
+
+
+@dataclass(frozen=True, slots=True)
+class SecurityEventFilter:
+    """Which security events to review: every field given must match (``None``: any).
+
+    ``since`` keeps the events at or after that instant.
+    """
+
+    kind: SecurityEventKind | None = None
+    student_id: StudentId | None = None
+    session_id: SessionId | None = None
+    since: datetime | None = None
+
+
+class SecurityEventRepository(Protocol):
+    """Suspicious events for review, newest ``at`` first (ties: last written first)."""
+
+    @abstractmethod
+    def add(self, event: SecurityEvent) -> None: ...
+
+    @abstractmethod
+    def list(self, since: datetime | None = None, limit: int = 100) -> Sequence[SecurityEvent]:
+        """Events at or after ``since``, newest ``at`` first (ties: last written first)."""
+
+    @abstractmethod
+    def page(
+        self, filters: SecurityEventFilter, limit: int, offset: int = 0
+    ) -> Slice[SecurityEvent]:
+        """Events matching ``filters`` in the order of :meth:`list`, ``limit`` of them
+        (at least 1) after skipping ``offset``; ``total`` counts every match.
+        """
+
+
+class PushTokenRepository(Protocol):
+    """Push registrations; a token belongs to whoever registered it last."""
+
+    @abstractmethod
+    def put(self, token: PushToken) -> None:
+        """Store the token, replacing an earlier registration of the same token."""
+
+    @abstractmethod
+    def remove(self, token: str) -> bool: ...
+
+    @abstractmethod
+    def for_students(self, student_ids: Iterable[StudentId]) -> Sequence[PushToken]: ...
+
+    @abstractmethod
+    def for_faculty(self, faculty_ids: Iterable[FacultyId]) -> Sequence[PushToken]: ...
+
+
+@dataclass(frozen=True, slots=True)
+class SentNotification:
+    """A notification with what became of it (``delivered_at`` is ``None`` while pending)."""
+
+    notification: Notification
+    delivered_at: datetime | None = None
+    delivered: int = 0
+    failed: int = 0
+
+
+class OutboxRepository(Protocol):
+    """Notifications waiting for delivery, written in the transaction that causes them."""
+
+    @abstractmethod
+    def add(self, notification: Notification) -> None:
+        """Queue a notification; the same idempotency key twice is stored once."""
+
+    @abstractmethod
+    def pending(self, limit: int = 100) -> Sequence[Notification]:
+        """Undelivered notifications, oldest ``created_at`` first (ties: first written first)."""
+
+    @abstractmethod
+    def mark_delivered(
+        self, notification_id: NotificationId, at: datetime, report: DeliveryReport
+    ) -> None: ...
+
+    @abstractmethod
+    def history(
+        self, kind: str, recipient: Recipient | None = None, limit: int = 50
+    ) -> Sequence[SentNotification]:
+        """Notifications of one kind (optionally to one recipient), newest first."""
