@@ -1,20 +1,10 @@
 """Use cases: one small class per action, each called with a frozen command."""
 
 from ams_core.use_cases.accounts import (
-    Authenticate,
     IssueLocalToken,
     IssueLocalTokenCommand,
-    IssueOperatorToken,
-    IssueOperatorTokenCommand,
-    ListOperatorTokens,
-    ListOperatorTokensCommand,
-    OperatorToken,
     RefreshSignIn,
     RefreshSignInCommand,
-    RevocationCache,
-    RevokeOperatorTokens,
-    RevokeOperatorTokensCommand,
-    RevokeOperatorTokensResult,
     SessionLifetimes,
     SetPassword,
     SetPasswordCommand,
@@ -66,8 +56,16 @@ from ams_core.use_cases.generate_week import (
     GenerateWeekResult,
 )
 from ams_core.use_cases.institutions import CreateInstitution, CreateInstitutionCommand
-from ams_core.use_cases.manage_calendar import HolidayCalendar, HolidayDeclared, InstitutionProfile
-from ams_core.use_cases.manage_people import FacultyCatalogue, SectionCatalogue, StudentCatalogue
+from ams_core.use_cases.manage_calendar import (
+    HolidayCalendar,
+    HolidayDeclared,
+    InstitutionProfile,
+)
+from ams_core.use_cases.manage_people import (
+    FacultyCatalogue,
+    SectionCatalogue,
+    StudentCatalogue,
+)
 from ams_core.use_cases.manage_teaching import (
     AssignmentCatalogue,
     SlotCatalogue,
@@ -90,6 +88,16 @@ from ams_core.use_cases.notifications import (
     DeliverNotifications,
     DeliverNotificationsCommand,
     DeliverNotificationsResult,
+)
+from ams_core.use_cases.operator_tokens import (
+    IssueOperatorToken,
+    IssueOperatorTokenCommand,
+    ListOperatorTokens,
+    ListOperatorTokensCommand,
+    OperatorToken,
+    RevokeOperatorTokens,
+    RevokeOperatorTokensCommand,
+    RevokeOperatorTokensResult,
 )
 from ams_core.use_cases.queries import (
     AttendanceSummary,
@@ -117,6 +125,7 @@ from ams_core.use_cases.queries import (
     ScheduleResult,
     SessionRoster,
 )
+from ams_core.use_cases.revocations import Authenticate, RevocationCache
 from ams_core.use_cases.scheduling import (
     SESSION_CHANGED_KIND,
     NewSession,

@@ -1,19 +1,16 @@
-"""Signing in and out: Google and password sign-in, token refresh, revocation, and the
-platform operators' recorded (revocable) access tokens.
+"""Signing in and out: Google and password sign-in, token refresh, sign-out, passwords and
+local tokens (revocation is in ``revocations``, operator tokens in ``operator_tokens``).
 """
 
 from __future__ import annotations
 
 import base64
 import hmac
-import threading
-from collections.abc import Callable
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 
 from ams_core.domain.accounts import (
     ExternalIdentity,
-    OperatorSignIn,
     PasswordCredential,
     PasswordPolicy,
     SignIn,
@@ -24,10 +21,8 @@ from ams_core.domain.accounts import (
 from ams_core.domain.errors import (
     AuthenticationError,
     ConcurrencyError,
-    FieldProblem,
     NotFoundError,
     PermissionDeniedError,
-    ValidationError,
 )
 from ams_core.domain.identity import Principal, Role
 from ams_core.domain.ids import InstitutionId, SignInId
@@ -35,10 +30,15 @@ from ams_core.domain.institution import Institution
 from ams_core.domain.people import fold_email, validate_device_id
 from ams_core.domain.security import SecurityEvent, SecurityEventKind
 from ams_core.ports.clock import Clock, RandomSource
-from ams_core.ports.identity import AccessTokens, ExternalIdentityVerifier, PasswordHasher
+from ams_core.ports.identity import (
+    AccessTokens,
+    ExternalIdentityVerifier,
+    PasswordHasher,
+)
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.use_cases._access import require_admin, tenant_of
 from ams_core.use_cases.devices import BindDevice, BindDeviceCommand
+from ams_core.use_cases.revocations import RevocationCache
 
 GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"})
 
@@ -62,135 +62,6 @@ class SignInResult:
     refresh_token: str
     principal: Principal
     device_newly_bound: bool = False
-
-
-class RevocationCache:
-    """Which signed-in sessions were revoked, as seen by this process.
-
-    Access tokens are checked on every request without a database round trip: revocations
-    made in this process apply at once, and those made elsewhere are read from the store
-    at most ``refresh_every`` apart per institution. Sessions revoked longer ago than
-    ``lookback`` (the access-token lifetime) no longer matter: their tokens have expired.
-
-    Platform operators' tokens belong to no institution: their revocations are kept under
-    the institution ``None`` and reloaded the same way, from ``operator_sign_ins`` in the
-    platform scope.
-    """
-
-    def __init__(
-        self,
-        uow_factory: Callable[[], UnitOfWork],
-        clock: Clock,
-        *,
-        lookback: timedelta,
-        refresh_every: timedelta = timedelta(seconds=5),
-    ) -> None:
-        self._uow_factory = uow_factory
-        self._clock = clock
-        self._lookback = lookback
-        self._refresh_every = refresh_every
-        self._lock = threading.Lock()
-        self._revoked: dict[InstitutionId | None, frozenset[SignInId]] = {}
-        self._loaded_at: dict[InstitutionId | None, datetime] = {}
-
-    def is_revoked(
-        self, institution_id: InstitutionId | None, sign_in_id: SignInId, *, reload: bool = True
-    ) -> bool:
-        """Whether the session was revoked (reloading the institution's list when stale,
-        unless ``reload`` is false); ``institution_id`` ``None`` asks about a platform
-        operator's token.
-        """
-        now = self._clock.now()
-        if reload and self._is_stale(institution_id, now):
-            self._reload(institution_id, now)
-        return sign_in_id in self._revoked.get(institution_id, frozenset())
-
-    def is_current(self, institution_id: InstitutionId | None) -> bool:
-        """Whether :meth:`is_revoked` would answer for this institution without reading
-        the store (an async caller runs it in a worker thread otherwise).
-        """
-        return not self._is_stale(institution_id, self._clock.now())
-
-    def _is_stale(self, institution_id: InstitutionId | None, now: datetime) -> bool:
-        loaded = self._loaded_at.get(institution_id)
-        return loaded is None or now - loaded >= self._refresh_every
-
-    def add(self, institution_id: InstitutionId | None, sign_in_id: SignInId) -> None:
-        """Record a revocation made by this process (``None``: a platform operator's)."""
-        with self._lock:
-            known = self._revoked.get(institution_id, frozenset())
-            self._revoked[institution_id] = known | {sign_in_id}
-
-    def _reload(self, institution_id: InstitutionId | None, now: datetime) -> None:
-        since = now - self._lookback
-        if institution_id is None:
-            with self._uow_factory().for_platform() as uow:
-                stored = uow.operator_sign_ins.revoked_since(since)
-        else:
-            with self._uow_factory().for_institution(institution_id) as uow:
-                stored = uow.sign_ins.revoked_since(since)
-        with self._lock:
-            self._revoked[institution_id] = stored | self._revoked.get(institution_id, frozenset())
-            self._loaded_at[institution_id] = now
-
-
-class Authenticate:
-    """Turn a bearer access token into the principal, refusing revoked sessions.
-
-    A token without an institution (a platform operator's) must name its recorded
-    sign-in: one minted before operator tokens were recorded is refused.
-    """
-
-    def __init__(self, tokens: AccessTokens, revocations: RevocationCache) -> None:
-        self._tokens = tokens
-        self._revocations = revocations
-
-    def __call__(self, token: str) -> Principal:
-        """Return the principal.
-
-        Raises:
-            AuthenticationError: the token is invalid or expired (``invalid_token``,
-                ``token_expired``; an operator token naming no sign-in is
-                ``invalid_token`` too) or its session was revoked (``session_revoked``).
-        """
-        principal = self.verify(token)
-        self.refuse_if_revoked(principal)
-        return principal
-
-    def verify(self, token: str) -> Principal:
-        """The first half of :meth:`__call__`: signature, claims and expiry, no I/O.
-
-        Raises:
-            AuthenticationError: ``invalid_token`` or ``token_expired``, as for the call.
-        """
-        principal = self._tokens.verify(token)
-        if principal.sign_in_id is None and principal.institution_id is None:
-            raise AuthenticationError(
-                "the access token is not valid: an operator token must name its "
-                "recorded sign-in (mint a new one)",
-                code="invalid_token",
-            )
-        return principal
-
-    def revocations_are_current(self, principal: Principal) -> bool:
-        """Whether :meth:`refuse_if_revoked` would answer without reading the store."""
-        return principal.sign_in_id is None or self._revocations.is_current(
-            principal.institution_id
-        )
-
-    def refuse_if_revoked(self, principal: Principal, *, reload: bool = True) -> None:
-        """The second half of :meth:`__call__`; it reads the store when the process's
-        revocation list is stale (see :meth:`revocations_are_current`), unless ``reload``
-        is false (then the list as it is answers).
-
-        Raises:
-            AuthenticationError: ``session_revoked``.
-        """
-        sign_in_id = principal.sign_in_id
-        if sign_in_id is not None and self._revocations.is_revoked(
-            principal.institution_id, sign_in_id, reload=reload
-        ):
-            raise AuthenticationError("you have been signed out", code="session_revoked")
 
 
 def _split_refresh_token(token: str) -> tuple[InstitutionId, SignInId]:
@@ -233,7 +104,8 @@ class _SessionStarter:
             faculty = uow.faculty.find_by_email(email)
         if student is None and faculty is None:
             raise PermissionDeniedError(
-                "nobody with this email is registered at the institution", code="unknown_person"
+                "nobody with this email is registered at the institution",
+                code="unknown_person",
             )
         return principal_for(institution_id, email, student=student, faculty=faculty)
 
@@ -367,7 +239,8 @@ def _checked_email(identity: ExternalIdentity) -> str:
     domain = email.rpartition("@")[2]
     if identity.hosted_domain is None or identity.hosted_domain.lower() != domain:
         raise PermissionDeniedError(
-            "sign in with your institution's Google Workspace account", code="foreign_domain"
+            "sign in with your institution's Google Workspace account",
+            code="foreign_domain",
         )
     return email
 
@@ -617,7 +490,8 @@ class RefreshSignIn:
 
 def _refresh_token_used() -> AuthenticationError:
     return AuthenticationError(
-        "the refresh token was already used; sign in again", code="invalid_refresh_token"
+        "the refresh token was already used; sign in again",
+        code="invalid_refresh_token",
     )
 
 
@@ -691,155 +565,3 @@ class IssueLocalToken:
         institution = self._starter.institution_for(email)
         principal = self._starter.principal(institution.id, email)
         return self._starter.start(principal, SignInMethod.LOCAL, None, None)
-
-
-def _require_operator(actor: Principal) -> None:
-    if not actor.has(Role.PLATFORM_OPERATOR):
-        raise PermissionDeniedError("only a platform operator may manage operator tokens")
-
-
-@dataclass(frozen=True, slots=True)
-class OperatorToken:
-    """An access token for a platform operator (no institution) and its recorded sign-in,
-    whose id the token names (``principal.sign_in_id``).
-    """
-
-    access_token: str
-    expires_in: int
-    principal: Principal = field(compare=False)
-    sign_in: OperatorSignIn = field(compare=False)
-
-
-@dataclass(frozen=True, slots=True)
-class IssueOperatorTokenCommand:
-    """The operator the token is for (their email; not checked against any institution)."""
-
-    email: str
-
-
-class IssueOperatorToken:
-    """Mint a platform-operator access token and record it, so it can be revoked.
-
-    For the ``ams token --operator`` command; never exposed over HTTP (whoever runs the
-    command holds the signing key anyway). The record expires with the token.
-    """
-
-    def __init__(
-        self, uow: UnitOfWork, tokens: AccessTokens, clock: Clock, random: RandomSource
-    ) -> None:
-        self._uow = uow
-        self._tokens = tokens
-        self._clock = clock
-        self._random = random
-
-    def __call__(self, command: IssueOperatorTokenCommand) -> OperatorToken:
-        """Issue the token and record its sign-in.
-
-        Raises:
-            ValidationError: the email is empty.
-        """
-        email = fold_email(command.email)
-        if not email:
-            raise ValidationError([FieldProblem("email", "give the operator's email")])
-        now = self._clock.now()
-        sign_in_id = SignInId(self._random.new_id())
-        principal = Principal(
-            email=email, roles=frozenset({Role.PLATFORM_OPERATOR}), sign_in_id=sign_in_id
-        )
-        issued = self._tokens.issue(principal, now)
-        sign_in = OperatorSignIn(sign_in_id, email, issued_at=now, expires_at=issued.expires_at)
-        with self._uow.for_platform() as uow:
-            uow.operator_sign_ins.add(sign_in)
-            uow.commit()
-        return OperatorToken(issued.token, issued.expires_in, principal, sign_in)
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeOperatorTokensCommand:
-    """Which platform-operator tokens to revoke: exactly one of ``sign_in_id`` (one
-    token), ``email`` (every active token of one operator) or ``everyone`` (all of them).
-    """
-
-    actor: Principal
-    sign_in_id: SignInId | None = None
-    email: str | None = None
-    everyone: bool = False
-
-
-@dataclass(frozen=True, slots=True)
-class RevokeOperatorTokensResult:
-    """The tokens that were active and now are revoked (already revoked or expired ones
-    are not counted).
-    """
-
-    revoked: tuple[OperatorSignIn, ...]
-
-
-class RevokeOperatorTokens:
-    """End platform-operator tokens: in this process at once, in others within the
-    revocation cache's refresh (a few seconds).
-    """
-
-    def __init__(self, uow: UnitOfWork, clock: Clock, revocations: RevocationCache) -> None:
-        self._uow = uow
-        self._clock = clock
-        self._revocations = revocations
-
-    def __call__(self, command: RevokeOperatorTokensCommand) -> RevokeOperatorTokensResult:
-        """Revoke the tokens the command names.
-
-        Raises:
-            PermissionDeniedError: the actor is not a platform operator.
-            ValidationError: not exactly one of ``sign_in_id``, ``email``, ``everyone``.
-            NotFoundError: ``operator_token_not_found``: no token has that id.
-        """
-        _require_operator(command.actor)
-        chosen = (command.sign_in_id is not None) + (command.email is not None) + command.everyone
-        if chosen != 1:
-            raise ValidationError(
-                [FieldProblem("scope", "name one token, one operator's email, or everyone")]
-            )
-        now = self._clock.now()
-        with self._uow.for_platform() as uow:
-            repository = uow.operator_sign_ins
-            if command.sign_in_id is not None:
-                found = repository.find(command.sign_in_id)
-                if found is None:
-                    raise NotFoundError("operator_token", command.sign_in_id)
-                ended = [found] if repository.revoke(found.id, now) else []
-            elif command.email is not None:
-                email = fold_email(command.email)
-                mine = [s for s in repository.list_active(now) if s.email == email]
-                ended = [s for s in mine if repository.revoke(s.id, now)]
-            else:
-                ended = list(repository.list_active(now))
-                repository.revoke_all(now)
-            uow.commit()
-        for sign_in in ended:
-            self._revocations.add(None, sign_in.id)
-        return RevokeOperatorTokensResult(tuple(s.revoked(now) for s in ended))
-
-
-@dataclass(frozen=True, slots=True)
-class ListOperatorTokensCommand:
-    """A platform operator asks which operator tokens still work."""
-
-    actor: Principal
-
-
-class ListOperatorTokens:
-    """The platform-operator tokens neither revoked nor expired, oldest first."""
-
-    def __init__(self, uow: UnitOfWork, clock: Clock) -> None:
-        self._uow = uow
-        self._clock = clock
-
-    def __call__(self, command: ListOperatorTokensCommand) -> tuple[OperatorSignIn, ...]:
-        """List the active tokens' records (never the tokens themselves).
-
-        Raises:
-            PermissionDeniedError: the actor is not a platform operator.
-        """
-        _require_operator(command.actor)
-        with self._uow.for_platform() as uow:
-            return tuple(uow.operator_sign_ins.list_active(self._clock.now()))
