@@ -73,7 +73,7 @@ def app() -> Litestar:
 def main(argv: list[str] | None = None) -> int:
     import uvicorn
 
-    from ams_http.workers import Workers
+    from ams_http.serve.workers import Workers
 
     parser = argparse.ArgumentParser(prog="python -m bench.floor_app")
     parser.add_argument("command", choices=["serve"])

@@ -302,7 +302,7 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    app_url: str, owner: Engine, workers: int = WORKERS, module: str = "ams_http.cli"
+    app_url: str, owner: Engine, workers: int = WORKERS, module: str = "ams_http.serve.cli"
 ) -> Iterator[Server]:
     """Run ``ams serve --workers N`` (or another ``module`` taking the same ``serve``
     arguments) on a free loopback port until the block ends."""

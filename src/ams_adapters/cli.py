@@ -1,5 +1,5 @@
 """The database commands of `ams` (`migrate`, `db check`), added to its one parser by the HTTP
-edge's `ams_http.cli`.
+edge's `ams_http.serve.cli`.
 
 Expected failures — a bad setting, a database that is down, refuses the password or is not
 migrated, a migration the login may not run — end a command with one line on stderr

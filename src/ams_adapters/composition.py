@@ -63,9 +63,9 @@ from ams_core.use_cases import (
     RevocationCache,
     RevokeOperatorTokens,
     SectionCatalogue,
-    SessionLifetimes,
     SessionScheduling,
     SetPassword,
+    SignInLifetimes,
     SignInWithGoogle,
     SignInWithPassword,
     SignOut,
@@ -179,8 +179,8 @@ class IdentityProvider(Provider):
         return self._hasher or Argon2PasswordHasher()
 
     @provide
-    def lifetimes(self) -> SessionLifetimes:
-        return SessionLifetimes(refresh=timedelta(days=self._settings.refresh_token_days))
+    def lifetimes(self) -> SignInLifetimes:
+        return SignInLifetimes(refresh=timedelta(days=self._settings.refresh_token_days))
 
     @provide
     def revocations(self, factory: UnitOfWorkFactory, clock: Clock) -> RevocationCache:
@@ -223,7 +223,7 @@ class UseCaseProvider(Provider):
         tokens: AccessTokens,
         clock: Clock,
         random: RandomSource,
-        lifetimes: SessionLifetimes,
+        lifetimes: SignInLifetimes,
         policy: PasswordPolicy,
     ) -> SignInWithPassword:
         return SignInWithPassword(uow, hasher, tokens, clock, random, lifetimes, policy)

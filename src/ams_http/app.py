@@ -29,10 +29,10 @@ from ams_http.controllers import (
     sessions,
     teaching,
 )
-from ams_http.edge import Edge
+from ams_http.edge.edge import EdgeServices
+from ams_http.edge.security_headers import SecurityHeaders
 from ams_http.openapi import ClosedStructSchemaPlugin
 from ams_http.problems import EXCEPTION_HANDLERS
-from ams_http.security_headers import SecurityHeaders
 from ams_http.settings import HttpSettings
 from ams_http.text_guard import TextGuardMiddleware
 
@@ -97,7 +97,7 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
     ``HttpSettings`` (``ams_adapters.composition.build_providers`` does).
     """
     settings = settings or HttpSettings()
-    edge = Edge(settings)  # rate limits, Idempotency-Key, the Redis probe, xlsx exports
+    edge = EdgeServices(settings)  # rate limits, Idempotency-Key, the Redis probe, xlsx exports
     container = make_async_container(
         HttpProvider(),
         PrincipalProvider(),

@@ -19,7 +19,7 @@ SECRET = "cli-test-secret-key-" + "0" * 32
 def ams_command() -> list[str]:
     """The installed `ams` script beside this interpreter (``python -m`` without it)."""
     script = Path(sys.executable).with_name("ams")
-    return [str(script)] if script.exists() else [sys.executable, "-m", "ams_http.cli"]
+    return [str(script)] if script.exists() else [sys.executable, "-m", "ams_http.serve.cli"]
 
 
 def clean_env(**settings: str) -> dict[str, str]:

@@ -41,7 +41,7 @@ from ams_core.use_cases import (
     IssueLocalTokenCommand,
     IssueOperatorToken,
     IssueOperatorTokenCommand,
-    SessionLifetimes,
+    SignInLifetimes,
 )
 from ams_http.app import create_app
 from ams_http.settings import HttpSettings
@@ -188,7 +188,7 @@ def build_world(
             GenerateWeekCommand.for_week(OPERATOR, "2026-W47", college.id)
         )
     tokens_port = JwtAccessTokens(SECRET, clock=clock)
-    issue = IssueLocalToken(uow, tokens_port, clock, SeededRandomSource(3), SessionLifetimes())
+    issue = IssueLocalToken(uow, tokens_port, clock, SeededRandomSource(3), SignInLifetimes())
     tokens: dict[str, str] = {}
     for name, college in (("a", a), ("b", b)):
         emails = {

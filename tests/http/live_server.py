@@ -67,7 +67,7 @@ def live_server(
         "AMS_LOG_LEVEL": "warning",
         **(env or {}),
     }
-    command = [sys.executable, "-m", "ams_http.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "ams_http.serve.cli", "serve", "--port", str(port)]
     with (tmp_path / "serve.log").open("wb") as log:
         server = subprocess.Popen(  # noqa: S603 - our own command
             [*command, "--workers", str(workers)],

@@ -20,9 +20,9 @@ from ams_core.use_cases import (
     IssueLocalTokenCommand,
     OpenAttendance,
     OpenAttendanceCommand,
-    SessionLifetimes,
+    SignInLifetimes,
 )
-from ams_http.demo import DEMO_INSTITUTION, OPERATOR, seed_demo
+from ams_http.serve.demo import DEMO_INSTITUTION, OPERATOR, seed_demo
 from tests.http.live_server import SECRET, live_server
 from tests.sql.conftest import PostgresDatabase
 
@@ -71,7 +71,7 @@ def test_duplicate_check_ins_through_two_processes_leave_one_mark_each(
         uow.commit()
     tokens_port = JwtAccessTokens(SECRET.encode(), clock=clock)
     issue = IssueLocalToken(
-        SqlUnitOfWork(postgres.app), tokens_port, clock, random, SessionLifetimes()
+        SqlUnitOfWork(postgres.app), tokens_port, clock, random, SignInLifetimes()
     )
     tokens: dict[str, str] = {
         s.id: issue(IssueLocalTokenCommand(OPERATOR, s.email)).access_token for s in students

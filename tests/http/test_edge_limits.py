@@ -14,8 +14,8 @@ import pytest
 import redis
 from litestar.testing import TestClient
 
+from ams_http.edge.stores import Limit, MemoryEdgeStore, retry_after
 from ams_http.settings import HttpSettings
-from ams_http.stores import Limit, MemoryEdgeStore, retry_after
 from tests.http.conftest import REDIS_URL, World
 from tests.http.edge_support import (
     bind_devices,

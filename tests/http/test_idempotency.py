@@ -13,8 +13,8 @@ from dishka import Provider, decorate
 from litestar.testing import TestClient
 
 from ams_core.use_cases import Broadcast, BroadcastCommand, BroadcastResult
+from ams_http.edge.stores import EdgeStore, IdempotencyRecord, MemoryEdgeStore, RedisEdgeStore
 from ams_http.settings import HttpSettings
-from ams_http.stores import EdgeStore, IdempotencyRecord, MemoryEdgeStore, RedisEdgeStore
 from tests.http.conftest import REDIS_URL, World, later
 from tests.http.edge_support import (
     bind_devices,

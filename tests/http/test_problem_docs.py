@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from ams_http.idempotency import applies_to
+from ams_http.edge.idempotency import applies_to
 from ams_http.openapi import SIGNED_IN
 from tests.http.conftest import World
 

@@ -8,8 +8,8 @@ from collections.abc import Iterator
 import pytest
 from litestar.testing import TestClient
 
+from ams_http.edge.stores import RedisHealthCheck
 from ams_http.settings import HttpSettings
-from ams_http.stores import RedisHealthCheck
 from tests.http.conftest import REDIS_URL, World
 from tests.http.edge_support import make_app
 

@@ -9,7 +9,7 @@ from typing import Any, cast
 import pytest
 from litestar.types import Message, Scope
 
-from ams_http.security_headers import API_POLICY, DOCS_POLICY, SecurityHeaders
+from ams_http.edge.security_headers import API_POLICY, DOCS_POLICY, SecurityHeaders
 from ams_http.settings import HttpSettings
 from tests.http.conftest import World
 

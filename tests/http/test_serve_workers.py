@@ -35,7 +35,7 @@ def _start(tmp_path: Path, port: int) -> subprocess.Popen[bytes]:
         "AMS_SECRET_KEY": "serve-workers-test-key-" + "0" * 32,
         "AMS_LOG_LEVEL": "warning",
     }
-    command = [sys.executable, "-m", "ams_http.cli", "serve", "--port", str(port)]
+    command = [sys.executable, "-m", "ams_http.serve.cli", "serve", "--port", str(port)]
     with (tmp_path / "serve.log").open("wb") as log:
         return subprocess.Popen(  # noqa: S603 - our own command
             [*command, "--workers", "2"],
@@ -175,7 +175,7 @@ def test_workers_that_keep_failing_to_start_stop_the_server(tmp_path: Path) -> N
     # `ams serve` refuses those before it starts any worker: test_startup_errors.py)
     program = (
         "import sys, uvicorn\n"
-        "from ams_http.workers import Workers\n"
+        "from ams_http.serve.workers import Workers\n"
         "config = uvicorn.Config('ams_http.no_such_module:app', port=int(sys.argv[1]))\n"
         "sys.exit(Workers(config, 2).run())\n"
     )

@@ -79,7 +79,7 @@ def test_the_asgi_factory_refuses_to_start_with_one_line(tmp_path: Path, url: st
             "-m",
             "uvicorn",
             "--factory",
-            "ams_http.asgi:app_from_env",
+            "ams_http.serve.asgi:app_from_env",
             "--port",
             str(free_port()),
             "--log-level",

@@ -222,7 +222,7 @@ def test_twenty_parallel_wrong_passwords_lock_after_exactly_five_and_answer_alik
 ) -> None:
     from ams_adapters.identity import Argon2PasswordHasher, JwtAccessTokens
     from ams_core.domain import AuthenticationError, PasswordCredential, PasswordPolicy
-    from ams_core.use_cases import SessionLifetimes, SignInWithPassword, SignInWithPasswordCommand
+    from ams_core.use_cases import SignInLifetimes, SignInWithPassword, SignInWithPasswordCommand
 
     college = seed_small_college(SqlUnitOfWork(pg.app))
     hasher = Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
@@ -240,7 +240,7 @@ def test_twenty_parallel_wrong_passwords_lock_after_exactly_five_and_answer_alik
             JwtAccessTokens(b"k" * 48, clock=stopped),
             stopped,
             SeededRandomSource(3),
-            SessionLifetimes(),
+            SignInLifetimes(),
             policy,
         )(command)
 
@@ -278,13 +278,13 @@ def test_simultaneous_refreshes_with_one_token_keep_the_session_and_agree_on_the
         RefreshSignIn,
         RefreshSignInCommand,
         RevocationCache,
-        SessionLifetimes,
+        SignInLifetimes,
     )
 
     college = seed_small_college(SqlUnitOfWork(pg.app))
     stopped = clock()
     tokens = JwtAccessTokens(b"k" * 48, clock=stopped)
-    lifetimes = SessionLifetimes()
+    lifetimes = SignInLifetimes()
     issued = IssueLocalToken(
         SqlUnitOfWork(pg.app), tokens, stopped, SeededRandomSource(2), lifetimes
     )(IssueLocalTokenCommand(OPERATOR, college.alice.email))

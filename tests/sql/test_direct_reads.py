@@ -90,7 +90,11 @@ def test_the_first_write_begins_one_transaction_that_later_reads_join(
     with pg.owner.connect() as owner:
         states = (
             owner.execute(
-                text("SELECT state FROM pg_stat_activity WHERE usename = :app"),
+                # this run's database only: other test runs on the server use the same login
+                text(
+                    "SELECT state FROM pg_stat_activity "
+                    "WHERE usename = :app AND datname = current_database()"
+                ),
                 {"app": engine.url.username},
             )
             .scalars()

@@ -124,7 +124,7 @@ def ams(*args: str, cwd: Path) -> subprocess.CompletedProcess[str]:
     """Run the `ams` command in a subprocess (environment without AMS_* settings)."""
     env = {k: v for k, v in os.environ.items() if not k.startswith("AMS_")}
     return subprocess.run(  # noqa: S603 - fixed arguments, our own interpreter
-        [sys.executable, "-m", "ams_http.cli", *args],
+        [sys.executable, "-m", "ams_http.serve.cli", *args],
         capture_output=True,
         text=True,
         timeout=60,

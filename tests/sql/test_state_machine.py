@@ -826,10 +826,10 @@ class AdapterAgreement(RuleBasedStateMachine):
         self.failure_pairs[iid].update((session_id, s) for s in students)
 
         def op(uow: UnitOfWork) -> object:
-            counts = [uow.attempts.record_failure(session_id, students[0])]
+            counts = [uow.code_failures.record_failure(session_id, students[0])]
             if reset_after_first:
-                uow.attempts.reset_session(session_id)
-            counts += [uow.attempts.record_failure(session_id, s) for s in students[1:]]
+                uow.code_failures.reset_session(session_id)
+            counts += [uow.code_failures.record_failure(session_id, s) for s in students[1:]]
             return counts
 
         self.run(iid, op)
@@ -837,7 +837,7 @@ class AdapterAgreement(RuleBasedStateMachine):
     @rule(session=monday_refs)
     def reset_session(self, session: tuple[InstitutionId, SessionId]) -> None:
         iid, session_id = session
-        self.run(iid, lambda uow: uow.attempts.reset_session(session_id))
+        self.run(iid, lambda uow: uow.code_failures.reset_session(session_id))
 
     # -- holidays ---------------------------------------------------------------------------
     @rule(iid=institutions, day=st.sampled_from(HOLIDAYS), wrong_tenant=rarely)
@@ -1152,8 +1152,8 @@ class AdapterAgreement(RuleBasedStateMachine):
         uow.marks.put_many([mark])
         current = uow.sessions.get(session.id)
         uow.sessions.update(dataclasses.replace(current, topic=tag))
-        uow.attempts.record_failure(session.id, SEEDED_STUDENTS[1])
-        uow.attempts.reset_session(session.id)
+        uow.code_failures.record_failure(session.id, SEEDED_STUDENTS[1])
+        uow.code_failures.reset_session(session.id)
         uow.holidays.add(Holiday(iid, date(2030, 1, 1) + timedelta(days=self.serial), tag))
         teacher = uow.faculty.get(FACULTY[0])
         uow.faculty.update(dataclasses.replace(teacher, name=tag, email=f"{tag}@{DOMAINS[iid]}"))
@@ -1246,7 +1246,7 @@ class AdapterAgreement(RuleBasedStateMachine):
                         d: (b, b and uow.devices.for_student(b.student_id))
                         for d, b in ((d, uow.devices.for_device(d)) for d in DEVICES)
                     },
-                    f"{iid} failures": [uow.attempts.failures(*pair) for pair in pairs],
+                    f"{iid} failures": [uow.code_failures.failures(*pair) for pair in pairs],
                     f"{iid} holidays": uow.holidays.list(),
                     f"{iid} holidays this week": uow.holidays.list(WEEK),
                     f"{iid} covers": {

@@ -5,7 +5,7 @@ from __future__ import annotations
 from ams_adapters.memory.repositories import (
     InMemoryAssignmentRepository,
     InMemoryAuditRepository,
-    InMemoryCheckInAttemptRepository,
+    InMemoryCheckInFailureRepository,
     InMemoryCoverAssignmentRepository,
     InMemoryDeviceBindingRepository,
     InMemoryFacultyRepository,
@@ -54,7 +54,7 @@ class InMemoryUnitOfWork(MemoryTransaction, UnitOfWork):
         self.marks = InMemoryMarkRepository(self)
         self.audit = InMemoryAuditRepository(self)
         self.devices = InMemoryDeviceBindingRepository(self)
-        self.attempts = InMemoryCheckInAttemptRepository(self)
+        self.code_failures = InMemoryCheckInFailureRepository(self)
         self.security_events = InMemorySecurityEventRepository(self)
         self.covers = InMemoryCoverAssignmentRepository(self)
         self.outbox = InMemoryOutboxRepository(self)

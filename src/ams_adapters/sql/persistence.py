@@ -9,7 +9,7 @@ from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.repositories import (
     SqlAssignmentRepository,
     SqlAuditRepository,
-    SqlCheckInAttemptRepository,
+    SqlCheckInFailureRepository,
     SqlCoverAssignmentRepository,
     SqlDeviceBindingRepository,
     SqlFacultyRepository,
@@ -54,7 +54,7 @@ class SqlUnitOfWork(SqlTransaction, UnitOfWork):
         self.marks = SqlMarkRepository(self)
         self.audit = SqlAuditRepository(self)
         self.devices = SqlDeviceBindingRepository(self)
-        self.attempts = SqlCheckInAttemptRepository(self)
+        self.code_failures = SqlCheckInFailureRepository(self)
         self.security_events = SqlSecurityEventRepository(self)
         self.covers = SqlCoverAssignmentRepository(self)
         self.outbox = SqlOutboxRepository(self)

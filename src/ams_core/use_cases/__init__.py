@@ -5,9 +5,9 @@ from ams_core.use_cases.accounts import (
     IssueLocalTokenCommand,
     RefreshSignIn,
     RefreshSignInCommand,
-    SessionLifetimes,
     SetPassword,
     SetPasswordCommand,
+    SignInLifetimes,
     SignInResult,
     SignInWithGoogle,
     SignInWithGoogleCommand,
@@ -15,11 +15,6 @@ from ams_core.use_cases.accounts import (
     SignInWithPasswordCommand,
     SignOut,
     SignOutCommand,
-)
-from ams_core.use_cases.attendance_code import (
-    OpenAttendance,
-    OpenAttendanceCommand,
-    OpenAttendanceResult,
 )
 from ams_core.use_cases.audit import (
     MAX_REVIEW_PAGE_SIZE,
@@ -40,8 +35,15 @@ from ams_core.use_cases.broadcasts import (
     RegisterPushToken,
     RegisterPushTokenCommand,
 )
-from ams_core.use_cases.catalogue import Catalogue, Page, PageRequest
 from ams_core.use_cases.check_in import CheckIn, CheckInCommand, CheckInResult
+from ams_core.use_cases.complete_session import (
+    CompleteOverdueSessions,
+    CompleteOverdueSessionsCommand,
+    CompleteOverdueSessionsResult,
+    CompleteSession,
+    CompleteSessionCommand,
+    CompleteSessionResult,
+)
 from ams_core.use_cases.devices import (
     BindDevice,
     BindDeviceCommand,
@@ -56,29 +58,7 @@ from ams_core.use_cases.generate_week import (
     GenerateWeekResult,
 )
 from ams_core.use_cases.institutions import CreateInstitution, CreateInstitutionCommand
-from ams_core.use_cases.manage_calendar import (
-    HolidayCalendar,
-    HolidayDeclared,
-    InstitutionProfile,
-)
-from ams_core.use_cases.manage_people import (
-    FacultyCatalogue,
-    SectionCatalogue,
-    StudentCatalogue,
-)
-from ams_core.use_cases.manage_teaching import (
-    AssignmentCatalogue,
-    SlotCatalogue,
-    SubjectCatalogue,
-    TermCatalogue,
-)
-from ams_core.use_cases.marking import (
-    CompleteOverdueSessions,
-    CompleteOverdueSessionsCommand,
-    CompleteOverdueSessionsResult,
-    CompleteSession,
-    CompleteSessionCommand,
-    CompleteSessionResult,
+from ams_core.use_cases.mark_attendance import (
     MarkAttendance,
     MarkAttendanceCommand,
     MarkAttendanceResult,
@@ -88,6 +68,11 @@ from ams_core.use_cases.notifications import (
     DeliverNotifications,
     DeliverNotificationsCommand,
     DeliverNotificationsResult,
+)
+from ams_core.use_cases.open_attendance import (
+    OpenAttendance,
+    OpenAttendanceCommand,
+    OpenAttendanceResult,
 )
 from ams_core.use_cases.operator_tokens import (
     IssueOperatorToken,
@@ -99,39 +84,60 @@ from ams_core.use_cases.operator_tokens import (
     RevokeOperatorTokensCommand,
     RevokeOperatorTokensResult,
 )
-from ams_core.use_cases.queries import (
-    AttendanceSummary,
-    DashboardClass,
+from ams_core.use_cases.records.base import Catalogue, Page, PageRequest
+from ams_core.use_cases.records.calendar import (
+    HolidayCalendar,
+    HolidayDeclared,
+    InstitutionProfile,
+)
+from ams_core.use_cases.records.people import (
+    FacultyCatalogue,
+    SectionCatalogue,
+    StudentCatalogue,
+)
+from ams_core.use_cases.records.teaching import (
+    AssignmentCatalogue,
+    SlotCatalogue,
+    SubjectCatalogue,
+    TermCatalogue,
+)
+from ams_core.use_cases.reports import (
     DefaulterRow,
     DefaultersResult,
-    FacultyDashboard,
-    GetAttendanceSummary,
-    GetAttendanceSummaryCommand,
-    GetFacultyDashboard,
-    GetFacultyDashboardCommand,
     GetRegister,
     GetRegisterCommand,
-    GetSchedule,
-    GetScheduleCommand,
-    GetSessionRoster,
-    GetSessionRosterCommand,
     ListDefaulters,
     ListDefaultersCommand,
     Register,
     RegisterColumn,
     RegisterRow,
-    RosterRow,
-    ScheduleEntry,
-    ScheduleResult,
-    SessionRoster,
 )
 from ams_core.use_cases.revocations import Authenticate, RevocationCache
-from ams_core.use_cases.scheduling import (
+from ams_core.use_cases.session_scheduling import (
     SESSION_CHANGED_KIND,
     NewSession,
     SessionQuery,
     SessionScheduling,
     announce_change,
+)
+from ams_core.use_cases.student_reads import (
+    AttendanceSummary,
+    GetAttendanceSummary,
+    GetAttendanceSummaryCommand,
+    GetSchedule,
+    GetScheduleCommand,
+    ScheduleEntry,
+    ScheduleResult,
+)
+from ams_core.use_cases.teaching_reads import (
+    DashboardClass,
+    FacultyDashboard,
+    GetFacultyDashboard,
+    GetFacultyDashboardCommand,
+    GetSessionRoster,
+    GetSessionRosterCommand,
+    RosterRow,
+    SessionRoster,
 )
 
 __all__ = [
@@ -228,12 +234,12 @@ __all__ = [
     "ScheduleEntry",
     "ScheduleResult",
     "SectionCatalogue",
-    "SessionLifetimes",
     "SessionQuery",
     "SessionRoster",
     "SessionScheduling",
     "SetPassword",
     "SetPasswordCommand",
+    "SignInLifetimes",
     "SignInResult",
     "SignInWithGoogle",
     "SignInWithGoogleCommand",

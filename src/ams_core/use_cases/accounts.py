@@ -44,12 +44,12 @@ GOOGLE_ISSUERS = frozenset({"accounts.google.com", "https://accounts.google.com"
 
 
 @dataclass(frozen=True, slots=True)
-class SessionLifetimes:
-    """How long a signed-in session lasts before its refresh token stops working."""
+class SignInLifetimes:
+    """How long a sign-in lasts before its refresh token stops working."""
 
     refresh: timedelta = timedelta(days=30)
     #: how long the refresh token just replaced still gets the same successor (an app that
-    #: refreshes twice at once must not end its own session)
+    #: refreshes twice at once must not end its own sign-in)
     refresh_grace: timedelta = timedelta(seconds=30)
 
 
@@ -71,7 +71,7 @@ def _split_refresh_token(token: str) -> tuple[InstitutionId, SignInId]:
     return InstitutionId(parts[0]), SignInId(parts[1])
 
 
-class _SessionStarter:
+class _SignInStarter:
     """Shared last step of every sign-in: bind the device, open a session, issue tokens."""
 
     def __init__(
@@ -80,7 +80,7 @@ class _SessionStarter:
         tokens: AccessTokens,
         clock: Clock,
         random: RandomSource,
-        lifetimes: SessionLifetimes,
+        lifetimes: SignInLifetimes,
     ) -> None:
         self._uow = uow
         self._tokens = tokens
@@ -204,10 +204,10 @@ class SignInWithGoogle:
         tokens: AccessTokens,
         clock: Clock,
         random: RandomSource,
-        lifetimes: SessionLifetimes,
+        lifetimes: SignInLifetimes,
     ) -> None:
         self._verifier = verifier
-        self._starter = _SessionStarter(uow, tokens, clock, random, lifetimes)
+        self._starter = _SignInStarter(uow, tokens, clock, random, lifetimes)
 
     def __call__(self, command: SignInWithGoogleCommand) -> SignInResult:
         """Sign in.
@@ -273,14 +273,14 @@ class SignInWithPassword:
         tokens: AccessTokens,
         clock: Clock,
         random: RandomSource,
-        lifetimes: SessionLifetimes,
+        lifetimes: SignInLifetimes,
         policy: PasswordPolicy | None = None,
     ) -> None:
         self._uow = uow
         self._hasher = hasher
         self._clock = clock
         self._policy = policy or PasswordPolicy()
-        self._starter = _SessionStarter(uow, tokens, clock, random, lifetimes)
+        self._starter = _SignInStarter(uow, tokens, clock, random, lifetimes)
         self._dummy_hash = ""
 
     def __call__(self, command: SignInWithPasswordCommand) -> SignInResult:
@@ -418,7 +418,7 @@ class RefreshSignIn:
 
     Presenting a refresh token that was already used means it was copied: the whole
     session is revoked. The exception is an app that refreshes twice at once: within
-    ``SessionLifetimes.refresh_grace`` of a refresh, the token it replaced gets the same
+    ``SignInLifetimes.refresh_grace`` of a refresh, the token it replaced gets the same
     new token again instead. Roles are read again, so a demoted admin loses the role here.
     """
 
@@ -428,14 +428,14 @@ class RefreshSignIn:
         tokens: AccessTokens,
         clock: Clock,
         random: RandomSource,
-        lifetimes: SessionLifetimes,
+        lifetimes: SignInLifetimes,
         revocations: RevocationCache,
     ) -> None:
         self._uow = uow
         self._clock = clock
         self._revocations = revocations
         self._lifetimes = lifetimes
-        self._starter = _SessionStarter(uow, tokens, clock, random, lifetimes)
+        self._starter = _SignInStarter(uow, tokens, clock, random, lifetimes)
 
     def __call__(self, command: RefreshSignInCommand) -> SignInResult:
         """Refresh.
@@ -548,9 +548,9 @@ class IssueLocalToken:
         tokens: AccessTokens,
         clock: Clock,
         random: RandomSource,
-        lifetimes: SessionLifetimes,
+        lifetimes: SignInLifetimes,
     ) -> None:
-        self._starter = _SessionStarter(uow, tokens, clock, random, lifetimes)
+        self._starter = _SignInStarter(uow, tokens, clock, random, lifetimes)
 
     def __call__(self, command: IssueLocalTokenCommand) -> SignInResult:
         """Issue tokens for the person with that email.

@@ -23,7 +23,7 @@ from ams_core.use_cases._access import (
     require_teacher_of_record,
     tenant_of,
 )
-from ams_core.use_cases.catalogue import Page, PageRequest
+from ams_core.use_cases.records.base import Page, PageRequest
 
 #: The largest page of audit entries or security events one call returns.
 MAX_REVIEW_PAGE_SIZE = 200

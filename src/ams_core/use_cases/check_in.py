@@ -16,7 +16,7 @@ from ams_core.domain.sessions import ClassSession
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.use_cases._access import require_student, tenant_of
-from ams_core.use_cases.attendance_code import SECRET_BYTES
+from ams_core.use_cases.open_attendance import SECRET_BYTES
 
 
 @dataclass(frozen=True, slots=True)
@@ -131,7 +131,7 @@ class CheckIn:
     ) -> int:
         """Count a wrong code, lock or rotate at the limits; return the attempts left."""
         student_id = require_student(command.actor)
-        counts = uow.attempts.record_failure(session.id, student_id)
+        counts = uow.code_failures.record_failure(session.id, student_id)
         uow.security_events.add(self._event(command, session, SecurityEventKind.WRONG_CODE, now))
         left = max(0, settings.max_wrong_codes_per_student - counts.student)
         if left == 0:
@@ -140,7 +140,7 @@ class CheckIn:
             )
         if counts.session >= settings.max_wrong_codes_per_session:
             uow.sessions.update(session.with_rotated_secret(self._random.secret(SECRET_BYTES)))
-            uow.attempts.reset_session(session.id)
+            uow.code_failures.reset_session(session.id)
             uow.security_events.add(
                 self._event(command, session, SecurityEventKind.SECRET_ROTATED, now)
             )

@@ -42,8 +42,8 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import client_ip
 from ams_http.controllers._run import run
+from ams_http.edge.ratelimit import CHECK_IN, RATE_LIMIT
 from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
-from ams_http.ratelimit import CHECK_IN, RATE_LIMIT
 from ams_http.schemas.attendance import (
     AttendanceCodeOut,
     AttendanceSummaryOut,

@@ -26,6 +26,7 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import client_ip
 from ams_http.controllers._run import run
+from ams_http.edge.ratelimit import RATE_LIMIT, REFRESH, SIGN_IN
 from ams_http.openapi import (
     IDEMPOTENT,
     SIGNED_IN,
@@ -33,7 +34,6 @@ from ams_http.openapi import (
     PublicOperation,
     problems,
 )
-from ams_http.ratelimit import RATE_LIMIT, REFRESH, SIGN_IN
 from ams_http.schemas.auth import (
     GoogleSignInBody,
     PasswordSignInBody,

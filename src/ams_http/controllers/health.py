@@ -11,9 +11,9 @@ from litestar import Request, Response, get
 
 from ams_core.ports import HealthChecks
 from ams_http.controllers._run import run
+from ams_http.edge.ratelimit import EXEMPT, RATE_LIMIT
 from ams_http.openapi import PublicOperation, not_ready_problem
 from ams_http.problems import problem
-from ams_http.ratelimit import EXEMPT, RATE_LIMIT
 from ams_http.schemas.base import CamelStruct
 
 

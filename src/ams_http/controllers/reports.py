@@ -32,7 +32,7 @@ from ams_core.use_cases import (
     ListDefaultersCommand,
 )
 from ams_http.controllers._run import run
-from ams_http.exports import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
+from ams_http.edge.exports import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.reports import DefaultersOut, RegisterOut
 

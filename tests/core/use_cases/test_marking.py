@@ -33,7 +33,7 @@ from ams_core.use_cases import (
     MarkAttendanceResult,
     MarkEntry,
 )
-from ams_core.use_cases.marking import SYSTEM_ACTOR
+from ams_core.use_cases.complete_session import SYSTEM_ACTOR
 from tests.conftest import CLASS_START
 from tests.core.use_cases.helpers import TUESDAY, App
 

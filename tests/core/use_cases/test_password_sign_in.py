@@ -19,7 +19,7 @@ from ams_core.domain import (
 )
 from ams_core.testing.builders import SmallCollege
 from ams_core.use_cases import (
-    SessionLifetimes,
+    SignInLifetimes,
     SignInWithPassword,
     SignInWithPasswordCommand,
 )
@@ -37,7 +37,7 @@ def sign_in(uow: InMemoryUnitOfWork, clock: FixedClock) -> SignInWithPassword:
         PlainAccessTokens(),
         clock,
         SeededRandomSource(5),
-        SessionLifetimes(),
+        SignInLifetimes(),
         POLICY,
     )
 

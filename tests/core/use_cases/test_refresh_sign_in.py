@@ -18,11 +18,11 @@ from ams_core.use_cases import (
     RefreshSignIn,
     RefreshSignInCommand,
     RevocationCache,
-    SessionLifetimes,
+    SignInLifetimes,
 )
 from tests.core.use_cases.identity_fakes import PlainAccessTokens
 
-LIFETIMES = SessionLifetimes(refresh_grace=timedelta(seconds=30))
+LIFETIMES = SignInLifetimes(refresh_grace=timedelta(seconds=30))
 
 
 @pytest.fixture

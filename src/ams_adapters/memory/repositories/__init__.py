@@ -10,7 +10,7 @@ from ams_adapters.memory.repositories.accounts import (
     InMemorySignInRepository,
 )
 from ams_adapters.memory.repositories.attendance import (
-    InMemoryCheckInAttemptRepository,
+    InMemoryCheckInFailureRepository,
     InMemoryDeviceBindingRepository,
     InMemoryMarkRepository,
 )
@@ -41,7 +41,7 @@ from ams_adapters.memory.repositories.teaching import (
 __all__ = [
     "InMemoryAssignmentRepository",
     "InMemoryAuditRepository",
-    "InMemoryCheckInAttemptRepository",
+    "InMemoryCheckInFailureRepository",
     "InMemoryCoverAssignmentRepository",
     "InMemoryDeviceBindingRepository",
     "InMemoryFacultyRepository",

@@ -21,8 +21,8 @@ from ams_core.domain import (
     SubjectCode,
 )
 from ams_core.ports import (
-    CheckInAttemptRepository,
     CheckInContext,
+    CheckInFailureRepository,
     DeviceBindingRepository,
     FailureCounts,
     MarkRepository,
@@ -156,7 +156,7 @@ class InMemoryDeviceBindingRepository(MemoryRepository, DeviceBindingRepository)
         return True
 
 
-class InMemoryCheckInAttemptRepository(MemoryRepository, CheckInAttemptRepository):
+class InMemoryCheckInFailureRepository(MemoryRepository, CheckInFailureRepository):
     def failures(self, session_id: SessionId, student_id: StudentId) -> int:
         return self._data.attempts.get((session_id, student_id), 0)
 

@@ -20,7 +20,7 @@ from ams_adapters.sql.repositories.accounts import (
     SqlSignInRepository,
 )
 from ams_adapters.sql.repositories.attendance import (
-    SqlCheckInAttemptRepository,
+    SqlCheckInFailureRepository,
     SqlMarkRepository,
 )
 from ams_adapters.sql.repositories.covers import SqlCoverAssignmentRepository
@@ -52,7 +52,7 @@ __all__ = [
     "KeyedTableRepository",
     "SqlAssignmentRepository",
     "SqlAuditRepository",
-    "SqlCheckInAttemptRepository",
+    "SqlCheckInFailureRepository",
     "SqlCoverAssignmentRepository",
     "SqlDeviceBindingRepository",
     "SqlFacultyRepository",

@@ -39,8 +39,8 @@ from ams_core.domain import (
     SubjectCode,
 )
 from ams_core.ports import (
-    CheckInAttemptRepository,
     CheckInContext,
+    CheckInFailureRepository,
     FailureCounts,
     MarkRepository,
 )
@@ -377,7 +377,7 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
 _WHOLE_SESSION = ""
 
 
-class SqlCheckInAttemptRepository(SqlRepository, CheckInAttemptRepository):
+class SqlCheckInFailureRepository(SqlRepository, CheckInFailureRepository):
     def failures(self, session_id: SessionId, student_id: StudentId) -> int:
         stmt = prebuilt(
             ("check_in_failures", "get"),

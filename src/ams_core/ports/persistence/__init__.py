@@ -35,8 +35,8 @@ from ams_core.ports.persistence.accounts import (
     SignInRepository,
 )
 from ams_core.ports.persistence.attendance import (
-    CheckInAttemptRepository,
     CheckInContext,
+    CheckInFailureRepository,
     FailureCounts,
     MarkRepository,
 )
@@ -77,8 +77,8 @@ from ams_core.ports.persistence.teaching import (
 __all__ = [
     "AssignmentRepository",
     "AuditRepository",
-    "CheckInAttemptRepository",
     "CheckInContext",
+    "CheckInFailureRepository",
     "CoverAssignmentRepository",
     "DeviceBindingRepository",
     "FacultyRepository",
@@ -126,7 +126,7 @@ class UnitOfWork(Protocol):
     marks: MarkRepository
     audit: AuditRepository
     devices: DeviceBindingRepository
-    attempts: CheckInAttemptRepository
+    code_failures: CheckInFailureRepository
     security_events: SecurityEventRepository
     covers: CoverAssignmentRepository
     outbox: OutboxRepository

@@ -1,4 +1,4 @@
-"""Persistence ports: attendance marks and wrong-code check-in attempts.
+"""Persistence ports: attendance marks and wrong-code check-in failures.
 
 The rules every adapter must honour are in :mod:`ams_core.ports.persistence`.
 """
@@ -101,7 +101,7 @@ class MarkRepository(Protocol):
         """
 
 
-class CheckInAttemptRepository(Protocol):
+class CheckInFailureRepository(Protocol):
     """Counters of wrong check-in codes (atomic increments)."""
 
     @abstractmethod

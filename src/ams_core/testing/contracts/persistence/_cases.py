@@ -423,7 +423,7 @@ def _in_use_cases() -> list[_InUseCase]:
             "student with check-in failures",
             lambda u, c: (
                 with_spare_session(u, c),
-                u.attempts.record_failure(SessionId("S-SPARE"), with_student(u, c).id),
+                u.code_failures.record_failure(SessionId("S-SPARE"), with_student(u, c).id),
             ),
             remove_student,
             student_lookups,

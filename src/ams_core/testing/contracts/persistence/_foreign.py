@@ -206,8 +206,8 @@ _TENANT_READS: list[tuple[str, Callable[[UnitOfWork], object]]] = [
     ),
     ("devices.for_device", lambda u: u.devices.for_device(DeviceId("device-A-0001"))),
     (
-        "attempts.failures",
-        lambda u: u.attempts.failures(SessionId("S-SHARED"), StudentId("N210001")),
+        "code_failures.failures",
+        lambda u: u.code_failures.failures(SessionId("S-SHARED"), StudentId("N210001")),
     ),
     ("security_events.list", lambda u: u.security_events.list()),
     ("security_events.page", lambda u: u.security_events.page(SecurityEventFilter(), 10)),

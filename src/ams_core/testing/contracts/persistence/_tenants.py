@@ -159,7 +159,7 @@ def _populate(uow_factory: UnitOfWorkFactory, college: SmallCollege) -> None:
         uow.devices.add(DeviceBinding(iid, s0.id, DeviceId(f"device-{tag}-0001"), T0))
         uow.devices.add(DeviceBinding(iid, own_student.id, DeviceId(f"device-{tag}-only"), T0))
         for _ in range(1 if is_a else 3):
-            uow.attempts.record_failure(SessionId("S-SHARED"), s0.id)
+            uow.code_failures.record_failure(SessionId("S-SHARED"), s0.id)
         uow.security_events.add(_event(college, T0, actor=f"actor-{tag}"))
         uow.covers.add(_cover(college, "C-SHARED", "S-SHARED", college.bob.id, T0))
         uow.covers.add(
@@ -282,8 +282,8 @@ def _write_everything(uow: UnitOfWork, college: SmallCollege) -> None:
     )
     uow.devices.remove(college.students[0].id)
     uow.devices.add(DeviceBinding(iid, college.students[2].id, _NEW_DEVICE, T0))
-    uow.attempts.record_failure(SessionId("S-SHARED"), college.students[1].id)
-    uow.attempts.record_failure(_NEW_SESSIONS[0], new_two.id)
+    uow.code_failures.record_failure(SessionId("S-SHARED"), college.students[1].id)
+    uow.code_failures.record_failure(_NEW_SESSIONS[0], new_two.id)
     uow.security_events.add(_event(college, T0 + timedelta(hours=1), actor="new-actor"))
     assert uow.covers.remove(CoverId("C-SHARED"))
     uow.covers.add(_cover(college, "C-NEW", _NEW_SESSIONS[0], _NEW_FACULTY, T0 + timedelta(days=2)))
@@ -378,7 +378,9 @@ def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
         },
         "devices": {i: uow.devices.for_student(i) for i in student_ids},
         "new device": uow.devices.for_device(_NEW_DEVICE),
-        "failures": {(i, s): uow.attempts.failures(i, s) for i in session_ids for s in student_ids},
+        "failures": {
+            (i, s): uow.code_failures.failures(i, s) for i in session_ids for s in student_ids
+        },
         "events": list(uow.security_events.list(limit=1000)),
         "event page": uow.security_events.page(SecurityEventFilter(), 1000),
         "covers": {

@@ -74,8 +74,8 @@ class AttendanceContract(ContractHelpers):
             assert bare == CheckInContext(session, student, None, None, 0)
             uow.devices.add(binding)
             uow.marks.insert_if_absent(mark)
-            uow.attempts.record_failure(s1, st0.id)
-            uow.attempts.record_failure(s1, st0.id)
+            uow.code_failures.record_failure(s1, st0.id)
+            uow.code_failures.record_failure(s1, st0.id)
             uow.commit()
         with uow_factory().for_institution(c.id) as uow:
             full = uow.marks.check_in_context(s1, st0.id)

@@ -74,7 +74,7 @@ class ConcurrencyContract(ContractHelpers):
             seen = []
             for _round in range(rounds):
                 with uow.for_institution(c.id):
-                    seen.append(uow.attempts.record_failure(sid, st0))
+                    seen.append(uow.code_failures.record_failure(sid, st0))
                     uow.commit()
             return seen
 
@@ -83,8 +83,8 @@ class ConcurrencyContract(ContractHelpers):
         total = workers * rounds
         assert sorted(counts.student for counts in seen) == list(range(1, total + 1))
         with uow_factory().for_institution(c.id) as uow:
-            assert uow.attempts.failures(sid, st0) == total
-            assert uow.attempts.record_failure(sid, st0) == FailureCounts(total + 1, total + 1)
+            assert uow.code_failures.failures(sid, st0) == total
+            assert uow.code_failures.record_failure(sid, st0) == FailureCounts(total + 1, total + 1)
 
     _REHASHED = "$argon2id$rehashed"
 

@@ -56,25 +56,28 @@ class OutboxContract(ContractHelpers):
             _session(c, s2, c.bob_ma_a, MONDAY, time(10)),
         )
         with uow_factory().for_institution(c.id) as uow:
-            assert uow.attempts.failures(s1, st0) == 0
-            assert uow.attempts.record_failure(s1, st0) == FailureCounts(student=1, session=1)
-            assert uow.attempts.record_failure(s1, st1) == FailureCounts(student=1, session=2)
-            assert uow.attempts.record_failure(s1, st0) == FailureCounts(student=2, session=3)
-            assert uow.attempts.record_failure(s2, st0) == FailureCounts(student=1, session=1)
-            assert (uow.attempts.failures(s1, st0), uow.attempts.failures(s1, st1)) == (2, 1)
-            assert uow.attempts.failures(s2, st1) == 0
+            assert uow.code_failures.failures(s1, st0) == 0
+            assert uow.code_failures.record_failure(s1, st0) == FailureCounts(student=1, session=1)
+            assert uow.code_failures.record_failure(s1, st1) == FailureCounts(student=1, session=2)
+            assert uow.code_failures.record_failure(s1, st0) == FailureCounts(student=2, session=3)
+            assert uow.code_failures.record_failure(s2, st0) == FailureCounts(student=1, session=1)
+            assert (uow.code_failures.failures(s1, st0), uow.code_failures.failures(s1, st1)) == (
+                2,
+                1,
+            )
+            assert uow.code_failures.failures(s2, st1) == 0
             uow.commit()
         with uow_factory().for_institution(c.id) as uow:
-            uow.attempts.reset_session(s1)
-            uow.attempts.reset_session(SessionId("S-404"))
-            assert uow.attempts.failures(s1, st0) == 2
-            assert uow.attempts.record_failure(s1, st1) == FailureCounts(student=2, session=1)
-            assert uow.attempts.record_failure(s2, st1) == FailureCounts(student=1, session=2)
+            uow.code_failures.reset_session(s1)
+            uow.code_failures.reset_session(SessionId("S-404"))
+            assert uow.code_failures.failures(s1, st0) == 2
+            assert uow.code_failures.record_failure(s1, st1) == FailureCounts(student=2, session=1)
+            assert uow.code_failures.record_failure(s2, st1) == FailureCounts(student=1, session=2)
             uow.commit()
         with uow_factory().for_institution(c.id) as uow:
-            assert uow.attempts.record_failure(s1, st0) == FailureCounts(student=3, session=2)
+            assert uow.code_failures.record_failure(s1, st0) == FailureCounts(student=3, session=2)
         with uow_factory().for_institution(c.id) as uow:
-            assert uow.attempts.failures(s1, st0) == 2  # the last increment was not committed
+            assert uow.code_failures.failures(s1, st0) == 2  # the last increment was not committed
 
     def test_security_events_come_newest_first_with_since_and_limit(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege

@@ -188,12 +188,12 @@ class RemovalContract(ContractHelpers):
         with uow_factory().for_institution(c.id) as uow:
             # neither a check-in failure nor a session's subject needs the row to exist
             uow.sessions.add(_spare_session(c, subject_code=ghost_subject))
-            uow.attempts.record_failure(SessionId("S-SPARE"), ghost_student)
+            uow.code_failures.record_failure(SessionId("S-SPARE"), ghost_student)
             uow.commit()
         with uow_factory().for_institution(c.id) as uow:
             assert uow.students.remove(ghost_student) is False
             assert uow.subjects.remove(ghost_subject) is False
-            assert uow.attempts.failures(SessionId("S-SPARE"), ghost_student) == 1
+            assert uow.code_failures.failures(SessionId("S-SPARE"), ghost_student) == 1
 
     def test_a_timetable_comes_apart_from_the_bottom_up(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
@@ -275,7 +275,7 @@ class RemovalContract(ContractHelpers):
         marked, failed = theirs.students[3], theirs.students[4]
         with uow_factory().for_institution(theirs.id) as uow:
             uow.marks.put_many([_mark(theirs, "S-SHARED", marked)])
-            uow.attempts.record_failure(SessionId("S-SHARED"), failed.id)
+            uow.code_failures.record_failure(SessionId("S-SHARED"), failed.id)
             uow.commit()
         with uow_factory().for_institution(theirs.id) as uow:
             their_view = _tenant_view(uow, theirs)

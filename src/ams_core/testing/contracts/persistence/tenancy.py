@@ -251,8 +251,8 @@ class TenancyContract(ContractHelpers):
             assert uow.devices.for_student(s0) == DeviceBinding(
                 mine.id, s0, DeviceId(f"device-{me}-0001"), T0
             )
-            assert uow.attempts.failures(shared, s0) == own_count
-            assert uow.attempts.record_failure(shared, s0) == FailureCounts(
+            assert uow.code_failures.failures(shared, s0) == own_count
+            assert uow.code_failures.record_failure(shared, s0) == FailureCounts(
                 student=own_count + 1, session=own_count + 1
             )
             uow.commit()
@@ -263,7 +263,7 @@ class TenancyContract(ContractHelpers):
             with pytest.raises(NotFoundError):
                 uow.outbox.mark_delivered(NotificationId(f"N-{other}"), T0, DeliveryReport(1))
         with uow_factory().for_institution(theirs.id) as uow:
-            assert uow.attempts.failures(shared, s0) == their_count
+            assert uow.code_failures.failures(shared, s0) == their_count
             assert [n.id for n in uow.outbox.pending()] == [f"N-{other}"]
 
     def test_the_platform_scope_sees_every_institution_and_the_whole_outbox(

@@ -100,7 +100,7 @@ class TransactionContract(ContractHelpers):
                 committed = _tenant_view(uow, a)
                 uow.sections.add(Section(SectionId("LATE"), a.id, 1, "CSE", "L"))
                 uow.marks.put_many([_mark(a, "S-SHARED", a.students[0], AttendanceStatus.EXCUSED)])
-                uow.attempts.record_failure(SessionId("S-SHARED"), a.students[0].id)
+                uow.code_failures.record_failure(SessionId("S-SHARED"), a.students[0].id)
                 if fail:
                     with pytest.raises(ZeroDivisionError):
                         _ = 1 / 0

@@ -18,7 +18,7 @@ from ams_core.domain.ids import FacultyId, InstitutionId, SectionId, StudentId, 
 from ams_core.domain.people import Faculty, Section, Student, normalise_email
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.use_cases._access import tenant_of
-from ams_core.use_cases.catalogue import (
+from ams_core.use_cases.records.base import (
     Catalogue,
     _Repository,
     raise_if,

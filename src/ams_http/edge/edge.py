@@ -1,6 +1,6 @@
 """What the edge adds around the handlers: limits, idempotency, the Redis probe, exports.
 
-``create_app`` builds one ``Edge`` from the settings and takes its middleware (after
+``create_app`` builds one ``EdgeServices`` from the settings and takes its middleware (after
 authentication: limits and idempotency need the principal), its dishka provider (listed
 after the adapters' providers: it decorates their ``HealthChecks``) and its shutdown hook.
 """
@@ -13,15 +13,15 @@ from dishka import Provider, Scope, decorate, provide
 from litestar.middleware.base import DefineMiddleware
 
 from ams_core.ports import HealthCheck, HealthChecks
-from ams_http.exports import WorkbookWriter
-from ams_http.idempotency import IdempotencyMiddleware
-from ams_http.ratelimit import RateLimiter, RateLimitMiddleware
+from ams_http.edge.exports import WorkbookWriter
+from ams_http.edge.idempotency import IdempotencyMiddleware
+from ams_http.edge.ratelimit import RateLimiter, RateLimitMiddleware
+from ams_http.edge.stores import EdgeStore, RedisHealthCheck, open_store
+from ams_http.edge.xlsx import OpenpyxlWorkbookWriter
 from ams_http.settings import HttpSettings
-from ams_http.stores import EdgeStore, RedisHealthCheck, open_store
-from ams_http.xlsx import OpenpyxlWorkbookWriter
 
 
-class Edge:
+class EdgeServices:
     """The store shared by the rate limits and idempotency, and what is built on it."""
 
     def __init__(self, settings: HttpSettings) -> None:
@@ -55,7 +55,7 @@ class Edge:
 class EdgeProvider(Provider):
     """Adds the Redis probe to the readiness checks and provides the workbook writer."""
 
-    def __init__(self, edge: Edge) -> None:
+    def __init__(self, edge: EdgeServices) -> None:
         super().__init__()
         self._edge = edge
 

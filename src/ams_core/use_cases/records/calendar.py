@@ -19,8 +19,8 @@ from ams_core.domain.teaching import Holiday
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.use_cases._access import require_admin, tenant_of
-from ams_core.use_cases.catalogue import raise_if
-from ams_core.use_cases.scheduling import announce_change
+from ams_core.use_cases.records.base import raise_if
+from ams_core.use_cases.session_scheduling import announce_change
 
 
 @dataclass(frozen=True, slots=True)

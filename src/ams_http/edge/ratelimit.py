@@ -23,8 +23,8 @@ from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ams_core.domain import Principal, TooManyAttemptsError, UnavailableError
 from ams_http.auth import client_ip
+from ams_http.edge.stores import EdgeStore, Limit, StoreUnavailableError
 from ams_http.settings import HttpSettings
-from ams_http.stores import EdgeStore, Limit, StoreUnavailableError
 
 RATE_LIMIT = "rate_limit"
 SIGN_IN = "sign-in"

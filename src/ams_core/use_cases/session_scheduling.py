@@ -30,7 +30,7 @@ from ams_core.use_cases._access import (
     may_view_session,
     tenant_of,
 )
-from ams_core.use_cases.catalogue import Page, PageRequest, require_version
+from ams_core.use_cases.records.base import Page, PageRequest, require_version
 
 SESSION_CHANGED_KIND = "session_changed"
 MAX_LIST_DAYS = 92

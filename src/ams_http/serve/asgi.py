@@ -9,7 +9,7 @@ from litestar import Litestar
 
 from ams_adapters.composition import build_providers
 from ams_http.app import create_app
-from ams_http.startup import load_settings
+from ams_http.serve.startup import load_settings
 
 
 def app_from_env() -> Litestar:

@@ -1,7 +1,7 @@
 """Spreadsheet exports as the handlers see them: a port with the workbook writer behind it.
 
 Handlers may not import ``openpyxl`` (import-linter contract ``http-handlers-see-core-only``):
-they ask dishka for a ``WorkbookWriter`` and ``ams_http.xlsx`` provides the openpyxl one.
+they ask dishka for a ``WorkbookWriter`` and ``ams_http.edge.xlsx`` provides the openpyxl one.
 """
 
 from __future__ import annotations

@@ -10,7 +10,7 @@ from openpyxl import Workbook
 from openpyxl.cell import WriteOnlyCell
 from openpyxl.styles import Font
 
-from ams_http.exports import Cell, Sheet, WorkbookWriter
+from ams_http.edge.exports import Cell, Sheet, WorkbookWriter
 
 #: text starting with one of these could be taken for a formula by a spreadsheet program
 FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")

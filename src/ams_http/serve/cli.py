@@ -72,7 +72,7 @@ def _check_port(host: str, port: int) -> None:
 
 def _check_server(args: argparse.Namespace) -> None:
     """Every setting of the server and its port, checked before any worker starts."""
-    from ams_http.startup import load_settings
+    from ams_http.serve.startup import load_settings
 
     if args.database_url:
         os.environ["AMS_DATABASE_URL"] = args.database_url
@@ -118,7 +118,7 @@ def _tcp_socket(sock: socket.socket) -> socket.socket:
 def _serve(args: argparse.Namespace) -> int:
     import uvicorn
 
-    from ams_http.bounded_http import ConfiguredHttpToolsProtocol
+    from ams_http.serve.bounded_http import ConfiguredHttpToolsProtocol
 
     _check_server(args)
     workers = args.workers or max(2, os.cpu_count() or 1)
@@ -128,7 +128,7 @@ def _serve(args: argparse.Namespace) -> int:
         file=sys.stderr,
     )
     config = uvicorn.Config(
-        "ams_http.asgi:app_from_env",
+        "ams_http.serve.asgi:app_from_env",
         factory=True,
         host=args.host,
         port=args.port,
@@ -142,7 +142,7 @@ def _serve(args: argparse.Namespace) -> int:
     if workers == 1:
         uvicorn.Server(config).run()
         return 0
-    from ams_http.workers import Workers, reuse_port_supported
+    from ams_http.serve.workers import Workers, reuse_port_supported
 
     if reuse_port_supported():
         return Workers(config, workers).run()
@@ -179,13 +179,13 @@ def _prepare_schema(engine: Engine) -> None:
 
 
 def _demo(args: argparse.Namespace) -> int:
+    from sqlalchemy.engine import Engine
+
     from ams_adapters.composition import build_providers
     from ams_adapters.identity import IdentitySettings
-    from ams_adapters.sql.engine import make_engine
-    from ams_adapters.sql.persistence import SqlUnitOfWork
-    from ams_core.ports import Clock, RandomSource
+    from ams_core.ports import Clock, RandomSource, UnitOfWork
     from ams_core.use_cases import IssueLocalToken, IssueLocalTokenCommand
-    from ams_http.demo import OPERATOR, seed_demo
+    from ams_http.serve.demo import OPERATOR, seed_demo
 
     sql = _sql_settings(args)
     if not os.environ.get("AMS_SECRET_KEY"):
@@ -195,17 +195,20 @@ def _demo(args: argparse.Namespace) -> int:
     if not args.no_serve:
         _check_server(args)  # a bad setting or a taken port stops the demo before it starts
     identity = IdentitySettings.from_env()
-    engine = make_engine(sql)
     from dishka import make_container
 
     container = make_container(*build_providers(sql=sql, identity=identity))
     try:
+        engine = container.get(Engine)  # the container's one engine (it disposes of it)
         print(
             f"preparing the demo in {engine.url.render_as_string(hide_password=True)}",
             file=sys.stderr,
         )
         _prepare_schema(engine)
-        people = seed_demo(SqlUnitOfWork(engine), container.get(Clock), container.get(RandomSource))
+        with container() as request:
+            people = seed_demo(
+                request.get(UnitOfWork), container.get(Clock), container.get(RandomSource)
+            )
         with container() as request:
             issue = request.get(IssueLocalToken)
             tokens = {
@@ -219,7 +222,6 @@ def _demo(args: argparse.Namespace) -> int:
             }
     finally:
         container.close()
-        engine.dispose()
     base = f"http://{args.host}:{args.port}"
     print(
         f"AMS demo ready: {base} (API docs {base}/schema); the session happening now is "
@@ -258,7 +260,7 @@ def _token(args: argparse.Namespace) -> int:
         IssueOperatorToken,
         IssueOperatorTokenCommand,
     )
-    from ams_http.demo import OPERATOR
+    from ams_http.serve.demo import OPERATOR
 
     if args.email is None:
         raise CommandError(
@@ -314,7 +316,7 @@ def _keyless_request(args: argparse.Namespace) -> Iterator[Container]:
 def _token_list(args: argparse.Namespace) -> int:
     """`ams token list --operators`: the active platform-operator tokens."""
     from ams_core.use_cases import ListOperatorTokens, ListOperatorTokensCommand
-    from ams_http.demo import OPERATOR
+    from ams_http.serve.demo import OPERATOR
 
     with _keyless_request(args) as request:
         active = request.get(ListOperatorTokens)(ListOperatorTokensCommand(OPERATOR))
@@ -341,7 +343,7 @@ def _token_revoke(args: argparse.Namespace) -> int:
     """`ams token revoke --id ID | --email EMAIL | --all-operators`."""
     from ams_core.domain import SignInId
     from ams_core.use_cases import RevokeOperatorTokens, RevokeOperatorTokensCommand
-    from ams_http.demo import OPERATOR
+    from ams_http.serve.demo import OPERATOR
 
     command = RevokeOperatorTokensCommand(
         OPERATOR,
@@ -367,7 +369,7 @@ def _institution_create(args: argparse.Namespace) -> int:
     from ams_adapters.composition import build_providers
     from ams_adapters.identity import IdentitySettings
     from ams_core.use_cases import CreateInstitution, CreateInstitutionCommand
-    from ams_http.demo import OPERATOR
+    from ams_http.serve.demo import OPERATOR
 
     identity = IdentitySettings.from_env(allow_ephemeral_secret=True)
     sql = _sql_settings(args)

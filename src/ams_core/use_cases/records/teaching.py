@@ -15,7 +15,7 @@ from ams_core.domain.scheduling import (
 )
 from ams_core.domain.teaching import Subject, SubjectKind, TeachingAssignment, Term, WeeklySlot
 from ams_core.ports.persistence import UnitOfWork
-from ams_core.use_cases.catalogue import (
+from ams_core.use_cases.records.base import (
     Catalogue,
     _Repository,
     raise_if,

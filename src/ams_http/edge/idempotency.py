@@ -27,8 +27,8 @@ from ams_core.domain import (
     UnavailableError,
     ValidationError,
 )
-from ams_http.ratelimit import principal_subject
-from ams_http.stores import EdgeStore, IdempotencyRecord, StoreUnavailableError
+from ams_http.edge.ratelimit import principal_subject
+from ams_http.edge.stores import EdgeStore, IdempotencyRecord, StoreUnavailableError
 
 HEADER = "idempotency-key"
 REPLAYED_HEADER = "Idempotent-Replayed"

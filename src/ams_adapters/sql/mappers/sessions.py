@@ -1,0 +1,81 @@
+"""Rows of dated class sessions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ams_adapters.sql.mappers._base import Row
+from ams_core.domain import (
+    AssignmentId,
+    AttendanceWindow,
+    ClassSession,
+    FacultyId,
+    InstitutionId,
+    SectionId,
+    SessionId,
+    SessionStatus,
+    SlotId,
+    StatusTally,
+    SubjectCode,
+)
+
+
+def session_row(s: ClassSession) -> dict[str, Any]:
+    w = s.window
+    return {
+        "institution_id": s.institution_id,
+        "id": s.id,
+        "assignment_id": s.assignment_id,
+        "section_id": s.section_id,
+        "subject_code": s.subject_code,
+        "day": s.date,
+        "start_time": s.start,
+        "end_time": s.end,
+        "teacher_id": s.teacher_id,
+        "venue": s.venue,
+        "slot_id": s.slot_id,
+        "status": s.status.value,
+        "topic": s.topic,
+        "window_opened_at": w.opened_at if w else None,
+        "window_closes_at": w.closes_at if w else None,
+        "window_secret": w.secret if w else None,
+        "window_rotation_seconds": w.rotation_seconds if w else None,
+        "completed_at": s.completed_at,
+        "tally_present": s.tally.present,
+        "tally_late": s.tally.late,
+        "tally_absent": s.tally.absent,
+        "tally_excused": s.tally.excused,
+        "version": s.version,
+    }
+
+
+def session_from(row: Row) -> ClassSession:
+    window = None
+    if row["window_opened_at"] is not None:
+        window = AttendanceWindow(
+            opened_at=row["window_opened_at"],
+            closes_at=row["window_closes_at"],
+            secret=bytes(row["window_secret"]),
+            rotation_seconds=row["window_rotation_seconds"],
+        )
+    return ClassSession(
+        id=SessionId(row["id"]),
+        institution_id=InstitutionId(row["institution_id"]),
+        assignment_id=AssignmentId(row["assignment_id"]),
+        section_id=SectionId(row["section_id"]),
+        subject_code=SubjectCode(row["subject_code"]),
+        date=row["day"],
+        start=row["start_time"],
+        end=row["end_time"],
+        teacher_id=FacultyId(row["teacher_id"]),
+        venue=row["venue"],
+        slot_id=SlotId(row["slot_id"]) if row["slot_id"] is not None else None,
+        status=SessionStatus(row["status"]),
+        topic=row["topic"],
+        window=window,
+        completed_at=row["completed_at"],
+        tally=StatusTally(
+            row["tally_present"], row["tally_late"], row["tally_absent"], row["tally_excused"]
+        ),
+        version=row["version"],
+    )
