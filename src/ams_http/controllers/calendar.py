@@ -31,10 +31,9 @@ from ams_http.controllers._params import (
     UPDATES,
     Limit,
     Offset,
-    Search,
     page_request,
-    updated,
 )
+from ams_http.controllers._resource import Resource, ResourceDocs, resource_controller
 from ams_http.controllers._run import created, run
 from ams_http.schemas.calendar import (
     HolidayDeclaredOut,
@@ -50,81 +49,41 @@ from ams_http.schemas.calendar import (
 )
 from ams_http.schemas.common import counts
 
-TermPath = Annotated[str, PathParameter(max_length=64, description="term id")]
-
-TERMS = "/api/v1/terms"
 CALENDAR = ["calendar"]
 
+TERM_DOCS = ResourceDocs(
+    list="Every member of the institution: the teaching terms, by start date.",
+    create=(
+        "Admin: add a teaching term, ``end`` not before ``start`` (409 ``term_overlap`` if it\n"
+        "overlaps another one)."
+    ),
+    get="Every member of the institution: one term.",
+    update=(
+        "Admin: rename a term or move its dates (the resulting ``end`` not before ``start``;\n"
+        "terms never overlap)."
+    ),
+    delete="Admin: delete a term (sessions already generated in it stay).",
+)
 
-class TermController(Controller):
-    """The teaching terms."""
-
-    path = TERMS
-    tags = CALENDAR
-
-    @get(operation_id="listTerms", **READS)
-    @inject
-    async def list_terms(
-        self,
-        actor: FromDishka[Principal],
-        catalogue: FromDishka[TermCatalogue],
-        text: Search = None,
-        limit: Limit = 50,
-        offset: Offset = 0,
-    ) -> TermPageOut:
-        """Every member of the institution: the teaching terms, by start date."""
-        page = await run(catalogue.list, actor, None, text, page_request(limit, offset))
-        return TermPageOut(items=[TermOut.of(t) for t in page.items], **counts(page))
-
-    @post(operation_id="createTerm", **CREATES)
-    @inject
-    async def create_term(
-        self,
-        actor: FromDishka[Principal],
-        data: JSONBody[TermIn],
-        catalogue: FromDishka[TermCatalogue],
-    ) -> Response[TermOut]:
-        """Admin: add a teaching term, ``end`` not before ``start`` (409 ``term_overlap`` if it
-        overlaps another one).
-        """
-        term = await run(catalogue.create, actor, data.changes())
-        return created(TermOut.of(term), f"{TERMS}/{term.id}")
-
-    @get("/{term_id:str}", operation_id="getTerm", **READS)
-    @inject
-    async def get_term(
-        self,
-        actor: FromDishka[Principal],
-        term_id: TermPath,
-        catalogue: FromDishka[TermCatalogue],
-    ) -> TermOut:
-        """Every member of the institution: one term."""
-        return TermOut.of(await run(catalogue.get, actor, TermId(term_id)))
-
-    @patch("/{term_id:str}", operation_id="updateTerm", **UPDATES)
-    @inject
-    async def update_term(
-        self,
-        actor: FromDishka[Principal],
-        term_id: TermPath,
-        data: JSONBody[TermPatch],
-        catalogue: FromDishka[TermCatalogue],
-    ) -> TermOut:
-        """Admin: rename a term or move its dates (the resulting ``end`` not before ``start``;
-        terms never overlap).
-        """
-        return TermOut.of(await updated(catalogue, actor, TermId(term_id), data))
-
-    @delete("/{term_id:str}", operation_id="deleteTerm", **DELETES)
-    @inject
-    async def delete_term(
-        self,
-        actor: FromDishka[Principal],
-        term_id: TermPath,
-        catalogue: FromDishka[TermCatalogue],
-    ) -> None:
-        """Admin: delete a term (sessions already generated in it stay)."""
-        await run(catalogue.delete, actor, TermId(term_id))
+TermController = resource_controller(
+    Resource(
+        path="/api/v1/terms",
+        tags=CALENDAR,
+        doc="The teaching terms.",
+        singular="Term",
+        plural="Terms",
+        key="term_id",
+        key_description="term id",
+        key_type=TermId,
+        entity_key=lambda term: term.id,
+        catalogue=TermCatalogue,
+        out=TermOut,
+        page_out=TermPageOut,
+        body=TermIn,
+        patch_body=TermPatch,
+        docs=TERM_DOCS,
+    )
+)
 
 
 HOLIDAYS = "/api/v1/holidays"
