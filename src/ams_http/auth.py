@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import functools
 import ipaddress
+from dataclasses import dataclass
 from typing import Any, cast
 
 import anyio.to_thread
@@ -14,6 +15,7 @@ from litestar.middleware import AbstractAuthenticationMiddleware, Authentication
 
 from ams_core.domain import AuthenticationError, Principal
 from ams_core.use_cases import Authenticate
+from ams_http.settings import HttpSettings
 
 OPEN_PATHS = (
     "^/api/v1/auth/google$",
@@ -53,15 +55,31 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         return AuthenticationResult(user=principal, auth=token)
 
 
+@dataclass(frozen=True, slots=True)
+class ClientAddress:
+    """Where the request came from (``None``: the server could not tell)."""
+
+    ip: str | None
+
+
 class PrincipalProvider(Provider):
-    """The request's authenticated principal, for handlers that take
-    ``actor: FromDishka[Principal]`` (set by :class:`BearerAuthenticationMiddleware`)."""
+    """Who is asking, for the handlers: the authenticated principal
+    (``actor: FromDishka[Principal]``, set by :class:`BearerAuthenticationMiddleware`) and the
+    client's address (``FromDishka[ClientAddress]``)."""
 
     request = from_context(provides=Request, scope=Scope.REQUEST)
 
     @provide(scope=Scope.REQUEST)
     def principal(self, request: Request) -> Principal:  # type: ignore[type-arg]
         return cast(Principal, request.user)
+
+    @provide(scope=Scope.REQUEST)
+    def client_address(
+        self,
+        request: Request,  # type: ignore[type-arg]
+        settings: HttpSettings,
+    ) -> ClientAddress:
+        return ClientAddress(client_ip(request, settings.trusted_proxies))
 
 
 @functools.cache

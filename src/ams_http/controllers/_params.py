@@ -47,6 +47,17 @@ DELETES: Mapping[str, Any] = {
 }
 
 
+def acts(status_code: int = 200, *, body: bool = True) -> Mapping[str, Any]:
+    """The shape of a handler that does something (``@post(..., **acts())``): idempotent
+    under an ``Idempotency-Key``, answering ``status_code``; ``body`` if it takes one (413)."""
+    too_large = (413,) if body else ()
+    return {
+        "status_code": status_code,
+        "operation_class": IdempotentOperation,
+        "responses": problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, *too_large),
+    }
+
+
 K = TypeVar("K")
 E = TypeVar("E")
 

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated, Any
+from typing import Annotated
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Request, get, post, put
+from litestar import Controller, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ams_core.domain import (
@@ -40,10 +40,11 @@ from ams_core.use_cases import (
     OpenAttendance,
     OpenAttendanceCommand,
 )
-from ams_http.auth import client_ip
+from ams_http.auth import ClientAddress
+from ams_http.controllers._params import acts
 from ams_http.controllers._run import run
 from ams_http.edge.ratelimit import CHECK_IN, RATE_LIMIT
-from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
+from ams_http.openapi import INPUT, SIGNED_IN, problems
 from ams_http.schemas.attendance import (
     AttendanceCodeOut,
     AttendanceSummaryOut,
@@ -59,9 +60,12 @@ from ams_http.schemas.attendance import (
     ScheduleItemOut,
     ScheduleOut,
 )
-from ams_http.settings import HttpSettings
 
 MAX_SCHEDULE_DAYS = 62
+ME = ["me"]
+ATTENDANCE = ["attendance"]
+#: what a signed-in person reads of their own (404: no such student or teacher record)
+MINE = problems(*SIGNED_IN, 403, 404)
 SessionPath = Annotated[str, PathParameter(max_length=64, description="session id")]
 
 
@@ -85,159 +89,153 @@ def _dates(start: date | None, end: date | None) -> DateRange:
     return DateRange(first, last)
 
 
-@get(
-    "/api/v1/me/schedule",
-    tags=["me"],
-    operation_id="getMySchedule",
-    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
-)
-@inject
-async def get_my_schedule(
-    actor: FromDishka[Principal],
-    use_case: FromDishka[GetSchedule],
-    start: Annotated[
-        date | None, QueryParameter(name="from", description="first date (default: this Monday)")
-    ] = None,
-    end: Annotated[
-        date | None,
-        QueryParameter(
-            name="to",
-            description=f"last date (default: `from` + 6 days); not before `from`, and at most "
-            f"{MAX_SCHEDULE_DAYS} days from `from` to `to`, both included",
-        ),
-    ] = None,
-) -> ScheduleOut:
-    """A student's or teacher's sessions between two dates (default: this week)."""
-    dates = _dates(start, end)
-    result = await run(use_case, GetScheduleCommand(actor, dates))
-    return ScheduleOut(
-        from_=dates.start, to=dates.end, items=[ScheduleItemOut.of(e) for e in result.entries]
+class MyAttendanceController(Controller):
+    """What a signed-in student or teacher sees of their own classes."""
+
+    path = "/api/v1/me"
+    tags = ME
+
+    @get(
+        "/schedule", operation_id="getMySchedule", responses=problems(*SIGNED_IN, *INPUT, 403, 404)
     )
+    @inject
+    async def get_my_schedule(
+        self,
+        actor: FromDishka[Principal],
+        use_case: FromDishka[GetSchedule],
+        start: Annotated[
+            date | None,
+            QueryParameter(name="from", description="first date (default: this Monday)"),
+        ] = None,
+        end: Annotated[
+            date | None,
+            QueryParameter(
+                name="to",
+                description=f"last date (default: `from` + 6 days); not before `from`, and at most "
+                f"{MAX_SCHEDULE_DAYS} days from `from` to `to`, both included",
+            ),
+        ] = None,
+    ) -> ScheduleOut:
+        """A student's or teacher's sessions between two dates (default: this week)."""
+        dates = _dates(start, end)
+        result = await run(use_case, GetScheduleCommand(actor, dates))
+        return ScheduleOut(
+            from_=dates.start, to=dates.end, items=[ScheduleItemOut.of(e) for e in result.entries]
+        )
+
+    @get("/attendance", operation_id="getMyAttendance", responses=MINE)
+    @inject
+    async def get_my_attendance(
+        self, actor: FromDishka[Principal], use_case: FromDishka[GetAttendanceSummary]
+    ) -> AttendanceSummaryOut:
+        """Student: per subject held, attended, percent and how many classes are still needed."""
+        summary = await run(use_case, GetAttendanceSummaryCommand(actor))
+        return AttendanceSummaryOut.of(summary)
+
+    @get("/dashboard", operation_id="getMyDashboard", responses=MINE)
+    @inject
+    async def get_my_dashboard(
+        self, actor: FromDishka[Principal], use_case: FromDishka[GetFacultyDashboard]
+    ) -> DashboardOut:
+        """Teacher: per class sessions held, average attendance, last topic, next session."""
+        dashboard = await run(use_case, GetFacultyDashboardCommand(actor))
+        return DashboardOut.of(dashboard)
 
 
-@post(
-    "/api/v1/sessions/{session_id:str}/attendance-code",
-    tags=["attendance"],
-    operation_id="openAttendance",
-    status_code=200,
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404),
-)
-@inject
-async def open_attendance(
-    actor: FromDishka[Principal], session_id: SessionPath, use_case: FromDishka[OpenAttendance]
-) -> AttendanceCodeOut:
-    """Teacher of record: open (or refresh) the check-in window and get the current code."""
-    command = OpenAttendanceCommand(actor, SessionId(session_id))
-    return AttendanceCodeOut.of(await run(use_case, command))
+class SessionAttendanceController(Controller):
+    """A session's check-in window, check-ins, roster, marks and completion."""
 
+    path = "/api/v1/sessions/{session_id:str}"
+    tags = ATTENDANCE
 
-@post(
-    "/api/v1/sessions/{session_id:str}/check-in",
-    tags=["attendance"],
-    operation_id="checkIn",
-    status_code=200,
-    opt={RATE_LIMIT: CHECK_IN},
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
-)
-@inject
-async def check_in(
-    request: Request[Any, Any, Any],
-    actor: FromDishka[Principal],
-    session_id: SessionPath,
-    data: JSONBody[CheckInBody],
-    use_case: FromDishka[CheckIn],
-    settings: FromDishka[HttpSettings],
-) -> CheckInOut:
-    """Student: check in with the code shown in class, from the bound phone."""
-    command = CheckInCommand(
-        actor=actor,
-        session_id=SessionId(session_id),
-        code=data.code,
-        device_id=data.device_id,
-        client_ip=client_ip(request, settings.trusted_proxies),
+    @post("/attendance-code", operation_id="openAttendance", **acts(body=False))
+    @inject
+    async def open_attendance(
+        self,
+        actor: FromDishka[Principal],
+        session_id: SessionPath,
+        use_case: FromDishka[OpenAttendance],
+    ) -> AttendanceCodeOut:
+        """Teacher of record: open (or refresh) the check-in window and get the current code."""
+        command = OpenAttendanceCommand(actor, SessionId(session_id))
+        return AttendanceCodeOut.of(await run(use_case, command))
+
+    @post(
+        "/check-in",
+        operation_id="checkIn",
+        opt={RATE_LIMIT: CHECK_IN},
+        **acts(),
     )
-    return CheckInOut.of(await run(use_case, command))
+    @inject
+    async def check_in(
+        self,
+        actor: FromDishka[Principal],
+        session_id: SessionPath,
+        data: JSONBody[CheckInBody],
+        use_case: FromDishka[CheckIn],
+        client: FromDishka[ClientAddress],
+    ) -> CheckInOut:
+        """Student: check in with the code shown in class, from the bound phone."""
+        command = CheckInCommand(
+            actor=actor,
+            session_id=SessionId(session_id),
+            code=data.code,
+            device_id=data.device_id,
+            client_ip=client.ip,
+        )
+        return CheckInOut.of(await run(use_case, command))
 
-
-@get(
-    "/api/v1/sessions/{session_id:str}/attendance",
-    tags=["attendance"],
-    operation_id="getSessionAttendance",
-    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
-)
-@inject
-async def get_session_attendance(
-    actor: FromDishka[Principal],
-    session_id: SessionPath,
-    use_case: FromDishka[GetSessionRoster],
-) -> RosterOut:
-    """Teacher or admin: the session's roster with every student's mark."""
-    command = GetSessionRosterCommand(actor, SessionId(session_id))
-    return RosterOut.of(await run(use_case, command))
-
-
-@put(
-    "/api/v1/sessions/{session_id:str}/attendance",
-    tags=["attendance"],
-    operation_id="markAttendance",
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
-)
-@inject
-async def mark_attendance(
-    actor: FromDishka[Principal],
-    session_id: SessionPath,
-    data: JSONBody[MarkAttendanceBody],
-    use_case: FromDishka[MarkAttendance],
-) -> MarkAttendanceOut:
-    """Teacher of record or admin: set statuses by hand. Each student at most once in
-    ``marks``; correcting a completed session needs a ``reason``.
-    """
-    command = MarkAttendanceCommand(
-        actor=actor,
-        session_id=SessionId(session_id),
-        marks=[MarkEntry(StudentId(m.student_id), AttendanceStatus(m.status)) for m in data.marks],
-        reason=data.reason,
+    @get(
+        "/attendance",
+        operation_id="getSessionAttendance",
+        responses=problems(*SIGNED_IN, *INPUT, 403, 404),
     )
-    result = await run(use_case, command)
-    return MarkAttendanceOut(changed=result.changed, unchanged=result.unchanged)
+    @inject
+    async def get_session_attendance(
+        self,
+        actor: FromDishka[Principal],
+        session_id: SessionPath,
+        use_case: FromDishka[GetSessionRoster],
+    ) -> RosterOut:
+        """Teacher or admin: the session's roster with every student's mark."""
+        command = GetSessionRosterCommand(actor, SessionId(session_id))
+        return RosterOut.of(await run(use_case, command))
 
+    @put("/attendance", operation_id="markAttendance", **acts())
+    @inject
+    async def mark_attendance(
+        self,
+        actor: FromDishka[Principal],
+        session_id: SessionPath,
+        data: JSONBody[MarkAttendanceBody],
+        use_case: FromDishka[MarkAttendance],
+    ) -> MarkAttendanceOut:
+        """Teacher of record or admin: set statuses by hand. Each student at most once in
+        ``marks``; correcting a completed session needs a ``reason``.
+        """
+        command = MarkAttendanceCommand(
+            actor=actor,
+            session_id=SessionId(session_id),
+            marks=[
+                MarkEntry(StudentId(m.student_id), AttendanceStatus(m.status)) for m in data.marks
+            ],
+            reason=data.reason,
+        )
+        result = await run(use_case, command)
+        return MarkAttendanceOut(changed=result.changed, unchanged=result.unchanged)
 
-@post(
-    "/api/v1/sessions/{session_id:str}/complete",
-    tags=["attendance"],
-    operation_id="completeSession",
-    status_code=200,
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
-)
-@inject
-async def complete_session(
-    actor: FromDishka[Principal],
-    session_id: SessionPath,
-    data: JSONBody[CompleteBody],
-    use_case: FromDishka[CompleteSession],
-) -> CompleteOut:
-    """Teacher of record: record the topic and mark everyone unmarked absent."""
-    command = CompleteSessionCommand(actor, SessionId(session_id), data.topic)
-    return CompleteOut.of(await run(use_case, command))
-
-
-@get(
-    "/api/v1/me/attendance",
-    tags=["me"],
-    operation_id="getMyAttendance",
-    responses=problems(*SIGNED_IN, 403, 404),
-)
-@inject
-async def get_my_attendance(
-    actor: FromDishka[Principal], use_case: FromDishka[GetAttendanceSummary]
-) -> AttendanceSummaryOut:
-    """Student: per subject held, attended, percent and how many classes are still needed."""
-    summary = await run(use_case, GetAttendanceSummaryCommand(actor))
-    return AttendanceSummaryOut.of(summary)
+    @post("/complete", operation_id="completeSession", **acts())
+    @inject
+    async def complete_session(
+        self,
+        actor: FromDishka[Principal],
+        session_id: SessionPath,
+        data: JSONBody[CompleteBody],
+        use_case: FromDishka[CompleteSession],
+    ) -> CompleteOut:
+        """Teacher of record: record the topic and mark everyone unmarked absent."""
+        command = CompleteSessionCommand(actor, SessionId(session_id), data.topic)
+        return CompleteOut.of(await run(use_case, command))
 
 
 @get(
@@ -257,28 +255,11 @@ async def get_student_attendance(
     return AttendanceSummaryOut.of(await run(use_case, command))
 
 
-@get(
-    "/api/v1/me/dashboard",
-    tags=["me"],
-    operation_id="getMyDashboard",
-    responses=problems(*SIGNED_IN, 403, 404),
-)
-@inject
-async def get_my_dashboard(
-    actor: FromDishka[Principal], use_case: FromDishka[GetFacultyDashboard]
-) -> DashboardOut:
-    """Teacher: per class sessions held, average attendance, last topic, next session."""
-    dashboard = await run(use_case, GetFacultyDashboardCommand(actor))
-    return DashboardOut.of(dashboard)
-
-
 @post(
     "/api/v1/weeks/{iso_week:str}/generate",
     tags=["timetable"],
     operation_id="generateWeek",
-    status_code=200,
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404),
+    **acts(body=False),
 )
 @inject
 async def generate_week(
@@ -295,14 +276,8 @@ async def generate_week(
 
 
 ROUTES = [
-    get_my_schedule,
-    open_attendance,
-    check_in,
-    get_session_attendance,
-    mark_attendance,
-    complete_session,
-    get_my_attendance,
+    MyAttendanceController,
+    SessionAttendanceController,
     get_student_attendance,
-    get_my_dashboard,
     generate_week,
 ]

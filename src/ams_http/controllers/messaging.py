@@ -21,8 +21,9 @@ from ams_core.use_cases import (
     ResetDeviceBinding,
     ResetDeviceBindingCommand,
 )
+from ams_http.controllers._params import acts
 from ams_http.controllers._run import run
-from ams_http.openapi import IDEMPOTENT, INPUT, SIGNED_IN, IdempotentOperation, problems
+from ams_http.openapi import INPUT, SIGNED_IN, problems
 from ams_http.schemas.base import CamelStruct
 from ams_http.schemas.messaging import (
     BroadcastBody,
@@ -43,9 +44,7 @@ class DeviceResetOut(CamelStruct):
     "/api/v1/me/push-tokens",
     tags=["me"],
     operation_id="registerPushToken",
-    status_code=HTTP_201_CREATED,
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
+    **acts(HTTP_201_CREATED),
 )
 @inject
 async def register_push_token(
@@ -63,9 +62,7 @@ async def register_push_token(
     "/api/v1/notifications",
     tags=["notifications"],
     operation_id="broadcast",
-    status_code=HTTP_201_CREATED,
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404, 413),
+    **acts(HTTP_201_CREATED),
 )
 @inject
 async def broadcast(
@@ -97,9 +94,7 @@ async def list_broadcasts(
     "/api/v1/students/{student_id:str}/device-reset",
     tags=["people"],
     operation_id="resetDevice",
-    status_code=200,
-    operation_class=IdempotentOperation,
-    responses=problems(*SIGNED_IN, *IDEMPOTENT, 403, 404),
+    **acts(body=False),
 )
 @inject
 async def reset_device(
