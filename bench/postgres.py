@@ -433,6 +433,8 @@ def _load_term(db: Databases) -> int:
             ),
             params,
         )
+        # fresh statistics for the ~1.9M new rows, or the planner joins them row by row
+        connection.execute(text("ANALYZE attendance_marks, class_sessions"))
         connection.execute(
             text(
                 "UPDATE class_sessions s SET status = 'completed', topic = 'Topic ' || s.day, "

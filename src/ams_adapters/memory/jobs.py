@@ -3,11 +3,9 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 
-from ams_core.ports import Job, JobQueue
-
-JobHandler = Callable[[Job], None]
+from ams_core.ports import Job, JobHandler, JobQueue
 
 
 class RecordingJobQueue(JobQueue):

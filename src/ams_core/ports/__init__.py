@@ -11,7 +11,7 @@ from ams_core.ports.identity import (
     IssuedAccessToken,
     PasswordHasher,
 )
-from ams_core.ports.jobs import Job, JobQueue, JobValue
+from ams_core.ports.jobs import Job, JobHandler, JobQueue, JobValue
 from ams_core.ports.notifications import Notifier
 from ams_core.ports.persistence import (
     AssignmentRepository,
@@ -65,6 +65,7 @@ __all__ = [
     "InstitutionRepository",
     "IssuedAccessToken",
     "Job",
+    "JobHandler",
     "JobQueue",
     "JobValue",
     "MarkRepository",
