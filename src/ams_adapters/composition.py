@@ -19,13 +19,15 @@ from ams_adapters.identity import (
     JwtAccessTokens,
 )
 from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore, SystemClock, SystemRandomSource
-from ams_adapters.settings import SqlSettings
+from ams_adapters.memory.notifier import LoggingNotifier
+from ams_adapters.settings import BackgroundSettings, SqlSettings
 from ams_core.domain import AuthenticationError, ExternalIdentity, PasswordPolicy
 from ams_core.ports import (
     AccessTokens,
     Clock,
     ExternalIdentityVerifier,
     HealthChecks,
+    Notifier,
     PasswordHasher,
     RandomSource,
     UnitOfWork,
@@ -38,6 +40,7 @@ from ams_core.use_cases import (
     CheckIn,
     CompleteSession,
     CreateInstitution,
+    DeliverNotification,
     FacultyCatalogue,
     GenerateWeek,
     GetAttendanceSummary,
@@ -191,6 +194,30 @@ class IdentityProvider(Provider):
     authenticate = provide(Authenticate)
 
 
+class NotifierProvider(Provider):
+    """Push through Firebase Cloud Messaging when credentials are configured, else the log;
+    and the delivery of one notification over it (what background jobs run)."""
+
+    scope = Scope.APP
+
+    def __init__(self, settings: BackgroundSettings | None = None) -> None:
+        super().__init__()
+        self._settings = settings or BackgroundSettings()
+
+    @provide
+    def notifier(self) -> Notifier:
+        if self._settings.fcm_credentials is None:
+            return LoggingNotifier()
+        from ams_adapters.fcm import FcmNotifier, firebase_app
+
+        # one Firebase app per container: several containers may live in one process
+        app = firebase_app(self._settings.fcm_credentials, name=f"ams-{id(self):x}")
+        notifier: Notifier = FcmNotifier(app)
+        return notifier
+
+    deliver = provide(DeliverNotification, scope=Scope.REQUEST)
+
+
 class UseCaseProvider(Provider):
     """Every use case, built per request over the request's unit of work."""
 
@@ -279,6 +306,7 @@ def build_providers(
     identity: IdentitySettings,
     store: MemoryStore | None = None,
     system: Provider | None = None,
+    background: BackgroundSettings | None = None,
 ) -> list[Provider]:
     """The providers of one deployment: SQL when ``sql`` is given, else memory."""
     persistence: Provider = (
@@ -288,5 +316,6 @@ def build_providers(
         system or SystemProvider(),
         persistence,
         IdentityProvider(identity),
+        NotifierProvider(background),
         UseCaseProvider(),
     ]

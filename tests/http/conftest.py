@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import copy
 import dataclasses
-import os
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
@@ -45,6 +44,7 @@ from ams_core.use_cases import (
 )
 from ams_http.app import create_app
 from ams_http.settings import HttpSettings
+from tests.redis_support import REDIS_URL, require_redis
 from tests.sql.conftest import PostgresDatabase, postgres  # noqa: F401 - a fixture used here
 
 SECRET = b"test-secret-key-that-is-long-enough-0123456789"
@@ -271,30 +271,10 @@ def later(world: World, minutes: int) -> None:
     world.clock.set(world.clock.now() + timedelta(minutes=minutes))
 
 
-#: the Redis the edge tests use (override with ``AMS_TEST_REDIS_URL``); every test writes
-#: under a fresh key prefix and deletes its keys afterwards
-REDIS_URL = os.environ.get("AMS_TEST_REDIS_URL", "redis://127.0.0.1:6379/0")
-
-
-def _redis_problem() -> str | None:
-    client = redis.Redis.from_url(REDIS_URL, socket_connect_timeout=2, socket_timeout=2)
-    try:
-        client.ping()
-    except (redis.RedisError, OSError) as error:
-        return f"Redis at {REDIS_URL} is not reachable: {error}"
-    finally:
-        client.close()
-    return None
-
-
 @pytest.fixture
 def redis_prefix() -> Iterator[str]:
     """A key prefix no other test uses, on the real Redis (CI=true: a missing Redis fails)."""
-    problem = _redis_problem()
-    if problem is not None:
-        if os.environ.get("CI"):
-            pytest.fail(f"CI=true needs Redis: {problem}")
-        pytest.skip(problem)
+    require_redis()
     prefix = f"ams-test:{uuid.uuid4().hex}:"
     yield prefix
     client = redis.Redis.from_url(REDIS_URL)

@@ -15,7 +15,7 @@ from litestar.testing import TestClient
 from ams_core.use_cases import Broadcast, BroadcastCommand, BroadcastResult
 from ams_http.edge.stores import EdgeStore, IdempotencyRecord, MemoryEdgeStore, RedisEdgeStore
 from ams_http.settings import HttpSettings
-from tests.http.conftest import REDIS_URL, World, later
+from tests.http.conftest import World, later
 from tests.http.edge_support import (
     bind_devices,
     check_in_path,
@@ -23,6 +23,7 @@ from tests.http.edge_support import (
     make_app,
     open_attendance,
 )
+from tests.redis_support import REDIS_URL
 
 NOTICE = {"title": "Lab moved", "body": "Room 204 today"}
 

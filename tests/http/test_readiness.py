@@ -10,8 +10,9 @@ from litestar.testing import TestClient
 
 from ams_http.edge.stores import RedisHealthCheck
 from ams_http.settings import HttpSettings
-from tests.http.conftest import REDIS_URL, World
+from tests.http.conftest import World
 from tests.http.edge_support import make_app
+from tests.redis_support import REDIS_URL
 
 
 @pytest.fixture

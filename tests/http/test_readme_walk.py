@@ -1,4 +1,5 @@
-"""The README's demo walk runs as written: demo, serve, open, check in, complete, summary."""
+"""The README's demo walk runs as written: demo, serve, open, check in, complete, summary,
+broadcast (delivered by the in-process relay within a second)."""
 
 from __future__ import annotations
 
@@ -66,9 +67,14 @@ def test_the_readme_walk_signs_in_opens_checks_in_completes_and_summarises(
     )
     assert done.returncode == 0, done.stderr[-3000:]
     answers = _json_values(done.stdout)
-    me, check_in, completed, summary = answers[0], answers[1], answers[2], answers[3]
+    me, check_in, completed, summary, sent, history = answers[:6]
     assert me["roles"] == ["student"]
     assert check_in["status"] in {"present", "late"}
     assert completed["tally"]["present"] + completed["tally"]["late"] == 1
     subject = next(s for s in summary["subjects"] if s["subjectCode"] == "CS201")
     assert subject["attended"] >= 1
+    # the broadcast was relayed and delivered by the API process within the walk's second
+    assert sent["recipients"] >= 1
+    [delivered] = [item for item in history["items"] if item["id"] == sent["id"]]
+    assert delivered["deliveredAt"] is not None
+    assert f"delivered notification {sent['id']} (broadcast)" in done.stderr

@@ -98,6 +98,7 @@ class OutboxEntry:
     sequence: int
     delivered_at: datetime | None = None
     report: DeliveryReport | None = None
+    relayed_at: datetime | None = None
 
 
 class MemoryStore:

@@ -433,6 +433,8 @@ outbox = Table(
     Column("delivered_at", Instant),
     Column("delivered", Integer),
     Column("failed", Integer),
+    # when the relay last handed it to the job queue (migration 0006)
+    Column("relayed_at", Instant),
     ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
     Index(
         "ix_outbox_pending",

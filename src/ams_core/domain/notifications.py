@@ -43,7 +43,14 @@ class Notification:
 
 @dataclass(frozen=True, slots=True)
 class DeliveryReport:
-    """What a notifier did with one notification."""
+    """What a notifier did with one notification.
+
+    ``delivered + failed`` counts devices (distinct push tokens): ``delivered`` took the
+    notification, ``failed`` did not (after the notifier's own retries). ``dead_tokens`` are
+    the tokens the transport says will never work again (unregistered or invalid); they are
+    among the failed ones, and the caller deletes them.
+    """
 
     delivered: int
     failed: int = 0
+    dead_tokens: tuple[str, ...] = ()

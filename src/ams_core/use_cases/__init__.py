@@ -65,9 +65,16 @@ from ams_core.use_cases.mark_attendance import (
     MarkEntry,
 )
 from ams_core.use_cases.notifications import (
+    DELIVER_NOTIFICATION,
+    DeliverNotification,
+    DeliverNotificationCommand,
+    DeliverNotificationResult,
     DeliverNotifications,
     DeliverNotificationsCommand,
     DeliverNotificationsResult,
+    RelayOutbox,
+    RelayOutboxCommand,
+    RelayOutboxResult,
 )
 from ams_core.use_cases.open_attendance import (
     OpenAttendance,
@@ -83,6 +90,21 @@ from ams_core.use_cases.operator_tokens import (
     RevokeOperatorTokens,
     RevokeOperatorTokensCommand,
     RevokeOperatorTokensResult,
+)
+from ams_core.use_cases.periodic import (
+    CLEAN_UP,
+    COMPLETE_OVERDUE,
+    GENERATE_WEEK,
+    WEEKLY_DIGEST,
+    CleanUp,
+    CleanUpCommand,
+    CleanUpResult,
+    PeriodicSettings,
+    PlanPeriodicJobs,
+    SendWeeklyDigest,
+    SendWeeklyDigestCommand,
+    SendWeeklyDigestResult,
+    scheduler_principal,
 )
 from ams_core.use_cases.records.base import Catalogue, Page, PageRequest
 from ams_core.use_cases.records.calendar import (
@@ -141,8 +163,13 @@ from ams_core.use_cases.teaching_reads import (
 )
 
 __all__ = [
+    "CLEAN_UP",
+    "COMPLETE_OVERDUE",
+    "DELIVER_NOTIFICATION",
+    "GENERATE_WEEK",
     "MAX_REVIEW_PAGE_SIZE",
     "SESSION_CHANGED_KIND",
+    "WEEKLY_DIGEST",
     "AssignmentCatalogue",
     "AttendanceSummary",
     "Authenticate",
@@ -157,6 +184,9 @@ __all__ = [
     "CheckIn",
     "CheckInCommand",
     "CheckInResult",
+    "CleanUp",
+    "CleanUpCommand",
+    "CleanUpResult",
     "CompleteOverdueSessions",
     "CompleteOverdueSessionsCommand",
     "CompleteOverdueSessionsResult",
@@ -168,6 +198,9 @@ __all__ = [
     "DashboardClass",
     "DefaulterRow",
     "DefaultersResult",
+    "DeliverNotification",
+    "DeliverNotificationCommand",
+    "DeliverNotificationResult",
     "DeliverNotifications",
     "DeliverNotificationsCommand",
     "DeliverNotificationsResult",
@@ -216,6 +249,8 @@ __all__ = [
     "OperatorToken",
     "Page",
     "PageRequest",
+    "PeriodicSettings",
+    "PlanPeriodicJobs",
     "RefreshSignIn",
     "RefreshSignInCommand",
     "Register",
@@ -223,6 +258,9 @@ __all__ = [
     "RegisterPushToken",
     "RegisterPushTokenCommand",
     "RegisterRow",
+    "RelayOutbox",
+    "RelayOutboxCommand",
+    "RelayOutboxResult",
     "ResetDeviceBinding",
     "ResetDeviceBindingCommand",
     "ResetDeviceBindingResult",
@@ -234,6 +272,9 @@ __all__ = [
     "ScheduleEntry",
     "ScheduleResult",
     "SectionCatalogue",
+    "SendWeeklyDigest",
+    "SendWeeklyDigestCommand",
+    "SendWeeklyDigestResult",
     "SessionQuery",
     "SessionRoster",
     "SessionScheduling",
@@ -252,4 +293,5 @@ __all__ = [
     "SubjectCatalogue",
     "TermCatalogue",
     "announce_change",
+    "scheduler_principal",
 ]

@@ -7,8 +7,9 @@ general limit; anonymous requests to open paths without a named limit (probes, m
 the OpenAPI document) are not limited. The client IP is ``ams_http.auth.client_ip`` (it
 believes ``X-Forwarded-For`` only from the trusted proxies).
 
-When the shared store does not answer, sign-in and check-in fail closed (503) and the
-general limit lets requests through (logged at most once a minute per process): see ADR 0011.
+When the shared store does not answer, sign-in, refresh and check-in count against this
+process's own counters (a Redis outage must not stop a class checking in) and the general
+limit lets requests through (logged at most once a minute per process): see ADR 0011.
 """
 
 from __future__ import annotations
@@ -21,9 +22,9 @@ from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ams_core.domain import Principal, TooManyAttemptsError, UnavailableError
+from ams_core.domain import Principal, TooManyAttemptsError
 from ams_http.auth import client_ip
-from ams_http.edge.stores import EdgeStore, Limit, StoreUnavailableError
+from ams_http.edge.stores import EdgeStore, Limit, MemoryEdgeStore, StoreUnavailableError
 from ams_http.settings import HttpSettings
 
 RATE_LIMIT = "rate_limit"
@@ -32,7 +33,7 @@ REFRESH = "refresh"
 CHECK_IN = "check-in"
 EXEMPT = "exempt"
 #: the limits that protect a sensitive flow and so fail closed when the store is down
-FAIL_CLOSED = frozenset({SIGN_IN, REFRESH, CHECK_IN})
+SENSITIVE = frozenset({SIGN_IN, REFRESH, CHECK_IN})
 
 log = logging.getLogger("ams.http.ratelimit")
 
@@ -51,6 +52,8 @@ class RateLimiter:
     def __init__(self, settings: HttpSettings, store: EdgeStore) -> None:
         self._settings = settings
         self._store = store
+        # while the shared store is down, the sensitive limits count in this process only
+        self._fallback = MemoryEdgeStore()
         self._warned_at = -self.WARN_EVERY_SECONDS
 
     def limits_for(self, scope: Scope) -> tuple[str | None, list[Limit]]:
@@ -89,14 +92,12 @@ class RateLimiter:
         try:
             refusal = await self._store.hit(limits)
         except StoreUnavailableError as error:
-            if kind in FAIL_CLOSED:
-                log.error("rate-limit store unavailable, refusing %s: %s", kind, error)
-                raise UnavailableError(
-                    "the rate-limit store is unavailable; try again shortly",
-                    code="store_unavailable",
-                ) from None
             self._warn(error)
-            return
+            if kind not in SENSITIVE:
+                return
+            # sign-in, refresh and check-in keep a limit: this process's own counters (the
+            # core's lockouts and wrong-code counts, kept in the database, hold regardless)
+            refusal = await self._fallback.hit(limits)
         if refusal is not None:
             raise TooManyAttemptsError(
                 f"too many requests ({refusal.limit.name}: {refusal.limit.limit} per "
@@ -109,7 +110,11 @@ class RateLimiter:
         now = time.monotonic()
         if now - self._warned_at >= self.WARN_EVERY_SECONDS:
             self._warned_at = now
-            log.warning("rate-limit store unavailable, not limiting: %s", error)
+            log.warning(
+                "rate-limit store unavailable; sign-in, refresh and check-in limits count in "
+                "this process only, the general limit is off: %s",
+                error,
+            )
 
 
 class RateLimitMiddleware:

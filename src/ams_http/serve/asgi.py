@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import logging
 import sys
+from collections.abc import Callable
 
+from dishka import Provider, make_container
 from litestar import Litestar
 
 from ams_adapters.composition import build_providers
 from ams_http.app import create_app
+from ams_http.serve.background import start_in_process
 from ams_http.serve.startup import load_settings
 
 
@@ -27,5 +30,25 @@ def app_from_env() -> Litestar:
         level=settings.log_level.upper().replace("TRACE", "DEBUG"),
         format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
     )
-    providers = build_providers(sql=settings.sql, identity=settings.identity)
-    return create_app(*providers, settings=settings.http)
+
+    def providers() -> list[Provider]:
+        return build_providers(
+            sql=settings.sql, identity=settings.identity, background=settings.background
+        )
+
+    app = create_app(*providers(), settings=settings.http)
+    if settings.background.redis_url is None:  # no broker: this process relays and delivers
+        stops: list[Callable[[], None]] = []
+
+        def start_background() -> None:
+            stops.append(
+                start_in_process(lambda: make_container(*providers()), settings.background)
+            )
+
+        def stop_background() -> None:
+            for stop in stops:
+                stop()
+
+        app.on_startup.append(start_background)
+        app.on_shutdown.append(stop_background)
+    return app

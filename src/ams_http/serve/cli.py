@@ -1,4 +1,5 @@
-"""The `ams` command: serve, demo, tokens, institutions, and the database commands."""
+"""The `ams` command: serve, demo, tokens, institutions, background work and the database
+commands."""
 
 from __future__ import annotations
 
@@ -17,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from ams_adapters.cli import CommandError, add_database_commands, run_command
 from ams_adapters.settings import SqlSettings
+from ams_http.serve.background_cli import add_background_commands
 
 if TYPE_CHECKING:
     from dishka import Container
@@ -401,6 +403,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_database_commands(commands)
+    add_background_commands(commands)
 
     for name, run, help_text, workers_help in (
         (

@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ams_adapters.identity import IdentitySettings
-from ams_adapters.settings import SqlSettings
+from ams_adapters.settings import BackgroundSettings, SqlSettings
 from ams_http.settings import HttpSettings
 
 #: the levels ``AMS_LOG_LEVEL`` accepts (uvicorn's, which include Python's)
@@ -28,6 +28,7 @@ class ServerSettings:
     identity: IdentitySettings
     http: HttpSettings
     log_level: str
+    background: BackgroundSettings = field(default_factory=BackgroundSettings)
 
 
 def log_level(environ: Mapping[str, str] | None = None) -> str:
@@ -61,4 +62,5 @@ def load_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:
         identity=IdentitySettings.from_env(env),
         http=http,
         log_level=log_level(env),
+        background=BackgroundSettings.from_env(env),
     )

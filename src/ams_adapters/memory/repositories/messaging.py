@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
@@ -48,6 +49,16 @@ def _matches_filter(event: SecurityEvent, filters: SecurityEventFilter) -> bool:
     )
 
 
+def _sent(entry: OutboxEntry) -> SentNotification:
+    report = entry.report
+    return SentNotification(
+        entry.notification,
+        entry.delivered_at,
+        report.delivered if report else 0,
+        report.failed if report else 0,
+    )
+
+
 class InMemoryOutboxRepository(MemoryRepository, OutboxRepository):
     def _visible(self, entry: OutboxEntry) -> bool:
         return self._tx.is_platform() or (entry.notification.institution_id == self._tx.tenant())
@@ -84,7 +95,7 @@ class InMemoryOutboxRepository(MemoryRepository, OutboxRepository):
         log.set(
             self._store.outbox,
             notification_id,
-            OutboxEntry(entry.notification, entry.sequence, at, report),
+            replace(entry, delivered_at=at, report=report),
         )
 
     def history(
@@ -102,15 +113,52 @@ class InMemoryOutboxRepository(MemoryRepository, OutboxRepository):
             key=lambda e: (e.notification.created_at, e.sequence),
             reverse=True,
         )
+        return [_sent(e) for e in entries[:limit]]
+
+    def find(self, notification_id: NotificationId) -> SentNotification | None:
+        self._tx.active_log()
+        entry = self._store.outbox.get(notification_id)
+        return _sent(entry) if entry is not None and self._visible(entry) else None
+
+    def due_for_relay(self, relayed_before: datetime, limit: int = 100) -> Sequence[Notification]:
+        self._tx.active_log()
+        entries = sorted(
+            (
+                e
+                for e in self._store.outbox.values()
+                if e.delivered_at is None
+                and (e.relayed_at is None or e.relayed_at < relayed_before)
+                and self._visible(e)
+            ),
+            key=lambda e: (e.notification.created_at, e.sequence),
+        )
+        return [e.notification for e in entries[:limit]]
+
+    def mark_relayed(self, notification_ids: Sequence[NotificationId], at: datetime) -> None:
+        log = self._tx.active_log()
+        for notification_id in notification_ids:
+            entry = self._store.outbox.get(notification_id)
+            if entry is not None and entry.delivered_at is None and self._visible(entry):
+                log.set(self._store.outbox, notification_id, replace(entry, relayed_at=at))
+
+    def _delivered_before(self, before: datetime) -> list[OutboxEntry]:
         return [
-            SentNotification(
-                e.notification,
-                e.delivered_at,
-                e.report.delivered if e.report else 0,
-                e.report.failed if e.report else 0,
-            )
-            for e in entries[:limit]
+            e
+            for e in self._store.outbox.values()
+            if e.delivered_at is not None and e.delivered_at < before and self._visible(e)
         ]
+
+    def purge_delivered(self, before: datetime) -> int:
+        log = self._tx.active_log()
+        gone = self._delivered_before(before)
+        for entry in gone:
+            log.delete(self._store.outbox, entry.notification.id)
+            log.delete(self._store.outbox_keys, entry.notification.idempotency_key)
+        return len(gone)
+
+    def count_delivered_before(self, before: datetime) -> int:
+        self._tx.active_log()
+        return len(self._delivered_before(before))
 
     def delivered(self) -> Sequence[OutboxEntry]:
         """Delivered entries (for tests and the demo's log)."""

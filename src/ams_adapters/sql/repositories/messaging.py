@@ -7,7 +7,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, select, text, true, update
+from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, text, true, update
 from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
@@ -333,3 +333,48 @@ class SqlOutboxRepository(SqlRepository, OutboxRepository):
         stmt = stmt.order_by(OUTBOX.created_at.desc(), OUTBOX.sequence.desc()).limit(limit)
         rows = self._transaction.execute(stmt).mappings().all()
         return [m.sent_from(r) for r in rows]
+
+    def find(self, notification_id: NotificationId) -> SentNotification | None:
+        stmt = select(t.outbox).where(OUTBOX.id == notification_id, self._visible())
+        row = self._transaction.execute(stmt).mappings().first()
+        return m.sent_from(row) if row is not None else None
+
+    def due_for_relay(self, relayed_before: datetime, limit: int = 100) -> Sequence[Notification]:
+        stmt = (
+            select(t.outbox)
+            .where(
+                OUTBOX.delivered_at.is_(None),
+                or_(OUTBOX.relayed_at.is_(None), OUTBOX.relayed_at < relayed_before),
+                self._visible(),
+            )
+            .order_by(OUTBOX.created_at, OUTBOX.sequence)
+            .limit(limit)
+        )
+        return [m.notification_from(r) for r in self._transaction.execute(stmt).mappings()]
+
+    def mark_relayed(self, notification_ids: Sequence[NotificationId], at: datetime) -> None:
+        if not notification_ids:
+            return
+        self._transaction.execute(
+            update(t.outbox)
+            .where(
+                OUTBOX.id.in_(list(notification_ids)),
+                OUTBOX.delivered_at.is_(None),
+                self._visible(),
+            )
+            .values(relayed_at=at)
+        )
+
+    def purge_delivered(self, before: datetime) -> int:
+        result = self._transaction.execute(
+            delete(t.outbox).where(OUTBOX.delivered_at < before, self._visible())
+        )
+        return int(result.rowcount)
+
+    def count_delivered_before(self, before: datetime) -> int:
+        stmt = (
+            select(func.count())
+            .select_from(t.outbox)
+            .where(OUTBOX.delivered_at < before, self._visible())
+        )
+        return int(self._transaction.execute(stmt).scalar_one())

@@ -158,3 +158,31 @@ class OutboxRepository(Protocol):
         self, kind: str, recipient: Recipient | None = None, limit: int = 50
     ) -> Sequence[SentNotification]:
         """Notifications of one kind (optionally to one recipient), newest first."""
+
+    @abstractmethod
+    def find(self, notification_id: NotificationId) -> SentNotification | None:
+        """One notification with what became of it (``None``: unknown or not visible)."""
+
+    @abstractmethod
+    def due_for_relay(self, relayed_before: datetime, limit: int = 100) -> Sequence[Notification]:
+        """Undelivered notifications never handed to the job queue, or last handed to it
+        before ``relayed_before`` (a job lost or still failing), oldest ``created_at`` first
+        (ties: first written first). Notifications relayed since are left out, so a stuck
+        one never blocks those behind it.
+        """
+
+    @abstractmethod
+    def mark_relayed(self, notification_ids: Sequence[NotificationId], at: datetime) -> None:
+        """Record that these notifications were handed to the job queue at ``at`` (unknown
+        or delivered ones are ignored).
+        """
+
+    @abstractmethod
+    def purge_delivered(self, before: datetime) -> int:
+        """Delete notifications delivered before ``before``; return how many went.
+        Undelivered ones always stay.
+        """
+
+    @abstractmethod
+    def count_delivered_before(self, before: datetime) -> int:
+        """How many notifications :meth:`purge_delivered` would delete."""

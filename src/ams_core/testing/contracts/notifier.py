@@ -12,8 +12,11 @@ from ams_core.domain import (
     InstitutionId,
     Notification,
     NotificationId,
+    PushPlatform,
+    PushToken,
     Recipient,
     RecipientKind,
+    StudentId,
     UnavailableError,
 )
 from ams_core.ports import Notifier
@@ -24,21 +27,34 @@ DeliveredIds = Callable[[], Sequence[NotificationId]]
 _AT = datetime(2026, 11, 16, 3, 30, tzinfo=UTC)
 
 
-def _notification(
-    notification_id: str, key: str, recipients: int = 3, *, institution: str = "inst-a"
-) -> Notification:
-    kinds = (RecipientKind.STUDENT, RecipientKind.FACULTY, RecipientKind.SECTION)
+def _notification(notification_id: str, key: str, *, institution: str = "inst-a") -> Notification:
     return Notification(
         id=NotificationId(notification_id),
         institution_id=InstitutionId(institution),
         kind="class_cancelled",
         title="Class cancelled",
         body="CS101 at 09:00 today is cancelled — rest well",
-        recipients=tuple(Recipient(kinds[n % 3], f"R{n:03d}") for n in range(recipients)),
+        recipients=(Recipient(RecipientKind.SECTION, "CS-A"),),
         idempotency_key=key,
         created_at=_AT,
         data={"session_id": "S-1"},
     )
+
+
+def _devices(count: int, *, prefix: str = "device", institution: str = "inst-a") -> list[PushToken]:
+    """``count`` push registrations of different students, on every platform in turn."""
+    platforms = tuple(PushPlatform)
+    return [
+        PushToken(
+            institution_id=InstitutionId(institution),
+            token=f"{prefix}-{n:03d}:APA91b{n:04d}",
+            platform=platforms[n % len(platforms)],
+            owner_email=f"student{n}@college.example",
+            registered_at=_AT,
+            student_id=StudentId(f"S{n:03d}"),
+        )
+        for n in range(count)
+    ]
 
 
 class NotifierContract:
@@ -48,20 +64,30 @@ class NotifierContract:
     hooks make more of the contract checkable:
 
     * the ``delivered_ids`` fixture returns a callable listing the ids of the notifications
-      the transport actually delivered (a fake transport's log); the default ``None``
-      means delivery cannot be observed, and the tests then check only the reports;
+      the transport actually delivered (a fake transport's log), each once, in the order
+      they were first delivered; the default ``None`` means delivery cannot be observed,
+      and the tests then check only the reports;
     * :meth:`make_unavailable` takes the transport down and :meth:`make_available` brings
       it back; by default they skip the tests that need an outage.
 
-    Example::
+    Example (the fake transport is reached through the notifier the fixture built)::
 
         class TestFcmNotifier(NotifierContract):
             @pytest.fixture
-            def notifier(self, fake_fcm: FakeFcm) -> Notifier:
-                return FcmNotifier(fake_fcm)
+            def notifier(self, app: App, fake_fcm: FakeFcm) -> ObservedFcmNotifier:
+                return ObservedFcmNotifier(app, fake_fcm)  # notes ids that reached a device
+
+            @pytest.fixture
+            def delivered_ids(self, notifier: ObservedFcmNotifier) -> DeliveredIds:
+                return lambda: notifier.delivered_ids
 
             def make_unavailable(self, notifier: Notifier) -> None:
-                cast(FcmNotifier, notifier).transport.down = True
+                assert isinstance(notifier, ObservedFcmNotifier)
+                notifier.fake.down = True
+
+            def make_available(self, notifier: Notifier) -> None:
+                assert isinstance(notifier, ObservedFcmNotifier)
+                notifier.fake.down = False
     """
 
     @pytest.fixture
@@ -82,34 +108,52 @@ class NotifierContract:
         """Override: bring the transport of ``notifier`` back after :meth:`make_unavailable`."""
         pytest.skip("this notifier cannot simulate the end of a transport outage")
 
-    def test_send_reports_every_recipient_delivered(
+    def test_send_reports_every_device_delivered(
         self, notifier: Notifier, delivered_ids: DeliveredIds | None
     ) -> None:
-        for n, recipients in enumerate((1, 3, 7)):
-            report = notifier.send(_notification(f"N-{n}", f"key-{n}", recipients))
+        for n, count in enumerate((1, 3, 7)):
+            report = notifier.send(_notification(f"N-{n}", f"key-{n}"), _devices(count))
             assert isinstance(report, DeliveryReport)
-            assert report.delivered == recipients
+            assert report.delivered == count
             assert report.failed == 0
+            assert report.dead_tokens == ()
         if delivered_ids is not None:
             assert list(delivered_ids()) == ["N-0", "N-1", "N-2"]
+
+    def test_a_token_listed_twice_counts_once(
+        self, notifier: Notifier, delivered_ids: DeliveredIds | None
+    ) -> None:
+        devices = _devices(3)
+        report = notifier.send(_notification("N-1", "key-1"), [*devices, devices[0], devices[2]])
+        assert (report.delivered, report.failed) == (3, 0)
+        if delivered_ids is not None:
+            assert list(delivered_ids()) == ["N-1"]
+
+    def test_no_devices_reports_nothing_delivered_and_nothing_failed(
+        self, notifier: Notifier
+    ) -> None:
+        report = notifier.send(_notification("N-1", "key-1"), [])
+        assert (report.delivered, report.failed, report.dead_tokens) == (0, 0, ())
 
     def test_a_repeated_idempotency_key_is_delivered_once(
         self, notifier: Notifier, delivered_ids: DeliveredIds | None
     ) -> None:
-        first = _notification("N-1", "key-1", 2)
-        again = _notification("N-2", "key-1", 2)  # a re-send after a crash gets a new id
-        assert notifier.send(first).delivered == 2
-        assert notifier.send(first).delivered == 2
-        assert notifier.send(again).delivered == 2
+        devices = _devices(2)
+        first = _notification("N-1", "key-1")
+        again = _notification("N-2", "key-1")  # a re-send after a crash gets a new id
+        assert notifier.send(first, devices).delivered == 2
+        assert notifier.send(first, devices).delivered == 2
+        assert notifier.send(again, devices).delivered == 2
         if delivered_ids is not None:
             assert list(delivered_ids()) == ["N-1"]
 
     def test_different_keys_are_all_delivered(
         self, notifier: Notifier, delivered_ids: DeliveredIds | None
     ) -> None:
+        devices = _devices(3)
         same_content = [_notification(f"N-{n}", f"key-{n}") for n in range(3)]
         for notification in same_content:
-            assert notifier.send(notification).delivered == 3
+            assert notifier.send(notification, devices).delivered == 3
         if delivered_ids is not None:
             assert sorted(delivered_ids()) == ["N-0", "N-1", "N-2"]
 
@@ -118,18 +162,20 @@ class NotifierContract:
     ) -> None:
         self.make_unavailable(notifier)
         with pytest.raises(UnavailableError):
-            notifier.send(_notification("N-1", "key-1"))
+            notifier.send(_notification("N-1", "key-1"), _devices(3))
         if delivered_ids is not None:
             assert list(delivered_ids()) == []
 
     def test_a_notification_that_failed_is_delivered_after_the_outage(
         self, notifier: Notifier, delivered_ids: DeliveredIds | None
     ) -> None:
-        notification = _notification("N-1", "key-1", 4)
+        notification = _notification("N-1", "key-1")
+        devices = _devices(4)
         self.make_unavailable(notifier)
         with pytest.raises(UnavailableError):
-            notifier.send(notification)
+            notifier.send(notification, devices)
         self.make_available(notifier)
-        assert notifier.send(notification).delivered == 4
+        report = notifier.send(notification, devices)
+        assert (report.delivered, report.failed) == (4, 0)
         if delivered_ids is not None:
             assert list(delivered_ids()) == ["N-1"]

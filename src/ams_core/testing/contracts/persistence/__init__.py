@@ -31,6 +31,7 @@ from ams_core.testing.contracts.persistence.covers import CoverContract
 from ams_core.testing.contracts.persistence.keyed import KeyedContract
 from ams_core.testing.contracts.persistence.outbox import OutboxContract
 from ams_core.testing.contracts.persistence.people import PeopleContract
+from ams_core.testing.contracts.persistence.relay import OutboxRelayContract
 from ams_core.testing.contracts.persistence.removal import RemovalContract
 from ams_core.testing.contracts.persistence.sessions import SessionContract
 from ams_core.testing.contracts.persistence.tenancy import TenancyContract
@@ -47,6 +48,7 @@ __all__ = [
     "CoverContract",
     "KeyedContract",
     "OutboxContract",
+    "OutboxRelayContract",
     "PeopleContract",
     "RemovalContract",
     "SessionContract",
@@ -66,6 +68,7 @@ class UnitOfWorkContract(
     SessionContract,
     AttendanceContract,
     OutboxContract,
+    OutboxRelayContract,
     AccountContract,
     CoverContract,
     ConcurrencyContract,
