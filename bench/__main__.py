@@ -9,6 +9,7 @@ import sys
 import time
 from collections.abc import Callable
 
+from bench.background import run as bench_background
 from bench.floor import run as bench_floor
 from bench.http import run as bench_http
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
@@ -26,10 +27,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["memory", "postgres", "http", "floor"],
+        choices=["memory", "postgres", "http", "floor", "background"],
         help="run one family (default: all; PostgreSQL on 127.0.0.1:5432 or "
         "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`; floor "
-        "serves the smallest app on the same stack for comparison)",
+        "serves the smallest app on the same stack for comparison; background delivers "
+        "notifications through Redis and `ams worker` processes, Redis on 127.0.0.1:6379 or "
+        "AMS_BENCH_REDIS_URL)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -56,8 +59,17 @@ def main(argv: list[str] | None = None) -> int:
     floor: list[tuple[str, Callable[[], list[Row]]]] = [
         ("floor (bare Litestar app, 2 processes)", lambda: bench_floor(quick)),
     ]
-    families = {"memory": memory, "postgres": postgres, "http": http, "floor": floor}
-    plan = families.get(args.only or "", memory + postgres + http + floor)
+    background: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("background (outbox, Redis, 2 worker processes)", lambda: bench_background(quick)),
+    ]
+    families = {
+        "memory": memory,
+        "postgres": postgres,
+        "http": http,
+        "floor": floor,
+        "background": background,
+    }
+    plan = families.get(args.only or "", memory + postgres + http + floor + background)
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()
