@@ -315,6 +315,8 @@ def serving(
             "AMS_DATABASE_URL": app_url,
             "AMS_SECRET_KEY": SECRET_KEY,
             "AMS_LOG_LEVEL": "warning",
+            # the API alone: no relay or periodic jobs inside the measured processes
+            "AMS_BACKGROUND_IN_PROCESS": "false",
             "AMS_RATE_SIGN_IN": UNLIMITED,
             "AMS_RATE_CHECK_IN": UNLIMITED,
             "AMS_RATE_CHECK_IN_PER_IP": UNLIMITED,

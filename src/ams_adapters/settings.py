@@ -158,7 +158,9 @@ class BackgroundSettings:
     """Where background work runs and how notifications are pushed.
 
     Attributes:
-        redis_url: dramatiq's broker (``ams worker``); ``None``: jobs run in the API process.
+        redis_url: dramatiq's broker (``ams worker``); ``None``: jobs run in an API process.
+        in_process: without Redis, whether an API process runs the relay, the jobs and the
+            scheduler (one process per database and machine; off: nothing is delivered).
         fcm_credentials: a Firebase service-account JSON file; ``None``: the log notifier.
         relay_interval_seconds: how often the outbox relay looks for new notifications.
         redeliver_after_seconds: how long a relayed notification waits for its job before
@@ -169,6 +171,7 @@ class BackgroundSettings:
     """
 
     redis_url: str | None = None
+    in_process: bool = True
     fcm_credentials: str | None = None
     relay_interval_seconds: float = 0.5
     redeliver_after_seconds: int = 600
@@ -189,8 +192,9 @@ class BackgroundSettings:
 
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> BackgroundSettings:
-        """Read ``AMS_REDIS_URL``, ``AMS_FCM_CREDENTIALS``, ``AMS_RELAY_INTERVAL_SECONDS``,
-        ``AMS_REDELIVER_AFTER_SECONDS``, ``AMS_WORKER_JOB_THREADS`` and ``AMS_WORKER_PREFETCH``.
+        """Read ``AMS_REDIS_URL``, ``AMS_BACKGROUND_IN_PROCESS``, ``AMS_FCM_CREDENTIALS``,
+        ``AMS_RELAY_INTERVAL_SECONDS``, ``AMS_REDELIVER_AFTER_SECONDS``,
+        ``AMS_WORKER_JOB_THREADS`` and ``AMS_WORKER_PREFETCH``.
 
         Raises:
             ValueError: a value AMS cannot run with; the message names the variable.
@@ -200,6 +204,7 @@ class BackgroundSettings:
         get = _getter(env)
         return cls(
             redis_url=env.get("AMS_REDIS_URL") or None,
+            in_process=_bool(*get("AMS_BACKGROUND_IN_PROCESS", "true")),
             fcm_credentials=env.get("AMS_FCM_CREDENTIALS") or None,
             relay_interval_seconds=_float(
                 *get("AMS_RELAY_INTERVAL_SECONDS", defaults.relay_interval_seconds)

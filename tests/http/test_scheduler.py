@@ -126,10 +126,12 @@ def test_two_schedulers_on_redis_queue_each_periodic_job_once(
 
     counted = {name: counting(run) for name, run in handlers.items()}
     brokers = []
+    clients = []
     try:
         schedulers = []
         for _ in range(2):  # two scheduler processes, each with its own broker and client
             client = make_redis(queue_settings)
+            clients.append(client)
             broker = make_broker(queue_settings, client=client)
             brokers.append(broker)
             queue = DramatiqJobQueue(broker, client, counted, queue_settings)
@@ -152,6 +154,8 @@ def test_two_schedulers_on_redis_queue_each_periodic_job_once(
     finally:
         for broker in brokers:
             broker.close()
+        for client in clients:
+            client.close()
         container.close()
     assert ran.count("weeks.generate") == 1
     assert ran.count("sessions.complete-overdue") == 1

@@ -37,12 +37,13 @@ def app_from_env() -> Litestar:
         )
 
     app = create_app(*providers(), settings=settings.http)
-    if settings.background.redis_url is None:  # no broker: this process relays and delivers
+    background = settings.background
+    if background.redis_url is None and background.in_process:  # no broker: relay here
         stops: list[Callable[[], None]] = []
 
         def start_background() -> None:
             stops.append(
-                start_in_process(lambda: make_container(*providers()), settings.background)
+                start_in_process(lambda: make_container(*providers()), background, settings.sql.url)
             )
 
         def stop_background() -> None:

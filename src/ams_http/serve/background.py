@@ -9,10 +9,15 @@ and :class:`~ams_core.use_cases.DeliverNotification`, one dishka request scope p
 
 from __future__ import annotations
 
+import fcntl
+import hashlib
 import logging
+import tempfile
 import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
+from pathlib import Path
+from typing import IO
 
 from dishka import Container
 
@@ -228,11 +233,30 @@ class OutboxRelayLoop:
             self._stop.wait(pause)
 
 
+def _claim_background(database_url: str) -> IO[bytes] | None:
+    """An exclusive lock per database on this machine: of the API processes serving one
+    database (``ams serve``'s workers), one runs the background work. ``None``: another
+    process holds it. The lock lasts as long as the returned file stays open."""
+    digest = hashlib.sha256(database_url.encode()).hexdigest()[:16]
+    path = Path(tempfile.gettempdir()) / f"ams-background-{digest}.lock"
+    handle = path.open("ab")
+    try:
+        fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except OSError:
+        handle.close()
+        return None
+    return handle
+
+
 def start_in_process(
-    make_container: Callable[[], Container], settings: BackgroundSettings
+    make_container: Callable[[], Container], settings: BackgroundSettings, database_url: str
 ) -> Callable[[], None]:
-    """Start the relay and the periodic jobs, run in this process; returns the function that
-    stops them."""
+    """Start the relay and the periodic jobs in this process, unless another process serving
+    the same database runs them already; returns the function that stops them."""
+    lock = _claim_background(database_url)
+    if lock is None:
+        logger.info("background work runs in another process of this server")
+        return lambda: None
     container = make_container()
     jobs = in_process_queue(job_handlers(container))
     loop = OutboxRelayLoop(container, jobs, settings)
@@ -244,5 +268,6 @@ def start_in_process(
         scheduler.stop()
         loop.stop()
         container.close()
+        lock.close()
 
     return stop
