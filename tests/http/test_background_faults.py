@@ -7,7 +7,6 @@ import os
 import subprocess
 import sys
 import threading
-import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -38,6 +37,7 @@ from tests.http.conftest import World
 from tests.http.edge_support import bind_devices, check_in_path, device, open_attendance
 from tests.http.tcp_proxy import TcpProxy
 from tests.redis_support import REDIS_URL
+from tests.waiting import wait_until
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -63,15 +63,6 @@ def _queue_settings(proxy: TcpProxy) -> QueueSettings:
     return QueueSettings(
         redis_url=proxy.url, namespace=name, queue=name, min_backoff_ms=100, max_backoff_ms=500
     )
-
-
-def _wait_until(condition: object, seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if condition():  # type: ignore[operator]
-            return True
-        time.sleep(0.05)
-    return False
 
 
 def test_a_redis_outage_delays_notifications_and_stops_no_check_in_or_broadcast(
@@ -125,7 +116,7 @@ def test_a_redis_outage_delays_notifications_and_stops_no_check_in_or_broadcast(
             with world.uow().for_platform() as uow:
                 return not uow.outbox.pending()
 
-        assert _wait_until(outbox_drained, 30), "the relayed notifications were not delivered"
+        assert wait_until(outbox_drained, 30), "the relayed notifications were not delivered"
         stop.set()
         worker.join(30)
     finally:
@@ -202,7 +193,7 @@ def test_a_worker_killed_mid_batch_leaves_every_notification_delivered_once_in_e
             return {str(k): int(redis_client.get(k) or 0) for k in keys}
 
         workers.append(_spawn_worker(namespace, database_url))
-        assert _wait_until(lambda: len(pushes()) >= 3, 20), "the first worker delivered nothing"
+        assert wait_until(lambda: len(pushes()) >= 3, 20), "the first worker delivered nothing"
         workers[0].kill()  # SIGKILL in the middle of the batch
         workers[0].wait(10)
         workers.append(_spawn_worker(namespace, database_url))
@@ -211,7 +202,7 @@ def test_a_worker_killed_mid_batch_leaves_every_notification_delivered_once_in_e
             with world.uow().for_platform() as uow:
                 return not uow.outbox.pending()
 
-        assert _wait_until(outbox_drained, 40), "a notification of the killed worker was lost"
+        assert wait_until(outbox_drained, 40), "a notification of the killed worker was lost"
         counts = pushes()
     finally:
         for worker in workers:

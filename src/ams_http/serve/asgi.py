@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import logging
 import sys
 from collections.abc import Callable
 
@@ -12,7 +11,7 @@ from litestar import Litestar
 from ams_adapters.composition import build_providers
 from ams_http.app import create_app
 from ams_http.serve.background import start_in_process
-from ams_http.serve.startup import load_settings
+from ams_http.serve.startup import configure_logging, load_settings
 
 
 def app_from_env() -> Litestar:
@@ -26,10 +25,7 @@ def app_from_env() -> Litestar:
     except ValueError as error:
         print(f"ams: {error}", file=sys.stderr, flush=True)
         raise SystemExit(2) from None
-    logging.basicConfig(
-        level=settings.log_level.upper().replace("TRACE", "DEBUG"),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-    )
+    configure_logging(settings.log_level)
 
     def providers() -> list[Provider]:
         return build_providers(

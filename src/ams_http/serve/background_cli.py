@@ -4,7 +4,6 @@ the periodic jobs, the retention clean-up and the jobs that failed for good."""
 from __future__ import annotations
 
 import argparse
-import logging
 import signal
 import sys
 import threading
@@ -76,7 +75,7 @@ def _days(text: str) -> int:
 
 
 def _settings(*, redis: bool = True) -> ServerSettings:
-    from ams_http.serve.startup import load_settings
+    from ams_http.serve.startup import configure_logging, load_settings
 
     try:
         settings = load_settings()
@@ -86,10 +85,7 @@ def _settings(*, redis: bool = True) -> ServerSettings:
         raise CommandError(
             "AMS_REDIS_URL is not set: without Redis the API process runs the jobs itself"
         )
-    logging.basicConfig(
-        level=settings.log_level.upper().replace("TRACE", "DEBUG"),
-        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
-    )
+    configure_logging(settings.log_level)
     return settings
 
 

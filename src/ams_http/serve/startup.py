@@ -7,6 +7,7 @@ naming the variable instead of answering 500 to every request.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -45,6 +46,14 @@ def log_level(environ: Mapping[str, str] | None = None) -> str:
             + ", ".join(LOG_LEVELS)
         )
     return level
+
+
+def configure_logging(level: str) -> None:
+    """Log lines with time, level, logger and process id at ``level`` (``AMS_LOG_LEVEL``)."""
+    logging.basicConfig(
+        level=level.upper().replace("TRACE", "DEBUG"),
+        format="%(asctime)s %(levelname)s %(name)s [%(process)d] %(message)s",
+    )
 
 
 def load_settings(environ: Mapping[str, str] | None = None) -> ServerSettings:

@@ -17,6 +17,7 @@ from ams_adapters.dramatiq import DramatiqJobQueue, make_broker
 from ams_core.ports import Job
 from tests.adapters.dramatiq.sigkill_worker import JOB, settings_for
 from tests.redis_support import REDIS_URL
+from tests.waiting import wait_until
 
 pytestmark = [pytest.mark.redis, pytest.mark.timeout(45)]
 
@@ -52,15 +53,6 @@ def spawn(redis_namespace: str) -> Iterator[Spawn]:
             process.stdout.close()
 
 
-def _wait_for(check: Callable[[], bool], seconds: float) -> bool:
-    deadline = time.monotonic() + seconds
-    while time.monotonic() < deadline:
-        if check():
-            return True
-        time.sleep(0.05)
-    return check()
-
-
 def _count(client: redis.Redis, key: str) -> int:
     value = client.get(key)
     return int(value) if isinstance(value, bytes) else 0
@@ -77,14 +69,14 @@ def test_a_job_of_a_killed_worker_is_redelivered_and_completed(
 
         first = spawn()
         queue.enqueue(Job(JOB, {"sleep_s": 3}, "sigkill-1"))
-        assert _wait_for(lambda: _count(redis_client, started) == 1, 10), "job never started"
+        assert wait_until(lambda: _count(redis_client, started) == 1, 10), "job never started"
         first.send_signal(signal.SIGKILL)
         assert first.wait(timeout=5) == -signal.SIGKILL
         assert _count(redis_client, done) == 0
 
         killed_at = time.monotonic()
         second = spawn()
-        assert _wait_for(lambda: _count(redis_client, done) == 1, 20), "job never completed"
+        assert wait_until(lambda: _count(redis_client, done) == 1, 20), "job never completed"
         redelivered_after = time.monotonic() - killed_at
         assert _count(redis_client, started) == 2
         assert redelivered_after < 15
