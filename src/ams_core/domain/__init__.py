@@ -1,5 +1,6 @@
 """Entities, value objects and pure policies of the attendance domain."""
 
+from ams_core.domain.absences import Absence, AbsenceKind, AbsenceStatus
 from ams_core.domain.accounts import (
     ExternalIdentity,
     OperatorSignIn,
@@ -22,6 +23,27 @@ from ams_core.domain.attendance import (
 from ams_core.domain.calendar import DateRange, IsoWeek
 from ams_core.domain.codes import code_for_step, code_matches, code_step, current_code
 from ams_core.domain.cover import CoverAssignment
+from ams_core.domain.cover_matching import (
+    BusySpan,
+    CandidateRanking,
+    CoverBoard,
+    CoverRule,
+    RankedCandidate,
+    ScoreReason,
+    TeacherDay,
+    Unavailability,
+    UnavailableCandidate,
+    rank_candidates,
+)
+from ams_core.domain.cover_needs import CoverNeed, NeedStatus
+from ams_core.domain.cover_offers import CoverOffer, OfferStatus
+from ams_core.domain.cover_plans import (
+    CoverPlan,
+    PlannedCover,
+    PlanStatus,
+    UncoveredNeed,
+    UncoveredReason,
+)
 from ams_core.domain.errors import (
     AmsError,
     AuthenticationError,
@@ -38,12 +60,17 @@ from ams_core.domain.errors import (
 )
 from ams_core.domain.identity import Principal, Role
 from ams_core.domain.ids import (
+    AbsenceId,
     AssignmentId,
     CoverId,
+    CoverNeedId,
+    CoverOfferId,
+    CoverPlanId,
     DeviceId,
     FacultyId,
     InstitutionId,
     NotificationId,
+    PreferenceId,
     SectionId,
     SessionId,
     SignInId,
@@ -72,6 +99,7 @@ from ams_core.domain.scheduling import (
 )
 from ams_core.domain.security import SecurityEvent, SecurityEventKind
 from ams_core.domain.sessions import AttendanceWindow, ClassSession, SessionStatus
+from ams_core.domain.substitutes import PreferenceKind, SubstitutePreference
 from ams_core.domain.teaching import (
     Holiday,
     Subject,
@@ -83,6 +111,10 @@ from ams_core.domain.teaching import (
 from ams_core.domain.timetable import WeekPlan, plan_sessions
 
 __all__ = [
+    "Absence",
+    "AbsenceId",
+    "AbsenceKind",
+    "AbsenceStatus",
     "AmsError",
     "AssignmentId",
     "AssignmentSummary",
@@ -92,6 +124,8 @@ __all__ = [
     "AuditEntry",
     "AuthenticationError",
     "Booking",
+    "BusySpan",
+    "CandidateRanking",
     "CheckInRefusal",
     "CheckInRefusedError",
     "Clash",
@@ -100,7 +134,15 @@ __all__ = [
     "ConcurrencyError",
     "ConflictError",
     "CoverAssignment",
+    "CoverBoard",
     "CoverId",
+    "CoverNeed",
+    "CoverNeedId",
+    "CoverOffer",
+    "CoverOfferId",
+    "CoverPlan",
+    "CoverPlanId",
+    "CoverRule",
     "CoverSettings",
     "DateRange",
     "DeliveryReport",
@@ -116,20 +158,28 @@ __all__ = [
     "InstitutionSettings",
     "IsoWeek",
     "MarkSource",
+    "NeedStatus",
     "NotFoundError",
     "Notification",
     "NotificationId",
+    "OfferStatus",
     "OperatorSignIn",
     "PasswordCredential",
     "PasswordPolicy",
     "PermissionDeniedError",
+    "PlanStatus",
+    "PlannedCover",
+    "PreferenceId",
+    "PreferenceKind",
     "Principal",
     "PushPlatform",
     "PushToken",
+    "RankedCandidate",
     "Recipient",
     "RecipientKind",
     "Role",
     "ScheduleConflictError",
+    "ScoreReason",
     "Section",
     "SectionId",
     "SecurityEvent",
@@ -148,11 +198,17 @@ __all__ = [
     "SubjectAttendance",
     "SubjectCode",
     "SubjectKind",
+    "SubstitutePreference",
+    "TeacherDay",
     "TeachingAssignment",
     "Term",
     "TermId",
     "TooManyAttemptsError",
+    "Unavailability",
+    "UnavailableCandidate",
     "UnavailableError",
+    "UncoveredNeed",
+    "UncoveredReason",
     "ValidationError",
     "WeekPlan",
     "WeeklySlot",
@@ -166,5 +222,6 @@ __all__ = [
     "need_to_attend",
     "plan_sessions",
     "principal_for",
+    "rank_candidates",
     "require_no_clash",
 ]

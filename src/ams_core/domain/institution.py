@@ -16,7 +16,19 @@ IpNetwork = ipaddress.IPv4Network | ipaddress.IPv6Network
 
 @dataclass(frozen=True, slots=True)
 class CoverSettings:
-    """Weights (points) and caps used when ranking substitute teachers."""
+    """Weights (points), caps and the offer and approval rules of teaching cover (§2.6).
+
+    Attributes:
+        max_covers_per_day: covers a teacher may hold on one day (a teacher's own cap wins).
+        max_covers_per_week: covers a teacher may hold in one ISO week (likewise).
+        weight_*: the points each soft rule adds to a candidate's score.
+        fairness_window_days: the covers a candidate accepted in this many days up to the
+            need's day lower their fairness points.
+        offer_expiry_minutes: how long a substitute has to answer an offer (never past the
+            start of the class).
+        approval_required: absences reported by teachers wait for an admin's approval before
+            they make cover needs.
+    """
 
     max_covers_per_day: int = 2
     max_covers_per_week: int = 6
@@ -27,6 +39,9 @@ class CoverSettings:
     weight_fairness: int = 20
     weight_continuity: int = 15
     weight_preferred: int = 10
+    fairness_window_days: int = 28
+    offer_expiry_minutes: int = 120
+    approval_required: bool = False
 
 
 @dataclass(frozen=True, slots=True)

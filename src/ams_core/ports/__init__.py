@@ -3,6 +3,7 @@ contract suite in :mod:`ams_core.testing` checks.
 """
 
 from ams_core.ports.clock import Clock, RandomSource
+from ams_core.ports.cover_solver import CoverSolver
 from ams_core.ports.health import HealthCheck, HealthChecks, HealthStatus
 from ams_core.ports.identity import (
     AccessTokens,
@@ -14,11 +15,15 @@ from ams_core.ports.identity import (
 from ams_core.ports.jobs import Job, JobHandler, JobQueue, JobValue
 from ams_core.ports.notifications import Notifier
 from ams_core.ports.persistence import (
+    AbsenceRepository,
     AssignmentRepository,
     AuditRepository,
     CheckInContext,
     CheckInFailureRepository,
     CoverAssignmentRepository,
+    CoverNeedRepository,
+    CoverOfferRepository,
+    CoverPlanRepository,
     DeviceBindingRepository,
     FacultyRepository,
     FailureCounts,
@@ -40,12 +45,14 @@ from ams_core.ports.persistence import (
     StudentClasses,
     StudentRepository,
     SubjectRepository,
+    SubstitutePreferenceRepository,
     TermRepository,
     UnitOfWork,
     UpsertCounts,
 )
 
 __all__ = [
+    "AbsenceRepository",
     "AccessTokens",
     "AssignmentRepository",
     "AuditRepository",
@@ -53,6 +60,10 @@ __all__ = [
     "CheckInFailureRepository",
     "Clock",
     "CoverAssignmentRepository",
+    "CoverNeedRepository",
+    "CoverOfferRepository",
+    "CoverPlanRepository",
+    "CoverSolver",
     "DeviceBindingRepository",
     "ExternalIdentityVerifier",
     "FacultyRepository",
@@ -87,6 +98,7 @@ __all__ = [
     "StudentClasses",
     "StudentRepository",
     "SubjectRepository",
+    "SubstitutePreferenceRepository",
     "TermRepository",
     "UnitOfWork",
     "UpsertCounts",

@@ -41,7 +41,12 @@ from ams_core.ports.persistence.attendance import (
     MarkRepository,
 )
 from ams_core.ports.persistence.covers import (
+    AbsenceRepository,
     CoverAssignmentRepository,
+    CoverNeedRepository,
+    CoverOfferRepository,
+    CoverPlanRepository,
+    SubstitutePreferenceRepository,
 )
 from ams_core.ports.persistence.institutions import (
     InstitutionRepository,
@@ -75,11 +80,15 @@ from ams_core.ports.persistence.teaching import (
 )
 
 __all__ = [
+    "AbsenceRepository",
     "AssignmentRepository",
     "AuditRepository",
     "CheckInContext",
     "CheckInFailureRepository",
     "CoverAssignmentRepository",
+    "CoverNeedRepository",
+    "CoverOfferRepository",
+    "CoverPlanRepository",
     "DeviceBindingRepository",
     "FacultyRepository",
     "FailureCounts",
@@ -101,6 +110,7 @@ __all__ = [
     "StudentClasses",
     "StudentRepository",
     "SubjectRepository",
+    "SubstitutePreferenceRepository",
     "TermRepository",
     "UnitOfWork",
     "UpsertCounts",
@@ -129,6 +139,11 @@ class UnitOfWork(Protocol):
     code_failures: CheckInFailureRepository
     security_events: SecurityEventRepository
     covers: CoverAssignmentRepository
+    absences: AbsenceRepository
+    cover_needs: CoverNeedRepository
+    cover_plans: CoverPlanRepository
+    cover_offers: CoverOfferRepository
+    substitute_preferences: SubstitutePreferenceRepository
     outbox: OutboxRepository
     sign_ins: SignInRepository
     operator_sign_ins: OperatorSignInRepository

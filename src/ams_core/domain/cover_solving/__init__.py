@@ -1,0 +1,24 @@
+"""Cover-plan solving: the problem a plan poses, the hard-rule check and the exact
+pure-Python solver (min-cost flow for period-aligned needs, branch and bound otherwise).
+
+The :class:`~ams_core.ports.cover_solver.CoverSolver` port takes a :class:`CoverProblem`
+and returns a :class:`CoverSolution`; ``ams_adapters.ortools`` implements the same port.
+"""
+
+from ams_core.domain.cover_solving.problem import (
+    CoverProblem,
+    CoverSolution,
+    PlanningCandidate,
+    PlanningNeed,
+    objective,
+    violations,
+)
+
+__all__ = [
+    "CoverProblem",
+    "CoverSolution",
+    "PlanningCandidate",
+    "PlanningNeed",
+    "objective",
+    "violations",
+]
