@@ -10,6 +10,7 @@ import time
 from collections.abc import Callable
 
 from bench.background import run as bench_background
+from bench.cover import run as bench_cover
 from bench.floor import run as bench_floor
 from bench.http import run as bench_http
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
@@ -27,12 +28,12 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["memory", "postgres", "http", "floor", "background"],
+        choices=["memory", "postgres", "http", "floor", "background", "cover"],
         help="run one family (default: all; PostgreSQL on 127.0.0.1:5432 or "
         "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`; floor "
         "serves the smallest app on the same stack for comparison; background delivers "
         "notifications through Redis and `ams worker` processes, Redis on 127.0.0.1:6379 or "
-        "AMS_BENCH_REDIS_URL)",
+        "AMS_BENCH_REDIS_URL; cover solves cover plans with the pure solver and OR-Tools)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -62,14 +63,18 @@ def main(argv: list[str] | None = None) -> int:
     background: list[tuple[str, Callable[[], list[Row]]]] = [
         ("background (outbox, Redis, 2 worker processes)", lambda: bench_background(quick)),
     ]
+    cover: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("cover plans (pure solver, OR-Tools)", lambda: bench_cover(quick)),
+    ]
     families = {
         "memory": memory,
         "postgres": postgres,
         "http": http,
         "floor": floor,
         "background": background,
+        "cover": cover,
     }
-    plan = families.get(args.only or "", memory + postgres + http + floor + background)
+    plan = families.get(args.only or "", memory + postgres + http + floor + background + cover)
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()

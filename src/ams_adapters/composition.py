@@ -22,9 +22,11 @@ from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore, SystemClock, Sy
 from ams_adapters.memory.notifier import LoggingNotifier
 from ams_adapters.settings import BackgroundSettings, SqlSettings
 from ams_core.domain import AuthenticationError, ExternalIdentity, PasswordPolicy
+from ams_core.domain.cover_solving import AutoCoverSolver, ExactCoverSolver
 from ams_core.ports import (
     AccessTokens,
     Clock,
+    CoverSolver,
     ExternalIdentityVerifier,
     HealthChecks,
     Notifier,
@@ -33,17 +35,30 @@ from ams_core.ports import (
     UnitOfWork,
 )
 from ams_core.use_cases import (
+    AcceptCoverOffer,
+    ApproveAbsence,
     AssignmentCatalogue,
     Authenticate,
     Broadcast,
     BroadcastLimits,
+    BuildCoverPlan,
+    CancelAbsence,
+    CancelCoverNeed,
+    CancelCoverPlan,
     CheckIn,
     CompleteSession,
+    CoverAnalytics,
     CreateInstitution,
+    DeclineCoverOffer,
     DeliverNotification,
+    ExpireCoverOffers,
     FacultyCatalogue,
     GenerateWeek,
+    GetAbsence,
     GetAttendanceSummary,
+    GetCoverNeed,
+    GetCoverOffer,
+    GetCoverPlan,
     GetFacultyDashboard,
     GetRegister,
     GetSchedule,
@@ -54,14 +69,21 @@ from ams_core.use_cases import (
     InstitutionProfile,
     IssueLocalToken,
     IssueOperatorToken,
+    ListAbsences,
     ListBroadcasts,
+    ListCoverNeeds,
+    ListCoverOffers,
+    ListCoverPlans,
     ListDefaulters,
     ListOperatorTokens,
     ListSecurityEvents,
     MarkAttendance,
     OpenAttendance,
+    PublishCoverPlan,
+    RankCandidates,
     RefreshSignIn,
     RegisterPushToken,
+    ReportAbsence,
     ResetDeviceBinding,
     RevocationCache,
     RevokeOperatorTokens,
@@ -75,7 +97,9 @@ from ams_core.use_cases import (
     SlotCatalogue,
     StudentCatalogue,
     SubjectCatalogue,
+    SubstitutePreferenceCatalogue,
     TermCatalogue,
+    WithdrawCoverOffer,
 )
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
@@ -261,6 +285,20 @@ class UseCaseProvider(Provider):
     ) -> Broadcast:
         return Broadcast(uow, clock, random, limits)
 
+    @provide
+    def generate_week(self, uow: UnitOfWork, random: RandomSource, clock: Clock) -> GenerateWeek:
+        return GenerateWeek(uow, random, clock)
+
+    @provide(scope=Scope.APP)
+    def cover_solver(self) -> CoverSolver:
+        return cover_solver()
+
+    @provide
+    def build_cover_plan(
+        self, uow: UnitOfWork, clock: Clock, random: RandomSource, solver: CoverSolver
+    ) -> BuildCoverPlan:
+        return BuildCoverPlan(uow, clock, random, solver)
+
     constructed_from_their_ports = provide_all(
         CreateInstitution,
         SignInWithGoogle,
@@ -277,7 +315,6 @@ class UseCaseProvider(Provider):
         CheckIn,
         MarkAttendance,
         CompleteSession,
-        GenerateWeek,
         GetSchedule,
         GetAttendanceSummary,
         GetFacultyDashboard,
@@ -297,7 +334,39 @@ class UseCaseProvider(Provider):
         GetSessionAudit,
         GetStudentAudit,
         ListSecurityEvents,
+        ReportAbsence,
+        ApproveAbsence,
+        CancelAbsence,
+        GetAbsence,
+        ListAbsences,
+        ListCoverNeeds,
+        GetCoverNeed,
+        CancelCoverNeed,
+        RankCandidates,
+        PublishCoverPlan,
+        CancelCoverPlan,
+        GetCoverPlan,
+        ListCoverPlans,
+        AcceptCoverOffer,
+        DeclineCoverOffer,
+        WithdrawCoverOffer,
+        GetCoverOffer,
+        ListCoverOffers,
+        ExpireCoverOffers,
+        CoverAnalytics,
+        SubstitutePreferenceCatalogue,
     )
+
+
+def cover_solver() -> CoverSolver:
+    """The pure-Python exact solver, with OR-Tools for large problems when the ``solver``
+    extra is installed (both reach the same optimum; OR-Tools is faster at scale).
+    """
+    try:
+        from ams_adapters.ortools import OrToolsCoverSolver
+    except ImportError:
+        return AutoCoverSolver(ExactCoverSolver())
+    return AutoCoverSolver(ExactCoverSolver(), OrToolsCoverSolver())
 
 
 def build_providers(

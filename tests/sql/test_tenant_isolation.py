@@ -22,11 +22,17 @@ from ams_adapters.memory import SeededRandomSource
 from ams_adapters.sql import tables as t
 from ams_adapters.sql.persistence import SqlUnitOfWork
 from ams_core.domain import (
+    Absence,
+    AbsenceId,
+    AbsenceKind,
+    AbsenceStatus,
     AmsError,
     AttendanceMark,
     AttendanceStatus,
     CoverAssignment,
     CoverId,
+    CoverPlan,
+    CoverPlanId,
     DeviceBinding,
     DeviceId,
     Holiday,
@@ -35,6 +41,8 @@ from ams_core.domain import (
     NotFoundError,
     OperatorSignIn,
     PasswordCredential,
+    PreferenceId,
+    PreferenceKind,
     PushPlatform,
     PushToken,
     Section,
@@ -48,6 +56,7 @@ from ams_core.domain import (
     Student,
     StudentId,
     SubjectCode,
+    SubstitutePreference,
 )
 from ams_core.testing.builders import MONDAY
 from ams_core.use_cases import (
@@ -736,6 +745,27 @@ def _writes(colleges: TwoColleges) -> dict[str, Callable[[SqlUnitOfWork], object
                 CoverId("C1"), B, b_session.id, b.bob.id, at, at + timedelta(hours=1), at
             )
         ),
+        "absence": lambda uow: uow.absences.add(
+            Absence(
+                AbsenceId("AB1"),
+                B,
+                b.bob.id,
+                at,
+                at + timedelta(hours=8),
+                AbsenceKind.SICK,
+                AbsenceStatus.REPORTED,
+                at,
+                "x",
+            )
+        ),
+        "cover plan": lambda uow: uow.cover_plans.add(
+            CoverPlan(CoverPlanId("P1"), B, MONDAY, MONDAY, at, "x", "reference", (), ())
+        ),
+        "preference": lambda uow: uow.substitute_preferences.add(
+            SubstitutePreference(
+                PreferenceId("PR1"), B, b.bob.id, PreferenceKind.PREFERRED, b.alice.id
+            )
+        ),
         "sign in": lambda uow: uow.sign_ins.add(_account_rows(B, b.students[0])[0]),
         "password": lambda uow: uow.passwords.put(_account_rows(B, b.students[0])[1]),
         "push token": lambda uow: uow.push_tokens.put(_account_rows(B, b.students[0])[2]),
@@ -755,6 +785,9 @@ WRITES = (
     "marks",
     "event",
     "cover",
+    "absence",
+    "cover plan",
+    "preference",
     "sign in",
     "password",
     "push token",

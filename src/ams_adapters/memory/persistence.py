@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 from ams_adapters.memory.repositories import (
+    InMemoryAbsenceRepository,
     InMemoryAssignmentRepository,
     InMemoryAuditRepository,
     InMemoryCheckInFailureRepository,
     InMemoryCoverAssignmentRepository,
+    InMemoryCoverNeedRepository,
+    InMemoryCoverOfferRepository,
+    InMemoryCoverPlanRepository,
     InMemoryDeviceBindingRepository,
     InMemoryFacultyRepository,
     InMemoryHolidayRepository,
@@ -23,6 +27,7 @@ from ams_adapters.memory.repositories import (
     InMemorySlotRepository,
     InMemoryStudentRepository,
     InMemorySubjectRepository,
+    InMemorySubstitutePreferenceRepository,
     InMemoryTermRepository,
 )
 from ams_adapters.memory.store import MemoryStore
@@ -57,6 +62,11 @@ class InMemoryUnitOfWork(MemoryTransaction, UnitOfWork):
         self.code_failures = InMemoryCheckInFailureRepository(self)
         self.security_events = InMemorySecurityEventRepository(self)
         self.covers = InMemoryCoverAssignmentRepository(self)
+        self.absences = InMemoryAbsenceRepository(self)
+        self.cover_needs = InMemoryCoverNeedRepository(self)
+        self.cover_plans = InMemoryCoverPlanRepository(self)
+        self.cover_offers = InMemoryCoverOfferRepository(self)
+        self.substitute_preferences = InMemorySubstitutePreferenceRepository(self)
         self.outbox = InMemoryOutboxRepository(self)
         self.sign_ins = InMemorySignInRepository(self)
         self.operator_sign_ins = InMemoryOperatorSignInRepository(self)

@@ -7,12 +7,20 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 
 from ams_core.domain import (
+    Absence,
+    AbsenceId,
     AssignmentId,
     AttendanceMark,
     AuditEntry,
     ClassSession,
     CoverAssignment,
     CoverId,
+    CoverNeed,
+    CoverNeedId,
+    CoverOffer,
+    CoverOfferId,
+    CoverPlan,
+    CoverPlanId,
     DeliveryReport,
     DeviceBinding,
     DeviceId,
@@ -25,6 +33,8 @@ from ams_core.domain import (
     NotificationId,
     OperatorSignIn,
     PasswordCredential,
+    PreferenceId,
+    PreferenceKind,
     PushToken,
     Section,
     SectionId,
@@ -37,6 +47,7 @@ from ams_core.domain import (
     StudentId,
     Subject,
     SubjectCode,
+    SubstitutePreference,
     TeachingAssignment,
     Term,
     TermId,
@@ -82,6 +93,20 @@ class TenantData:
     covers: dict[CoverId, CoverAssignment] = field(default_factory=dict)
     covers_by_substitute: dict[FacultyId, set[CoverId]] = field(default_factory=dict)
     cover_by_session: dict[SessionId, CoverId] = field(default_factory=dict)
+    absences: dict[AbsenceId, Absence] = field(default_factory=dict)
+    cover_needs: dict[CoverNeedId, CoverNeed] = field(default_factory=dict)
+    #: the need of each session that is not cancelled
+    active_need_by_session: dict[SessionId, CoverNeedId] = field(default_factory=dict)
+    cover_plans: dict[CoverPlanId, CoverPlan] = field(default_factory=dict)
+    cover_offers: dict[CoverOfferId, CoverOffer] = field(default_factory=dict)
+    offers_by_need: dict[CoverNeedId, set[CoverOfferId]] = field(default_factory=dict)
+    #: the open offer of each need
+    open_offer_by_need: dict[CoverNeedId, CoverOfferId] = field(default_factory=dict)
+    preferences: dict[PreferenceId, SubstitutePreference] = field(default_factory=dict)
+    #: (substitute, kind, faculty, section, subject) -> the preference holding it
+    preference_keys: dict[
+        tuple[FacultyId, PreferenceKind, str | None, str | None, str | None], PreferenceId
+    ] = field(default_factory=dict)
     sign_ins: dict[SignInId, SignIn] = field(default_factory=dict)
     sign_ins_by_email: dict[str, set[SignInId]] = field(default_factory=dict)
     passwords: dict[str, PasswordCredential] = field(default_factory=dict)

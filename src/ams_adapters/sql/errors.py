@@ -48,6 +48,21 @@ CONFLICT_CODES = {
         "substitute_double_booked",
         "the substitute already covers a class at that time",
     ),
+    "uq_cover_needs_active_session": (
+        "session_already_needs_cover",
+        "the session already needs cover",
+    ),
+    "uq_cover_offers_open_need": (
+        "need_already_offered",
+        "the cover need already has an open offer",
+    ),
+    **{
+        f"uq_substitute_preferences_{scope}": (
+            "preference_exists",
+            "the substitute already has that preference",
+        )
+        for scope in ("faculty_id", "section_id", "subject_code")
+    },
 }
 
 _PG_SQLSTATE_UNAVAILABLE = ("08", "53", "57P")
@@ -74,6 +89,10 @@ def _sqlite_constraint(message: str) -> str | None:
     for column in table.columns:
         if column.unique and {column.name} == columns:
             return f"uq_{table_name}_{column.name}"
+    # unique indexes (partial ones included): SQLite names their columns too
+    for index in table.indexes:
+        if index.unique and index.name and {c.name for c in index.columns} == columns:
+            return str(index.name)
     return None
 
 

@@ -7,10 +7,14 @@ from sqlalchemy.engine import Engine
 
 from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.repositories import (
+    SqlAbsenceRepository,
     SqlAssignmentRepository,
     SqlAuditRepository,
     SqlCheckInFailureRepository,
     SqlCoverAssignmentRepository,
+    SqlCoverNeedRepository,
+    SqlCoverOfferRepository,
+    SqlCoverPlanRepository,
     SqlDeviceBindingRepository,
     SqlFacultyRepository,
     SqlHolidayRepository,
@@ -27,6 +31,7 @@ from ams_adapters.sql.repositories import (
     SqlSlotRepository,
     SqlStudentRepository,
     SqlSubjectRepository,
+    SqlSubstitutePreferenceRepository,
     SqlTermRepository,
 )
 from ams_adapters.sql.transaction import SqlTransaction
@@ -57,6 +62,11 @@ class SqlUnitOfWork(SqlTransaction, UnitOfWork):
         self.code_failures = SqlCheckInFailureRepository(self)
         self.security_events = SqlSecurityEventRepository(self)
         self.covers = SqlCoverAssignmentRepository(self)
+        self.absences = SqlAbsenceRepository(self)
+        self.cover_needs = SqlCoverNeedRepository(self)
+        self.cover_plans = SqlCoverPlanRepository(self)
+        self.cover_offers = SqlCoverOfferRepository(self)
+        self.substitute_preferences = SqlSubstitutePreferenceRepository(self)
         self.outbox = SqlOutboxRepository(self)
         self.sign_ins = SqlSignInRepository(self)
         self.operator_sign_ins = SqlOperatorSignInRepository(self)

@@ -417,6 +417,210 @@ covers = Table(
     ).ddl_if(dialect="postgresql"),
 )
 
+# -- cover work (migration 0007) ---------------------------------------------------------------
+
+absences = Table(
+    "absences",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("faculty_id", Id, nullable=False),
+    Column("starts_at", Instant, nullable=False),
+    Column("ends_at", Instant, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("reported_at", Instant, nullable=False),
+    Column("reported_by", String(254), nullable=False),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("decided_at", Instant),
+    Column("decided_by", String(254)),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    _tenant_fk(["faculty_id"], "faculty", ["id"]),
+    CheckConstraint("starts_at < ends_at", name="absence_times"),
+    CheckConstraint("kind IN ('sick', 'personal', 'official_duty', 'other')", name="absence_kind"),
+    CheckConstraint("status IN ('reported', 'approved', 'cancelled')", name="absence_status"),
+    # a teacher's absences; every absence overlapping a span, newest first
+    Index(None, INST, "faculty_id", "starts_at"),
+    Index(None, INST, "starts_at"),
+)
+
+cover_needs = Table(
+    "cover_needs",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("absence_id", Id, nullable=False),
+    Column("session_id", Id, nullable=False),
+    Column("absent_faculty_id", Id, nullable=False),
+    Column("section_id", Id, nullable=False),
+    Column("subject_code", Id, nullable=False),
+    Column("day", Date, nullable=False),
+    Column("starts_at", Instant, nullable=False),
+    Column("ends_at", Instant, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("substitute_id", Id),
+    Column("closed_at", Instant),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    _tenant_fk(["absence_id"], "absences", ["id"]),
+    _tenant_fk(["session_id"], "class_sessions", ["id"]),
+    _tenant_fk(["absent_faculty_id"], "faculty", ["id"]),
+    _tenant_fk(["substitute_id"], "faculty", ["id"]),
+    CheckConstraint("starts_at < ends_at", name="need_times"),
+    CheckConstraint(
+        "status IN ('open', 'offered', 'covered', 'escalated', 'cancelled')", name="need_status"
+    ),
+    Index(None, INST, "absence_id", "starts_at"),
+    # needs of a span of days (plans, lists), in start order
+    Index(None, INST, "day", "starts_at"),
+    Index(None, INST, "absent_faculty_id"),
+    Index(None, INST, "substitute_id"),
+    # a session has at most one need that is not cancelled
+    Index(
+        "uq_cover_needs_active_session",
+        INST,
+        "session_id",
+        unique=True,
+        postgresql_where=text("status <> 'cancelled'"),
+        sqlite_where=text("status <> 'cancelled'"),
+    ),
+)
+
+cover_plans = Table(
+    "cover_plans",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("first_day", Date, nullable=False),
+    Column("last_day", Date, nullable=False),
+    Column("created_at", Instant, nullable=False),
+    Column("created_by", String(254), nullable=False),
+    Column("solver", String(64), nullable=False),
+    # [{need_id, substitute_id, score, reasons: [{rule, points}]}], in the plan's order
+    Column("assignments", Json, nullable=False),
+    # [{need_id, reason}], in the plan's order
+    Column("uncovered", Json, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("published_at", Instant),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
+    CheckConstraint("first_day <= last_day", name="plan_days"),
+    CheckConstraint(
+        "status IN ('draft', 'published', 'superseded', 'cancelled')", name="plan_status"
+    ),
+    Index(None, INST, "created_at"),
+    Index(
+        "ix_cover_plans_drafts",
+        INST,
+        "first_day",
+        postgresql_where=text("status = 'draft'"),
+        sqlite_where=text("status = 'draft'"),
+    ),
+)
+
+cover_offers = Table(
+    "cover_offers",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("need_id", Id, nullable=False),
+    Column("substitute_id", Id, nullable=False),
+    Column("plan_id", Id),
+    Column("attempt", Integer, nullable=False),
+    Column("score", Integer, nullable=False),
+    # [{rule, points}], in the ranking's order
+    Column("reasons", Json, nullable=False),
+    Column("offered_at", Instant, nullable=False),
+    Column("expires_at", Instant, nullable=False),
+    Column("status", String(16), nullable=False),
+    Column("answered_at", Instant),
+    Column("decline_reason", String(500), nullable=False, server_default=""),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    _tenant_fk(["need_id"], "cover_needs", ["id"]),
+    _tenant_fk(["substitute_id"], "faculty", ["id"]),
+    _tenant_fk(["plan_id"], "cover_plans", ["id"]),
+    CheckConstraint("offered_at < expires_at", name="offer_times"),
+    CheckConstraint(
+        "status IN ('offered', 'accepted', 'declined', 'expired', 'withdrawn')",
+        name="offer_status",
+    ),
+    Index(None, INST, "need_id", "attempt"),
+    Index(None, INST, "substitute_id", "offered_at"),
+    Index(None, INST, "offered_at"),
+    Index(None, INST, "plan_id"),
+    # open offers by expiry (the expiry sweep)
+    Index(
+        "ix_cover_offers_open_expiry",
+        INST,
+        "expires_at",
+        postgresql_where=text("status = 'offered'"),
+        sqlite_where=text("status = 'offered'"),
+    ),
+    # a need has at most one open offer
+    Index(
+        "uq_cover_offers_open_need",
+        INST,
+        "need_id",
+        unique=True,
+        postgresql_where=text("status = 'offered'"),
+        sqlite_where=text("status = 'offered'"),
+    ),
+)
+
+
+def _one_preference_per_scope(scope: str) -> Index:
+    """(substitute, kind) once per scope value: exactly one scope column is set, so one
+    partial unique index per scope column is the same as a unique key over all three with
+    NULLs equal (and works on SQLite, which has no NULLS NOT DISTINCT)."""
+    return Index(
+        f"uq_substitute_preferences_{scope}",
+        INST,
+        "substitute_id",
+        "kind",
+        scope,
+        unique=True,
+        postgresql_where=text(f"{scope} IS NOT NULL"),
+        sqlite_where=text(f"{scope} IS NOT NULL"),
+    )
+
+
+substitute_preferences = Table(
+    "substitute_preferences",
+    metadata,
+    _inst(),
+    Column("id", Id, nullable=False),
+    Column("substitute_id", Id, nullable=False),
+    Column("kind", String(16), nullable=False),
+    Column("faculty_id", Id),
+    Column("section_id", Id),
+    Column("subject_code", Id),
+    Column("note", Text, nullable=False, server_default=""),
+    Column("version", Integer, nullable=False, server_default="0"),
+    PrimaryKeyConstraint(INST, "id"),
+    _tenant_fk(["substitute_id"], "faculty", ["id"]),
+    _tenant_fk(["faculty_id"], "faculty", ["id"]),
+    _tenant_fk(["section_id"], "sections", ["id"]),
+    _tenant_fk(["subject_code"], "subjects", ["code"]),
+    CheckConstraint("kind IN ('preferred', 'excluded')", name="preference_kind"),
+    CheckConstraint(
+        "(CASE WHEN faculty_id IS NULL THEN 0 ELSE 1 END"
+        " + CASE WHEN section_id IS NULL THEN 0 ELSE 1 END"
+        " + CASE WHEN subject_code IS NULL THEN 0 ELSE 1 END) = 1",
+        name="preference_scope",
+    ),
+    _one_preference_per_scope("faculty_id"),
+    _one_preference_per_scope("section_id"),
+    _one_preference_per_scope("subject_code"),
+    # the teachers, sections and subjects a removal must find unreferenced
+    Index(None, INST, "faculty_id"),
+    Index(None, INST, "section_id"),
+    Index(None, INST, "subject_code"),
+)
+
 outbox = Table(
     "outbox",
     metadata,

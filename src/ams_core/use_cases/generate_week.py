@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ams_core.domain.calendar import DateRange, IsoWeek
 from ams_core.domain.errors import FieldProblem, ValidationError
 from ams_core.domain.identity import Principal
 from ams_core.domain.ids import InstitutionId, SessionId
+from ams_core.domain.institution import Institution
+from ams_core.domain.sessions import ClassSession
 from ams_core.domain.timetable import plan_sessions
-from ams_core.ports.clock import RandomSource
+from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.use_cases._access import require_admin, target_institution
+from ams_core.use_cases._cover import needs_for_sessions
 
 MAX_GENERATION_DAYS = 366
 
@@ -44,11 +49,14 @@ class GenerateWeekResult:
 
 
 class GenerateWeek:
-    """Create the missing sessions of a week; running it twice changes nothing."""
+    """Create the missing sessions of a week; running it twice changes nothing. A new
+    session inside an approved absence of its teacher becomes a cover need at once.
+    """
 
-    def __init__(self, uow: UnitOfWork, random: RandomSource) -> None:
+    def __init__(self, uow: UnitOfWork, random: RandomSource, clock: Clock | None = None) -> None:
         self._uow = uow
         self._random = random
+        self._clock = clock
 
     def __call__(self, command: GenerateWeekCommand) -> GenerateWeekResult:
         """Generate, skipping holidays and dates outside every term.
@@ -64,7 +72,7 @@ class GenerateWeek:
                 [FieldProblem("dates", f"generate at most {MAX_GENERATION_DAYS} days at once")]
             )
         with self._uow.for_institution(institution_id) as uow:
-            uow.institutions.get(institution_id)
+            institution = uow.institutions.get(institution_id)
             plan = plan_sessions(
                 dates=command.dates,
                 slots=uow.slots.list(),
@@ -76,6 +84,7 @@ class GenerateWeek:
             )
             if plan.to_create:
                 uow.sessions.add_many(plan.to_create)
+                self._cover_absences(uow, institution, plan.to_create)
             uow.commit()
         return GenerateWeekResult(
             created=len(plan.to_create),
@@ -83,3 +92,18 @@ class GenerateWeek:
             skipped_holidays=plan.skipped_holidays,
             skipped_outside_term=plan.skipped_outside_term,
         )
+
+    def _cover_absences(
+        self, uow: UnitOfWork, institution: Institution, created: Sequence[ClassSession]
+    ) -> None:
+        tz = institution.tz
+        start = min(s.starts_at(tz) for s in created)
+        end = max(s.ends_at(tz) for s in created)
+        absences = [a for a in uow.absences.list_overlapping(start, end) if a.is_effective]
+        if not absences:
+            return
+        # a library caller without a clock still gets needs, stamped with the real time
+        now = self._clock.now() if self._clock is not None else datetime.now(UTC)
+        for absence in absences:
+            mine = [s for s in created if s.teacher_id == absence.faculty_id]
+            needs_for_sessions(uow, institution, absence, mine, now=now, random=self._random)

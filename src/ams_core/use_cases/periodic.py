@@ -4,8 +4,8 @@ A scheduler (``ams scheduler``, or the API process without Redis) asks
 :class:`PlanPeriodicJobs` every minute and queues what it answers. Each job carries the
 idempotency key of its period — ``generate-week:<institution>:<ISO week>``,
 ``digest:<institution>:<ISO week>``, ``complete-overdue:<5-minute slot>``,
-``clean-up:<date>`` — so the queue runs it once per period however many schedulers ask,
-and however often.
+``expire-offers:<minute>``, ``clean-up:<date>`` — so the queue runs it once per period
+however many schedulers ask, and however often.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ams_core.use_cases.reports import ListDefaulters, ListDefaultersCommand
 GENERATE_WEEK = "weeks.generate"
 WEEKLY_DIGEST = "digests.weekly"
 COMPLETE_OVERDUE = "sessions.complete-overdue"
+EXPIRE_OFFERS = "cover.expire-offers"
 CLEAN_UP = "maintenance.clean-up"
 DIGEST_KIND = "attendance_digest"
 #: the scheduler's own name in audit trails and digests
@@ -80,7 +81,11 @@ class PlanPeriodicJobs:
         now, settings = self._clock.now(), self._settings
         slot_minutes = settings.complete_every_minutes
         slot = now.replace(second=0, microsecond=0, minute=now.minute - now.minute % slot_minutes)
-        jobs = [Job(COMPLETE_OVERDUE, {}, idempotency_key=f"complete-overdue:{slot:%Y%m%dT%H%M}")]
+        minute = now.replace(second=0, microsecond=0)
+        jobs = [
+            Job(COMPLETE_OVERDUE, {}, idempotency_key=f"complete-overdue:{slot:%Y%m%dT%H%M}"),
+            Job(EXPIRE_OFFERS, {}, idempotency_key=f"expire-offers:{minute:%Y%m%dT%H%M}"),
+        ]
         if settings.retention_days:
             jobs.append(
                 Job(

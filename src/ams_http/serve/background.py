@@ -29,6 +29,7 @@ from ams_core.use_cases import (
     CLEAN_UP,
     COMPLETE_OVERDUE,
     DELIVER_NOTIFICATION,
+    EXPIRE_OFFERS,
     GENERATE_WEEK,
     WEEKLY_DIGEST,
     CleanUp,
@@ -37,6 +38,8 @@ from ams_core.use_cases import (
     CompleteOverdueSessionsCommand,
     DeliverNotification,
     DeliverNotificationCommand,
+    ExpireCoverOffers,
+    ExpireCoverOffersCommand,
     GenerateWeek,
     GenerateWeekCommand,
     PeriodicSettings,
@@ -84,6 +87,20 @@ def job_handlers(container: Container) -> dict[str, JobHandler]:
         if result.completed:
             logger.info("completed %d session(s) left open", result.completed)
 
+    def expire_offers(job: Job) -> None:
+        with container() as request:
+            use_case = ExpireCoverOffers(
+                request.get(UnitOfWork), request.get(Clock), request.get(RandomSource)
+            )
+            result = use_case(ExpireCoverOffersCommand())
+        if result.expired:
+            logger.info(
+                "expired %d cover offer(s): %d offered to the next candidate, %d escalated",
+                result.expired,
+                result.offered_next,
+                result.escalated,
+            )
+
     def clean_up(job: Job) -> None:
         days = job.payload["days"]
         if not isinstance(days, int):
@@ -97,6 +114,7 @@ def job_handlers(container: Container) -> dict[str, JobHandler]:
         GENERATE_WEEK: generate_week,
         WEEKLY_DIGEST: weekly_digest,
         COMPLETE_OVERDUE: complete_overdue,
+        EXPIRE_OFFERS: expire_offers,
         CLEAN_UP: clean_up,
     }
 

@@ -14,6 +14,13 @@ from ams_adapters.memory.repositories.attendance import (
     InMemoryDeviceBindingRepository,
     InMemoryMarkRepository,
 )
+from ams_adapters.memory.repositories.cover_work import (
+    InMemoryAbsenceRepository,
+    InMemoryCoverNeedRepository,
+    InMemoryCoverOfferRepository,
+    InMemoryCoverPlanRepository,
+    InMemorySubstitutePreferenceRepository,
+)
 from ams_adapters.memory.repositories.covers import InMemoryCoverAssignmentRepository
 from ams_adapters.memory.repositories.institutions import (
     InMemoryHolidayRepository,
@@ -39,10 +46,14 @@ from ams_adapters.memory.repositories.teaching import (
 )
 
 __all__ = [
+    "InMemoryAbsenceRepository",
     "InMemoryAssignmentRepository",
     "InMemoryAuditRepository",
     "InMemoryCheckInFailureRepository",
     "InMemoryCoverAssignmentRepository",
+    "InMemoryCoverNeedRepository",
+    "InMemoryCoverOfferRepository",
+    "InMemoryCoverPlanRepository",
     "InMemoryDeviceBindingRepository",
     "InMemoryFacultyRepository",
     "InMemoryHolidayRepository",
@@ -59,5 +70,6 @@ __all__ = [
     "InMemorySlotRepository",
     "InMemoryStudentRepository",
     "InMemorySubjectRepository",
+    "InMemorySubstitutePreferenceRepository",
     "InMemoryTermRepository",
 ]

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from ams_adapters.memory.repositories._base import MemoryRepository
@@ -46,6 +46,19 @@ class InMemoryCoverAssignmentRepository(MemoryRepository, CoverAssignmentReposit
             (c for c in found if c.starts_at < end and start < c.ends_at),
             key=lambda c: (c.starts_at, c.id),
         )
+
+    def list_between(self, start: datetime, end: datetime) -> Sequence[CoverAssignment]:
+        return sorted(
+            (c for c in self._data.covers.values() if c.starts_at < end and start < c.ends_at),
+            key=lambda c: (c.starts_at, c.id),
+        )
+
+    def count_by_substitute(self, start: datetime, end: datetime) -> Mapping[FacultyId, int]:
+        counts: dict[FacultyId, int] = {}
+        for cover in self._data.covers.values():
+            if start <= cover.starts_at < end:
+                counts[cover.substitute_id] = counts.get(cover.substitute_id, 0) + 1
+        return counts
 
     def remove(self, cover_id: CoverId) -> bool:
         data, log = self._data, self._log

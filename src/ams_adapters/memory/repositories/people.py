@@ -42,6 +42,8 @@ class InMemorySectionRepository(KeyedRepository[SectionId, Section], SectionRepo
             raise in_use("section", entity.id, "still has teaching assignments")
         if data.sessions_by_section.get(entity.id):
             raise in_use("section", entity.id, "has sessions")
+        if any(p.section_id == entity.id for p in data.preferences.values()):
+            raise in_use("section", entity.id, "has substitute preferences")
 
 
 class InMemoryStudentRepository(KeyedRepository[StudentId, Student], StudentRepository):
@@ -171,6 +173,14 @@ class InMemoryFacultyRepository(KeyedRepository[FacultyId, Faculty], FacultyRepo
             raise in_use("teacher", fid, "is the teacher of record of sessions")
         if data.covers_by_substitute.get(fid):
             raise in_use("teacher", fid, "covers classes")
+        if any(a.faculty_id == fid for a in data.absences.values()):
+            raise in_use("teacher", fid, "has absences on record")
+        if any(fid in (n.absent_faculty_id, n.substitute_id) for n in data.cover_needs.values()):
+            raise in_use("teacher", fid, "has cover needs on record")
+        if any(o.substitute_id == fid for o in data.cover_offers.values()):
+            raise in_use("teacher", fid, "has cover offers on record")
+        if any(fid in (p.substitute_id, p.faculty_id) for p in data.preferences.values()):
+            raise in_use("teacher", fid, "has substitute preferences")
         if data.push_tokens_by_faculty.get(fid):
             raise in_use("teacher", fid, "has push notification registrations")
 

@@ -46,6 +46,8 @@ class InMemorySubjectRepository(KeyedRepository[SubjectCode, Subject], SubjectRe
             raise in_use("subject", code, "is still taught")
         if any(s.subject_code == code for s in data.sessions.values()):
             raise in_use("subject", code, "has sessions")
+        if any(p.subject_code == code for p in data.preferences.values()):
+            raise in_use("subject", code, "has substitute preferences")
 
 
 class InMemoryAssignmentRepository(

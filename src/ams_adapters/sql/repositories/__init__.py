@@ -23,6 +23,13 @@ from ams_adapters.sql.repositories.attendance import (
     SqlCheckInFailureRepository,
     SqlMarkRepository,
 )
+from ams_adapters.sql.repositories.cover_work import (
+    SqlAbsenceRepository,
+    SqlCoverNeedRepository,
+    SqlCoverOfferRepository,
+    SqlCoverPlanRepository,
+    SqlSubstitutePreferenceRepository,
+)
 from ams_adapters.sql.repositories.covers import SqlCoverAssignmentRepository
 from ams_adapters.sql.repositories.institutions import SqlInstitutionRepository
 from ams_adapters.sql.repositories.messaging import (
@@ -50,10 +57,14 @@ __all__ = [
     "INSTITUTION_ID",
     "JoinedEntity",
     "KeyedTableRepository",
+    "SqlAbsenceRepository",
     "SqlAssignmentRepository",
     "SqlAuditRepository",
     "SqlCheckInFailureRepository",
     "SqlCoverAssignmentRepository",
+    "SqlCoverNeedRepository",
+    "SqlCoverOfferRepository",
+    "SqlCoverPlanRepository",
     "SqlDeviceBindingRepository",
     "SqlFacultyRepository",
     "SqlHolidayRepository",
@@ -71,6 +82,7 @@ __all__ = [
     "SqlSlotRepository",
     "SqlStudentRepository",
     "SqlSubjectRepository",
+    "SqlSubstitutePreferenceRepository",
     "SqlTermRepository",
     "one_of",
     "prebuilt",

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
@@ -65,6 +65,34 @@ class SqlCoverAssignmentRepository(SqlRepository, CoverAssignmentRepository):
             .all()
         )
         return [m.cover_from(r) for r in rows]
+
+    def list_between(self, start: datetime, end: datetime) -> Sequence[CoverAssignment]:
+        rows = (
+            self._transaction.execute(
+                select(t.covers)
+                .where(
+                    COVERS.institution_id == self._institution_id(),
+                    COVERS.starts_at < end,
+                    COVERS.ends_at > start,
+                )
+                .order_by(COVERS.starts_at, COVERS.id)
+            )
+            .mappings()
+            .all()
+        )
+        return [m.cover_from(r) for r in rows]
+
+    def count_by_substitute(self, start: datetime, end: datetime) -> Mapping[FacultyId, int]:
+        rows = self._transaction.execute(
+            select(COVERS.substitute_id, func.count())
+            .where(
+                COVERS.institution_id == self._institution_id(),
+                COVERS.starts_at >= start,
+                COVERS.starts_at < end,
+            )
+            .group_by(COVERS.substitute_id)
+        ).all()
+        return {FacultyId(substitute): int(count) for substitute, count in rows}
 
     def remove(self, cover_id: CoverId) -> bool:
         result = self._transaction.execute(

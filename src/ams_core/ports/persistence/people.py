@@ -43,8 +43,8 @@ class SectionRepository(Protocol):
         """Delete the section; False if it does not exist.
 
         Raises:
-            ConflictError: (code ``in_use``) students, teaching assignments or sessions
-                still belong to it.
+            ConflictError: (code ``in_use``) students, teaching assignments, sessions or
+                substitute preferences still belong to it.
         """
 
 
@@ -138,7 +138,9 @@ class FacultyRepository(Protocol):
 
         Raises:
             ConflictError: (code ``in_use``) teaching assignments, sessions (as teacher of
-                record), covers (as substitute) or push registrations still refer to them.
+                record), covers (as substitute), absences, cover needs (as absent teacher or
+                substitute), cover offers, substitute preferences (as substitute or as the
+                absent teacher they concern) or push registrations still refer to them.
         """
 
 

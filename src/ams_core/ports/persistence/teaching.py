@@ -50,7 +50,8 @@ class SubjectRepository(Protocol):
         """Delete the subject; False if it does not exist.
 
         Raises:
-            ConflictError: (code ``in_use``) teaching assignments or sessions still refer to it.
+            ConflictError: (code ``in_use``) teaching assignments, sessions or substitute
+                preferences still refer to it.
         """
 
 

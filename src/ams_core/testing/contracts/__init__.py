@@ -19,9 +19,11 @@ from ams_core.testing.contracts.clock import ClockContract, RandomSourceContract
 from ams_core.testing.contracts.jobs import JobQueueContract, RanJobs  # noqa: E402
 from ams_core.testing.contracts.notifier import DeliveredIds, NotifierContract  # noqa: E402
 from ams_core.testing.contracts.persistence import UnitOfWorkContract, UnitOfWorkFactory  # noqa: E402
+from ams_core.testing.contracts.solver import CoverSolverContract  # noqa: E402
 
 __all__ = [
     "ClockContract",
+    "CoverSolverContract",
     "DeliveredIds",
     "JobQueueContract",
     "NotifierContract",

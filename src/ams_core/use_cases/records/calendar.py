@@ -110,21 +110,35 @@ def _threshold(value: object) -> Decimal:
     raise ValidationError([FieldProblem("attendance_threshold", "must be a number from 0 to 100")])
 
 
-#: cover caps like a teacher's own (0–50); weights are points out of 100
-_COVER_LIMITS = {name: (50 if name.startswith("max_") else 100) for name in _COVER_FIELDS}
+#: cover caps like a teacher's own (0–50); weights are points out of 100; the fairness
+#: window is up to a year, an offer's time up to a week
+_COVER_LIMITS = {
+    name: (50 if name.startswith("max_") else 100)
+    for name in _COVER_FIELDS
+    if name.startswith(("max_", "weight_"))
+} | {"fairness_window_days": 366, "offer_expiry_minutes": 7 * 24 * 60}
+_COVER_MINIMUMS = {"fairness_window_days": 1, "offer_expiry_minutes": 1}
 
 
 def _cover_problems(cover_changes: Mapping[str, Any]) -> list[FieldProblem]:
-    return [
-        FieldProblem(f"cover.{name}", f"must be a whole number from 0 to {_COVER_LIMITS[name]}")
+    problems = [
+        FieldProblem(
+            f"cover.{name}",
+            f"must be a whole number from {_COVER_MINIMUMS.get(name, 0)} to {_COVER_LIMITS[name]}",
+        )
         for name, value in sorted(cover_changes.items())
         if name in _COVER_LIMITS
         and (
             not isinstance(value, int)
             or isinstance(value, bool)
-            or not 0 <= value <= _COVER_LIMITS[name]
+            or not _COVER_MINIMUMS.get(name, 0) <= value <= _COVER_LIMITS[name]
         )
     ]
+    if "approval_required" in cover_changes and not isinstance(
+        cover_changes["approval_required"], bool
+    ):
+        problems.append(FieldProblem("cover.approval_required", "must be true or false"))
+    return problems
 
 
 class InstitutionProfile:

@@ -6,9 +6,9 @@ speak only through the port, so they check exactly the semantics the port docstr
 
 The tests are grouped in one mixin per area (``keyed``, ``removal``, ``people``,
 ``transactions``, ``tenancy``, ``sessions``, ``attendance``, ``outbox``, ``accounts``,
-``covers``, ``concurrency``); their data builders and case tables are in ``_builders``,
-``_cases``, ``_tenants`` and ``_foreign``. Subclass :class:`UnitOfWorkContract`, which
-combines them all.
+``covers``, ``cover_work``, ``concurrency``); their data builders and case tables are in
+``_builders``, ``_cases``, ``_tenants`` and ``_foreign``. Subclass
+:class:`UnitOfWorkContract`, which combines them all.
 """
 
 from __future__ import annotations
@@ -27,6 +27,7 @@ from ams_core.testing.contracts.persistence._tenants import _populate
 from ams_core.testing.contracts.persistence.accounts import AccountContract
 from ams_core.testing.contracts.persistence.attendance import AttendanceContract
 from ams_core.testing.contracts.persistence.concurrency import ConcurrencyContract
+from ams_core.testing.contracts.persistence.cover_work import CoverWorkContract
 from ams_core.testing.contracts.persistence.covers import CoverContract
 from ams_core.testing.contracts.persistence.keyed import KeyedContract
 from ams_core.testing.contracts.persistence.outbox import OutboxContract
@@ -46,6 +47,7 @@ __all__ = [
     "AttendanceContract",
     "ConcurrencyContract",
     "CoverContract",
+    "CoverWorkContract",
     "KeyedContract",
     "OutboxContract",
     "OutboxRelayContract",
@@ -71,6 +73,7 @@ class UnitOfWorkContract(
     OutboxRelayContract,
     AccountContract,
     CoverContract,
+    CoverWorkContract,
     ConcurrencyContract,
 ):
     """What every :class:`~ams_core.ports.UnitOfWork` adapter must do.

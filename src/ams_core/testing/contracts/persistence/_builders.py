@@ -7,25 +7,43 @@ from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta, timezone
 
 from ams_core.domain import (
+    Absence,
+    AbsenceId,
+    AbsenceKind,
+    AbsenceStatus,
     AttendanceMark,
     AttendanceStatus,
     AuditEntry,
     ClassSession,
     CoverAssignment,
     CoverId,
+    CoverNeed,
+    CoverNeedId,
+    CoverOffer,
+    CoverOfferId,
+    CoverPlan,
+    CoverPlanId,
     DateRange,
     DeviceId,
     Faculty,
     FacultyId,
     MarkSource,
+    NeedStatus,
     Notification,
     NotificationId,
+    OfferStatus,
     OperatorSignIn,
     PasswordCredential,
+    PlannedCover,
+    PlanStatus,
+    PreferenceId,
+    PreferenceKind,
     PushPlatform,
     PushToken,
     Recipient,
     RecipientKind,
+    ScoreReason,
+    SectionId,
     SecurityEvent,
     SecurityEventKind,
     SessionId,
@@ -36,7 +54,10 @@ from ams_core.domain import (
     SlotId,
     StatusTally,
     Student,
+    SubjectCode,
+    SubstitutePreference,
     TeachingAssignment,
+    UncoveredNeed,
 )
 from ams_core.ports import UnitOfWork
 from ams_core.testing.builders import MONDAY, SmallCollege
@@ -170,6 +191,136 @@ def _cover(
         starts_at=starts_at,
         ends_at=starts_at + timedelta(minutes=minutes),
         booked_at=T0 - timedelta(days=1),
+    )
+
+
+def _absence(
+    college: SmallCollege,
+    absence_id: str,
+    faculty_id: FacultyId,
+    starts_at: datetime,
+    hours: int = 8,
+    *,
+    status: AbsenceStatus = AbsenceStatus.APPROVED,
+    kind: AbsenceKind = AbsenceKind.SICK,
+) -> Absence:
+    return Absence(
+        id=AbsenceId(absence_id),
+        institution_id=college.id,
+        faculty_id=faculty_id,
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(hours=hours),
+        kind=kind,
+        status=status,
+        reported_at=T0 - timedelta(days=2),
+        reported_by=college.admin_email,
+    )
+
+
+def _need(
+    college: SmallCollege,
+    need_id: str,
+    absence_id: str,
+    session_id: str,
+    starts_at: datetime,
+    *,
+    faculty_id: FacultyId | None = None,
+    status: NeedStatus = NeedStatus.OPEN,
+    substitute_id: FacultyId | None = None,
+    minutes: int = 60,
+) -> CoverNeed:
+    """A need of one of the college's sessions; its day is the IST date of ``starts_at``."""
+    return CoverNeed(
+        id=CoverNeedId(need_id),
+        institution_id=college.id,
+        absence_id=AbsenceId(absence_id),
+        session_id=SessionId(session_id),
+        absent_faculty_id=college.alice.id if faculty_id is None else faculty_id,
+        section_id=college.section_a.id,
+        subject_code=college.cs101.code,
+        day=starts_at.astimezone(IST).date(),
+        starts_at=starts_at,
+        ends_at=starts_at + timedelta(minutes=minutes),
+        created_at=T0 - timedelta(days=1),
+        status=status,
+        substitute_id=substitute_id,
+    )
+
+
+def _plan(
+    college: SmallCollege,
+    plan_id: str,
+    first_day: date,
+    last_day: date,
+    created_at: datetime,
+    *,
+    status: PlanStatus = PlanStatus.DRAFT,
+    assignments: tuple[PlannedCover, ...] = (),
+    uncovered: tuple[UncoveredNeed, ...] = (),
+) -> CoverPlan:
+    return CoverPlan(
+        id=CoverPlanId(plan_id),
+        institution_id=college.id,
+        first_day=first_day,
+        last_day=last_day,
+        created_at=created_at,
+        created_by=college.admin_email,
+        solver="reference",
+        assignments=assignments,
+        uncovered=uncovered,
+        status=status,
+    )
+
+
+def _offer(
+    college: SmallCollege,
+    offer_id: str,
+    need_id: str,
+    substitute_id: FacultyId,
+    offered_at: datetime,
+    *,
+    attempt: int = 1,
+    status: OfferStatus = OfferStatus.OFFERED,
+    plan_id: str | None = None,
+    hours: int = 2,
+    reasons: tuple[ScoreReason, ...] = (),
+) -> CoverOffer:
+    return CoverOffer(
+        id=CoverOfferId(offer_id),
+        institution_id=college.id,
+        need_id=CoverNeedId(need_id),
+        substitute_id=substitute_id,
+        plan_id=None if plan_id is None else CoverPlanId(plan_id),
+        attempt=attempt,
+        score=sum(r.points for r in reasons),
+        reasons=reasons,
+        offered_at=offered_at,
+        expires_at=offered_at + timedelta(hours=hours),
+        status=status,
+        answered_at=None if status is OfferStatus.OFFERED else offered_at + timedelta(hours=1),
+    )
+
+
+def _preference(
+    college: SmallCollege,
+    preference_id: str,
+    substitute_id: FacultyId,
+    kind: PreferenceKind = PreferenceKind.PREFERRED,
+    *,
+    faculty_id: FacultyId | None = None,
+    section_id: SectionId | None = None,
+    subject_code: SubjectCode | None = None,
+    note: str = "",
+) -> SubstitutePreference:
+    return SubstitutePreference(
+        id=PreferenceId(preference_id),
+        institution_id=college.id,
+        substitute_id=substitute_id,
+        kind=kind,
+        faculty_id=faculty_id,
+        section_id=section_id,
+        subject_code=subject_code,
+        note=note,
     )
 
 

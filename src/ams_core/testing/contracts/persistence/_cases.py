@@ -12,9 +12,17 @@ from decimal import Decimal
 from typing import Any
 
 from ams_core.domain import (
+    Absence,
+    AbsenceId,
+    AbsenceKind,
+    AbsenceStatus,
     AssignmentId,
     AttendanceWindow,
     ClassSession,
+    CoverNeedId,
+    CoverPlan,
+    CoverPlanId,
+    CoverRule,
     CoverSettings,
     DeviceBinding,
     DeviceId,
@@ -23,6 +31,10 @@ from ams_core.domain import (
     Institution,
     InstitutionId,
     InstitutionSettings,
+    PlannedCover,
+    PlanStatus,
+    PreferenceKind,
+    ScoreReason,
     Section,
     SectionId,
     SessionId,
@@ -34,20 +46,29 @@ from ams_core.domain import (
     Subject,
     SubjectCode,
     SubjectKind,
+    SubstitutePreference,
     TeachingAssignment,
     Term,
     TermId,
+    UncoveredNeed,
+    UncoveredReason,
     WeeklySlot,
 )
 from ams_core.ports import UnitOfWork
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._builders import (
+    _FAR_FUTURE,
+    _FAR_PAST,
     IST,
     T0,
     UnitOfWorkFactory,
+    _absence,
     _cover,
     _domain,
     _mark,
+    _need,
+    _offer,
+    _preference,
     _push,
     _session,
 )
@@ -160,6 +181,65 @@ def _full_session(college: SmallCollege) -> ClassSession:
     )
 
 
+def _full_absence(college: SmallCollege) -> Absence:
+    """A decided absence with a note, in another zone than UTC."""
+    return Absence(
+        id=AbsenceId("AB-FULL"),
+        institution_id=college.id,
+        faculty_id=college.bob.id,
+        starts_at=datetime(2026, 11, 17, 0, 0, tzinfo=IST),
+        ends_at=datetime(2026, 11, 19, 0, 0, tzinfo=IST),
+        kind=AbsenceKind.OFFICIAL_DUTY,
+        status=AbsenceStatus.APPROVED,
+        reported_at=datetime(2026, 11, 15, 18, 30, 12, 345678, tzinfo=IST),
+        reported_by=f"bob@{_domain(college)}",
+        note="Exam duty at the university — two days",
+        decided_at=T0 - timedelta(hours=5),
+        decided_by=college.admin_email,
+    )
+
+
+def _full_plan(college: SmallCollege) -> CoverPlan:
+    """A plan with planned covers (and their reasons, in order) and uncovered needs."""
+    return CoverPlan(
+        id=CoverPlanId("P-FULL"),
+        institution_id=college.id,
+        first_day=MONDAY,
+        last_day=MONDAY + timedelta(days=4),
+        created_at=datetime(2026, 11, 15, 18, 30, 12, 345678, tzinfo=IST),
+        created_by=college.admin_email,
+        solver="ortools-min-cost-flow",
+        assignments=(
+            PlannedCover(
+                CoverNeedId("N-2"),
+                college.bob.id,
+                57,
+                (
+                    ScoreReason(CoverRule.QUALIFIED, 40),
+                    ScoreReason(CoverRule.FAIRNESS, 7),
+                    ScoreReason(CoverRule.ADJACENT, 10),
+                ),
+            ),
+            PlannedCover(CoverNeedId("N-1"), college.alice.id, 0, ()),
+        ),
+        uncovered=(
+            UncoveredNeed(CoverNeedId("N-4"), UncoveredReason.CAPS_REACHED),
+            UncoveredNeed(CoverNeedId("N-3"), UncoveredReason.NO_TEACHER_FREE),
+        ),
+    )
+
+
+def _full_preference(college: SmallCollege) -> SubstitutePreference:
+    return _preference(
+        college,
+        "PR-FULL",
+        college.bob.id,
+        PreferenceKind.EXCLUDED,
+        faculty_id=college.alice.id,
+        note="Not in the same week as the lab exams",
+    )
+
+
 _KEYED_CASES = (
     _KeyedCase(
         name="institutions",
@@ -255,6 +335,48 @@ _KEYED_CASES = (
         missing="S-MISSING",
         listing=lambda repo: repo.list_for_assignment(AssignmentId("A1")),
     ),
+    _KeyedCase(
+        name="absences",
+        repo=lambda uow: uow.absences,
+        new=_full_absence,
+        key=lambda e: e.id,
+        change=lambda e: dataclasses.replace(
+            e,
+            status=AbsenceStatus.CANCELLED,
+            kind=AbsenceKind.OTHER,
+            note="",
+            ends_at=e.ends_at + timedelta(hours=3),
+            decided_by=None,
+            decided_at=None,
+        ),
+        missing="AB-MISSING",
+        listing=lambda repo: repo.list_overlapping(_FAR_PAST, _FAR_FUTURE),
+    ),
+    _KeyedCase(
+        name="cover_plans",
+        repo=lambda uow: uow.cover_plans,
+        new=_full_plan,
+        key=lambda e: e.id,
+        change=lambda e: dataclasses.replace(
+            e, status=PlanStatus.PUBLISHED, published_at=T0 + timedelta(minutes=3)
+        ),
+        missing="P-MISSING",
+        listing=lambda repo: repo.page(100).items,
+    ),
+    _KeyedCase(
+        name="substitute_preferences",
+        repo=lambda uow: uow.substitute_preferences,
+        new=_full_preference,
+        key=lambda e: e.id,
+        change=lambda e: dataclasses.replace(
+            e,
+            kind=PreferenceKind.PREFERRED,
+            faculty_id=None,
+            section_id=SectionId("E2-CSE-B"),
+            note="",
+        ),
+        missing="PR-MISSING",
+    ),
 )
 
 
@@ -262,7 +384,17 @@ _KEYED_CASES = (
 _REMOVABLE_CASES = tuple(
     c
     for c in _KEYED_CASES
-    if c.name in {"sections", "students", "faculty", "subjects", "assignments", "slots", "terms"}
+    if c.name
+    in {
+        "sections",
+        "students",
+        "faculty",
+        "subjects",
+        "assignments",
+        "slots",
+        "terms",
+        "substitute_preferences",
+    }
 )
 
 
@@ -411,6 +543,14 @@ def _in_use_cases() -> list[_InUseCase]:
             section_lookups,
         ),
         _InUseCase(
+            "section with substitute preferences",
+            lambda u, c: u.substitute_preferences.add(
+                _preference(c, "PR-SPARE", c.bob.id, section_id=with_section(u, c))
+            ),
+            remove_section,
+            section_lookups,
+        ),
+        _InUseCase(
             "student with attendance marks",
             lambda u, c: (
                 with_spare_session(u, c),
@@ -464,6 +604,55 @@ def _in_use_cases() -> list[_InUseCase]:
             teacher_lookups,
         ),
         _InUseCase(
+            "teacher with an absence",
+            lambda u, c: u.absences.add(_absence(c, "AB-SPARE", with_teacher(u, c).id, T0)),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher whose class needs cover",
+            lambda u, c: (
+                u.absences.add(_absence(c, "AB-SPARE", with_teacher(u, c).id, T0)),
+                with_spare_session(u, c, teacher_id=_spare_teacher(c).id),
+                u.cover_needs.add_many(
+                    [
+                        _need(
+                            c, "N-SPARE", "AB-SPARE", "S-SPARE", T0, faculty_id=_spare_teacher(c).id
+                        )
+                    ]
+                ),
+            ),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher offered a cover",
+            lambda u, c: (
+                u.absences.add(_absence(c, "AB-SPARE", c.alice.id, T0)),
+                with_spare_session(u, c),
+                u.cover_needs.add_many([_need(c, "N-SPARE", "AB-SPARE", "S-SPARE", T0)]),
+                u.cover_offers.add(_offer(c, "O-SPARE", "N-SPARE", with_teacher(u, c).id, T0)),
+            ),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher with a substitute preference",
+            lambda u, c: u.substitute_preferences.add(
+                _preference(c, "PR-SPARE", with_teacher(u, c).id, faculty_id=c.alice.id)
+            ),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
+            "teacher a substitute preference concerns",
+            lambda u, c: u.substitute_preferences.add(
+                _preference(c, "PR-SPARE", c.bob.id, faculty_id=with_teacher(u, c).id)
+            ),
+            remove_teacher,
+            teacher_lookups,
+        ),
+        _InUseCase(
             "teacher with a push token",
             lambda u, c: u.push_tokens.put(_push(c, "tok-spare", faculty=with_teacher(u, c))),
             remove_teacher,
@@ -479,6 +668,14 @@ def _in_use_cases() -> list[_InUseCase]:
             # the session's own subject, not its assignment's
             "subject with sessions",
             lambda u, c: with_spare_session(u, c, subject_code=with_subject(u, c)),
+            remove_subject,
+            subject_lookups,
+        ),
+        _InUseCase(
+            "subject with substitute preferences",
+            lambda u, c: u.substitute_preferences.add(
+                _preference(c, "PR-SPARE", c.bob.id, subject_code=with_subject(u, c))
+            ),
             remove_subject,
             subject_lookups,
         ),
