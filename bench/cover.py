@@ -250,10 +250,10 @@ def bench_district_day(quick: bool) -> list[Row]:
 
 
 def add_use_case_rows(rows: list[Row], quick: bool) -> None:
-    """Hook for rows of the whole cover-plan use case (on PostgreSQL): append them to ``rows``.
+    """Rows of the whole cover-plan use case on PostgreSQL (``bench.cover_postgres``)."""
+    from bench.cover_postgres import use_case_rows
 
-    Not written yet; :func:`run` calls it last.
-    """
+    rows.extend(use_case_rows(quick))
 
 
 def run(quick: bool) -> list[Row]:

@@ -18,10 +18,12 @@ from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
 from ams_http.api_docs import OfflineSwaggerRenderPlugin
 from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware, PrincipalProvider
 from ams_http.controllers import (
+    absences,
     attendance,
     audit,
     auth,
     calendar,
+    cover,
     health,
     messaging,
     people,
@@ -49,6 +51,8 @@ ROUTES: list[Any] = [
     *teaching.ROUTES,
     *calendar.ROUTES,
     *sessions.ROUTES,
+    *absences.ROUTES,
+    *cover.ROUTES,
     *audit.ROUTES,
     *health.ROUTES,
 ]

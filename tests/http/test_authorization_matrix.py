@@ -9,6 +9,10 @@ Monday 09:00 CS101 session of section A and a sixth student of section A; and fo
 management routes a second session (Tuesday 14:00, free of clashes), a section, a teacher,
 a subject, a teaching assignment with a weekly slot, a term and a holiday of its own
 (``A_*`` below), none of which history refers to, so an admin may change or delete them.
+For the cover routes ``a`` gets a third session of alice's (Wednesday 14:00) with an
+approved absence of hers over it, its cover need offered to bob (``a``'s "another
+teacher"), a second absence of alice's waiting for approval, a draft cover plan and a
+substitute preference.
 
 Columns are the five roles of ``a`` (student, class representative, teacher of record,
 another teacher, admin), the same five of ``b``, the platform operator and no token.
@@ -21,18 +25,33 @@ import json
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo
 
 import pytest
 
 from ams_core.domain import (
+    Absence,
+    AbsenceId,
+    AbsenceKind,
+    AbsenceStatus,
     AssignmentId,
+    ClassSession,
+    CoverNeed,
+    CoverNeedId,
+    CoverOffer,
+    CoverOfferId,
+    CoverPlan,
+    CoverPlanId,
     DeviceBinding,
     DeviceId,
     Faculty,
     FacultyId,
     Holiday,
+    NeedStatus,
+    PreferenceId,
+    PreferenceKind,
     Section,
     SectionId,
     SecurityEvent,
@@ -43,11 +62,13 @@ from ams_core.domain import (
     StudentId,
     Subject,
     SubjectCode,
+    SubstitutePreference,
     TeachingAssignment,
     Term,
     TermId,
     WeeklySlot,
 )
+from ams_core.ports import UnitOfWork
 from tests.http.conftest import ROLES, World
 
 A_SESSION = "a-only-session-0001"
@@ -64,6 +85,16 @@ A_SLOT = "a-only-slot"
 A_TERM = "a-only-term"
 A_HOLIDAY = date(2026, 12, 25)
 WEEK = {"from": "2026-11-16", "to": "2026-11-22"}
+A_SESSION_3 = "a-only-session-0003"
+A_ABSENCE = "a-only-absence"
+A_ABSENCE_REPORTED = "a-only-absence-reported"
+A_NEED = "a-only-need"
+A_OFFER = "a-only-offer"
+A_PLAN = "a-only-plan"
+A_PREFERENCE = "a-only-preference"
+IST = ZoneInfo("Asia/Kolkata")
+WEDNESDAY = date(2026, 11, 18)
+THURSDAY = date(2026, 11, 19)
 
 ACTORS: tuple[str, ...] = (
     *(f"a.{role}" for role in ROLES),
@@ -115,6 +146,24 @@ ADMIN_CHANGES_A_ONLY = row(
 ADMIN_DELETES_A_ONLY = row(
     a=(403, 403, 403, 403, 204),
     b=(403, 403, 403, 403, 404), operator=403, anonymous=401)
+ADMIN_READ = row(
+    a=(403, 403, 403, 403, 200),
+    b=(403, 403, 403, 403, 200), operator=403, anonymous=401)
+ADMIN_READ_A_ONLY = ADMIN_CHANGES_A_ONLY
+#: teachers read their own absences and offers, admins all of them (students: 403)
+TEACHERS_READ_OWN = STAFF_READ
+#: alice's absence: hers and the admins' (anybody else of a does not find it)
+ALICES_ABSENCE = row(
+    a=(404, 404, 200, 404, 200),
+    b=(404, 404, 404, 404, 404), operator=403, anonymous=401)
+#: the offer to bob: his and the admins' to read
+BOBS_OFFER_READ = row(
+    a=(404, 404, 404, 200, 200),
+    b=(404, 404, 404, 404, 404), operator=403, anonymous=401)
+#: only bob answers his offer; an admin answering for him is refused (403)
+BOBS_OFFER_ANSWER = row(
+    a=(404, 404, 404, 200, 403),
+    b=(404, 404, 404, 404, 404), operator=403, anonymous=401)
 
 #: The expected status of every route for every actor (requests aim at institution a).
 #                                                       student cr  faculty other admin
@@ -261,6 +310,37 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/security-events": row(
         a=(403, 403, 403, 403, 200),
         b=(403, 403, 403, 403, 200), operator=403, anonymous=401),
+    # absences: a teacher reports their own (naming a's "only" teacher: 404), an admin
+    # anybody's in their own institution (b's admin does not find a's teacher)
+    "POST /api/v1/absences": row(
+        a=(403, 403, 404, 404, 201),
+        b=(403, 403, 404, 404, 404), operator=403, anonymous=401),
+    "GET /api/v1/absences": TEACHERS_READ_OWN,
+    "GET /api/v1/absences/{absence_id}": ALICES_ABSENCE,
+    "POST /api/v1/absences/{absence_id}/approve": ADMIN_CHANGES_A_ONLY,
+    "POST /api/v1/absences/{absence_id}/cancel": ALICES_ABSENCE,
+    # cover needs, plans, analytics and preferences: admins only
+    "GET /api/v1/cover/needs": ADMIN_READ,
+    "GET /api/v1/cover/needs/{need_id}": ADMIN_READ_A_ONLY,
+    "POST /api/v1/cover/needs/{need_id}/cancel": ADMIN_CHANGES_A_ONLY,
+    "GET /api/v1/cover/needs/{need_id}/candidates": ADMIN_READ_A_ONLY,
+    "POST /api/v1/cover/plans": ADMIN_CREATES,
+    "GET /api/v1/cover/plans": ADMIN_READ,
+    "GET /api/v1/cover/plans/{plan_id}": ADMIN_READ_A_ONLY,
+    "POST /api/v1/cover/plans/{plan_id}/publish": ADMIN_CHANGES_A_ONLY,
+    "POST /api/v1/cover/plans/{plan_id}/cancel": ADMIN_CHANGES_A_ONLY,
+    "GET /api/v1/cover/analytics": ADMIN_READ,
+    "GET /api/v1/cover/preferences": ADMIN_READ,
+    "POST /api/v1/cover/preferences": ADMIN_CREATES,
+    "GET /api/v1/cover/preferences/{preference_id}": ADMIN_READ_A_ONLY,
+    "PATCH /api/v1/cover/preferences/{preference_id}": ADMIN_CHANGES_A_ONLY,
+    "DELETE /api/v1/cover/preferences/{preference_id}": ADMIN_DELETES_A_ONLY,
+    # offers: the offered substitute (bob) and admins; an admin only withdraws
+    "GET /api/v1/cover/offers": TEACHERS_READ_OWN,
+    "GET /api/v1/cover/offers/{offer_id}": BOBS_OFFER_READ,
+    "POST /api/v1/cover/offers/{offer_id}/accept": BOBS_OFFER_ANSWER,
+    "POST /api/v1/cover/offers/{offer_id}/decline": BOBS_OFFER_ANSWER,
+    "POST /api/v1/cover/offers/{offer_id}/cancel": ADMIN_CHANGES_A_ONLY,
 }
 # fmt: on
 
@@ -558,6 +638,71 @@ CALLS: dict[str, Call] = {
         f"/api/v1/students/{A_STUDENT}/audit", prepare=_audited
     ),
     "GET /api/v1/security-events": Call("/api/v1/security-events", prepare=_suspicious),
+    # -- absences and cover
+    "POST /api/v1/absences": Call(
+        "/api/v1/absences",
+        body=lambda actor, ctx: {
+            "facultyId": A_FACULTY,
+            "start": "2026-11-20T00:00:00+05:30",
+            "end": "2026-11-21T00:00:00+05:30",
+            "type": "official_duty",
+        },
+        mutates=True,
+    ),
+    "GET /api/v1/absences": Call("/api/v1/absences"),
+    "GET /api/v1/absences/{absence_id}": Call(f"/api/v1/absences/{A_ABSENCE}"),
+    "POST /api/v1/absences/{absence_id}/approve": Call(
+        f"/api/v1/absences/{A_ABSENCE_REPORTED}/approve", mutates=True
+    ),
+    "POST /api/v1/absences/{absence_id}/cancel": Call(
+        f"/api/v1/absences/{A_ABSENCE}/cancel", mutates=True
+    ),
+    "GET /api/v1/cover/needs": Call("/api/v1/cover/needs", query={"status": "open,offered"}),
+    "GET /api/v1/cover/needs/{need_id}": Call(f"/api/v1/cover/needs/{A_NEED}"),
+    "POST /api/v1/cover/needs/{need_id}/cancel": Call(
+        f"/api/v1/cover/needs/{A_NEED}/cancel", mutates=True
+    ),
+    "GET /api/v1/cover/needs/{need_id}/candidates": Call(
+        f"/api/v1/cover/needs/{A_NEED}/candidates"
+    ),
+    "POST /api/v1/cover/plans": Call(
+        "/api/v1/cover/plans",
+        body=lambda actor, ctx: {"from": "2026-11-17", "to": "2026-11-20"},
+        mutates=True,
+    ),
+    "GET /api/v1/cover/plans": Call("/api/v1/cover/plans"),
+    "GET /api/v1/cover/plans/{plan_id}": Call(f"/api/v1/cover/plans/{A_PLAN}"),
+    "POST /api/v1/cover/plans/{plan_id}/publish": Call(
+        f"/api/v1/cover/plans/{A_PLAN}/publish", mutates=True
+    ),
+    "POST /api/v1/cover/plans/{plan_id}/cancel": Call(
+        f"/api/v1/cover/plans/{A_PLAN}/cancel", mutates=True
+    ),
+    "GET /api/v1/cover/analytics": Call("/api/v1/cover/analytics", query=WEEK),
+    **_crud(
+        "cover/preferences",
+        "{preference_id}",
+        A_PREFERENCE,
+        create=lambda actor, ctx: {
+            "substituteId": "F002",
+            "kind": "preferred",
+            "subjectCode": "CS101",
+        },
+        change=lambda actor, ctx: {"kind": "excluded", "note": "not this term"},
+    ),
+    "GET /api/v1/cover/offers": Call("/api/v1/cover/offers"),
+    "GET /api/v1/cover/offers/{offer_id}": Call(f"/api/v1/cover/offers/{A_OFFER}"),
+    "POST /api/v1/cover/offers/{offer_id}/accept": Call(
+        f"/api/v1/cover/offers/{A_OFFER}/accept", mutates=True
+    ),
+    "POST /api/v1/cover/offers/{offer_id}/decline": Call(
+        f"/api/v1/cover/offers/{A_OFFER}/decline",
+        body=lambda actor, ctx: {"reason": "teaching elsewhere"},
+        mutates=True,
+    ),
+    "POST /api/v1/cover/offers/{offer_id}/cancel": Call(
+        f"/api/v1/cover/offers/{A_OFFER}/cancel", mutates=True
+    ),
 }
 
 READ_ONLY = sorted(key for key, call in CALLS.items() if not call.mutates)
@@ -610,7 +755,103 @@ def _add_a_only_objects(world: World) -> None:
         )
         uow.terms.add(Term(TermId(A_TERM), iid, "Only term", date(2027, 6, 1), date(2027, 7, 31)))
         uow.holidays.add(Holiday(iid, A_HOLIDAY, "Only holiday"))
+        _add_a_only_cover(uow, world, session)
         uow.commit()
+
+
+def _add_a_only_cover(uow: UnitOfWork, world: World, monday: ClassSession) -> None:
+    """Alice away on Wednesday afternoon: her 14:00 class is offered to bob; another
+    absence of hers waits for approval; a draft plan for Thursday; bob preferred for her.
+    """
+    iid, alice, bob = world.a.id, world.a.alice.id, world.a.bob.id
+    now = world.clock.now()
+    wednesday = dataclasses.replace(
+        monday,
+        id=SessionId(A_SESSION_3),
+        slot_id=None,
+        date=WEDNESDAY,
+        start=time(14),
+        end=time(15),
+    )
+    uow.sessions.add(wednesday)
+
+    def at(day: date, hour: int) -> datetime:
+        return datetime.combine(day, time(hour), tzinfo=IST)
+
+    for key, day, status in (
+        (A_ABSENCE, WEDNESDAY, AbsenceStatus.APPROVED),
+        (A_ABSENCE_REPORTED, THURSDAY, AbsenceStatus.REPORTED),
+    ):
+        approved = status is AbsenceStatus.APPROVED
+        uow.absences.add(
+            Absence(
+                id=AbsenceId(key),
+                institution_id=iid,
+                faculty_id=alice,
+                starts_at=at(day, 13),
+                ends_at=at(day, 16),
+                kind=AbsenceKind.PERSONAL,
+                status=status,
+                reported_at=now,
+                reported_by=world.a.alice.email,
+                decided_at=now if approved else None,
+                decided_by=world.a.admin_email if approved else None,
+            )
+        )
+    uow.cover_needs.add_many(
+        [
+            CoverNeed(
+                id=CoverNeedId(A_NEED),
+                institution_id=iid,
+                absence_id=AbsenceId(A_ABSENCE),
+                session_id=wednesday.id,
+                absent_faculty_id=alice,
+                section_id=wednesday.section_id,
+                subject_code=wednesday.subject_code,
+                day=WEDNESDAY,
+                starts_at=at(WEDNESDAY, 14),
+                ends_at=at(WEDNESDAY, 15),
+                created_at=now,
+                status=NeedStatus.OFFERED,
+            )
+        ]
+    )
+    uow.cover_offers.add(
+        CoverOffer(
+            id=CoverOfferId(A_OFFER),
+            institution_id=iid,
+            need_id=CoverNeedId(A_NEED),
+            substitute_id=bob,
+            plan_id=None,
+            attempt=1,
+            score=25,
+            reasons=(),
+            offered_at=now,
+            expires_at=now + timedelta(hours=2),
+        )
+    )
+    uow.cover_plans.add(
+        CoverPlan(
+            id=CoverPlanId(A_PLAN),
+            institution_id=iid,
+            first_day=THURSDAY,
+            last_day=THURSDAY,
+            created_at=now,
+            created_by=world.a.admin_email,
+            solver="exact",
+            assignments=(),
+            uncovered=(),
+        )
+    )
+    uow.substitute_preferences.add(
+        SubstitutePreference(
+            id=PreferenceId(A_PREFERENCE),
+            institution_id=iid,
+            substitute_id=bob,
+            kind=PreferenceKind.PREFERRED,
+            faculty_id=alice,
+        )
+    )
 
 
 A_MARKERS = (

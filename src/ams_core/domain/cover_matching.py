@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import enum
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ams_core.domain.cover_needs import CoverNeed
-from ams_core.domain.ids import AbsenceId, FacultyId, SectionId
+from ams_core.domain.ids import AbsenceId, FacultyId, SectionId, SubjectCode
 from ams_core.domain.institution import CoverSettings
 from ams_core.domain.people import Faculty
 from ams_core.domain.substitutes import PreferenceKind, SubstitutePreference
@@ -39,6 +39,7 @@ class Unavailability(enum.Enum):
     """The hard rule that rules a teacher out of one need (the first that applies)."""
 
     ABSENT = "absent"
+    NOT_QUALIFIED = "not_qualified"
     EXCLUDED = "excluded"
     TEACHING = "teaching"
     COVERING = "covering"
@@ -120,11 +121,35 @@ class TeacherDay:
 
 @dataclass(frozen=True, slots=True)
 class CoverBoard:
-    """The snapshot the rules read: settings, every teacher, the preferences."""
+    """The snapshot the rules read: settings, every teacher, the preferences.
+
+    ``order`` (teacher ids ascending) and ``qualified`` (subject → qualified teacher ids,
+    ascending) are derived once, so ranking many needs does not sort or scan every teacher
+    again for each.
+    """
 
     settings: CoverSettings
     teachers: Mapping[FacultyId, TeacherDay]
     preferences: tuple[SubstitutePreference, ...] = ()
+    order: tuple[FacultyId, ...] = field(init=False)
+    qualified: Mapping[SubjectCode, tuple[FacultyId, ...]] = field(init=False)
+
+    def __post_init__(self) -> None:
+        order = tuple(sorted(self.teachers))
+        qualified: dict[SubjectCode, list[FacultyId]] = {}
+        for faculty_id in order:
+            for subject in self.teachers[faculty_id].faculty.qualified_subjects:
+                qualified.setdefault(subject, []).append(faculty_id)
+        object.__setattr__(self, "order", order)
+        object.__setattr__(self, "qualified", {k: tuple(v) for k, v in qualified.items()})
+
+    def pool(self, need: CoverNeed) -> tuple[FacultyId, ...]:
+        """The teachers who may be ranked at all: with ``qualified_only``, those qualified
+        in the need's subject; otherwise every teacher.
+        """
+        if self.settings.qualified_only:
+            return self.qualified.get(need.subject_code, ())
+        return self.order
 
     def daily_cap(self, teacher: Faculty) -> int:
         """The teacher's own daily cap, else the institution's."""
@@ -234,22 +259,37 @@ def _adjacent(teacher: TeacherDay, need: CoverNeed) -> bool:
 
 
 def rank_candidates(
-    board: CoverBoard, need: CoverNeed, passed_over: frozenset[FacultyId] = frozenset()
+    board: CoverBoard,
+    need: CoverNeed,
+    passed_over: frozenset[FacultyId] = frozenset(),
+    *,
+    explain: bool = True,
 ) -> CandidateRanking:
     """Rank every teacher of the board for ``need``: best score first, ties by faculty id.
 
     ``passed_over`` are the teachers who already declined the need or let its offer expire.
+    With ``explain=False`` the ruled-out teachers are not listed (a plan over many needs
+    asks for them only for the needs it leaves uncovered).
     """
     ranked: list[RankedCandidate] = []
     unavailable: list[UnavailableCandidate] = []
-    for faculty_id in sorted(board.teachers):
+    pool = board.pool(need)
+    if explain and board.settings.qualified_only:
+        in_pool = frozenset(pool)
+        unavailable += [
+            UnavailableCandidate(f, Unavailability.NOT_QUALIFIED)
+            for f in board.order
+            if f not in in_pool
+        ]
+    for faculty_id in pool:
         teacher = board.teachers[faculty_id]
         block = time_block(board, teacher, need) or cap_block(board, teacher, need)
         if block is None and faculty_id in passed_over:
             block = Unavailability.DECLINED
-        if block is not None:
-            unavailable.append(UnavailableCandidate(faculty_id, block))
-        else:
+        if block is None:
             ranked.append(score(board, teacher, need))
+        elif explain:
+            unavailable.append(UnavailableCandidate(faculty_id, block))
     ranked.sort(key=lambda c: (-c.score, c.faculty_id))
+    unavailable.sort(key=lambda u: u.faculty_id)
     return CandidateRanking(tuple(ranked), tuple(unavailable))

@@ -30,6 +30,8 @@ class UncoveredReason(enum.Enum):
 
     NO_TEACHER_FREE = "no_teacher_free"
     """Every teacher is absent, teaching, covering or excluded at that time."""
+    NO_QUALIFIED_TEACHER_FREE = "no_qualified_teacher_free"
+    """Only qualified teachers may cover (``qualified_only``), and none of them is free."""
     CAPS_REACHED = "caps_reached"
     """Somebody is free, but their daily or weekly cover cap is used up."""
     ALL_DECLINED = "all_declined"

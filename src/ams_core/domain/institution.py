@@ -28,6 +28,8 @@ class CoverSettings:
             start of the class).
         approval_required: absences reported by teachers wait for an admin's approval before
             they make cover needs.
+        qualified_only: only teachers qualified in the class's subject may cover it (a hard
+            rule then, not only points).
     """
 
     max_covers_per_day: int = 2
@@ -42,6 +44,7 @@ class CoverSettings:
     fairness_window_days: int = 28
     offer_expiry_minutes: int = 120
     approval_required: bool = False
+    qualified_only: bool = False
 
 
 @dataclass(frozen=True, slots=True)

@@ -137,9 +137,14 @@ def passed_over(uow: UnitOfWork, need: CoverNeed) -> frozenset[FacultyId]:
     return frozenset(o.substitute_id for o in uow.cover_offers.list_for_need(need.id))
 
 
-def rank_need(uow: UnitOfWork, board: CoverBoard, need: CoverNeed) -> CandidateRanking:
-    """Rank the teachers for ``need``, leaving out those already asked."""
-    return rank_candidates(board, need, passed_over(uow, need))
+def rank_need(
+    uow: UnitOfWork, board: CoverBoard, need: CoverNeed, *, explain: bool = True
+) -> CandidateRanking:
+    """Rank the teachers for ``need``, leaving out those already asked (a need still open
+    has never been offered, so nobody was).
+    """
+    asked = passed_over(uow, need) if need.status is not NeedStatus.OPEN else frozenset()
+    return rank_candidates(board, need, asked, explain=explain)
 
 
 def notify(

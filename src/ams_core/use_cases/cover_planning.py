@@ -205,6 +205,8 @@ def _uncovered_reason(ranking: CandidateRanking) -> UncoveredReason:
         return UncoveredReason.CAPS_REACHED
     if Unavailability.DECLINED in reasons:
         return UncoveredReason.ALL_DECLINED
+    if Unavailability.NOT_QUALIFIED in reasons:
+        return UncoveredReason.NO_QUALIFIED_TEACHER_FREE
     return UncoveredReason.NO_TEACHER_FREE
 
 
@@ -251,7 +253,7 @@ class BuildCoverPlan:
                 if n.starts_at > now
             ]
             board = load_board(uow, institution, command.first_day, command.last_day)
-            rankings = {n.id: rank_need(uow, board, n) for n in needs}
+            rankings = {n.id: rank_need(uow, board, n, explain=False) for n in needs}
             problem = _problem(board, needs, rankings)
             solution = self._solver.solve(problem)
             assignments = []
@@ -264,7 +266,7 @@ class BuildCoverPlan:
                     PlannedCover(need.id, chosen.faculty_id, chosen.score, chosen.reasons)
                 )
             uncovered = [
-                UncoveredNeed(n.id, _uncovered_reason(rankings[n.id]))
+                UncoveredNeed(n.id, _uncovered_reason(rank_need(uow, board, n)))
                 for n in needs
                 if n.id not in solution.assignments
             ]

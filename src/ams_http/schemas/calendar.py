@@ -30,6 +30,10 @@ CoverWeight = Annotated[int, msgspec.Meta(ge=0, le=100)]
 Minutes = Annotated[int, msgspec.Meta(ge=0, le=1440)]
 NetworkText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
 TimezoneText = Annotated[str, msgspec.Meta(min_length=1, max_length=64)]
+#: the days of covers that lower a candidate's fairness points (a year at most)
+FairnessDays = Annotated[int, msgspec.Meta(ge=1, le=366)]
+#: how long a substitute has to answer an offer (a week at most)
+OfferMinutes = Annotated[int, msgspec.Meta(ge=1, le=10_080)]
 
 
 # -- terms ------------------------------------------------------------------------------
@@ -113,6 +117,10 @@ class CoverSettingsPatch(ChangeBody):
     weight_fairness: CoverWeight | UnsetType = UNSET
     weight_continuity: CoverWeight | UnsetType = UNSET
     weight_preferred: CoverWeight | UnsetType = UNSET
+    fairness_window_days: FairnessDays | UnsetType = UNSET
+    offer_expiry_minutes: OfferMinutes | UnsetType = UNSET
+    approval_required: bool | UnsetType = UNSET
+    qualified_only: bool | UnsetType = UNSET
 
 
 _INSTITUTION_CONVERT = {"cover": given}
@@ -146,6 +154,10 @@ class CoverSettingsOut(CamelStruct):
     weight_fairness: int
     weight_continuity: int
     weight_preferred: int
+    fairness_window_days: int
+    offer_expiry_minutes: int
+    approval_required: bool
+    qualified_only: bool
 
 
 class InstitutionOut(CamelStruct):
@@ -192,6 +204,10 @@ class InstitutionOut(CamelStruct):
                 weight_fairness=cover.weight_fairness,
                 weight_continuity=cover.weight_continuity,
                 weight_preferred=cover.weight_preferred,
+                fairness_window_days=cover.fairness_window_days,
+                offer_expiry_minutes=cover.offer_expiry_minutes,
+                approval_required=cover.approval_required,
+                qualified_only=cover.qualified_only,
             ),
             version=institution.version,
         )

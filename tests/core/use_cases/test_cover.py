@@ -564,3 +564,26 @@ def test_an_accept_past_the_weekly_cap_is_refused(
         cover.accept(AnswerOfferCommand(faculty_principal(carol), forced.id))
 
     assert refused.value.code == "cover_cap_reached"
+
+
+def test_with_qualified_only_an_unqualified_teacher_is_ruled_out_and_the_plan_says_so(
+    uow: InMemoryUnitOfWork, college: SmallCollege
+) -> None:
+    with uow.for_platform():
+        institution = uow.institutions.get(college.id)
+        cover_settings = dataclasses.replace(institution.settings.cover, qualified_only=True)
+        settings = dataclasses.replace(institution.settings, cover=cover_settings)
+        uow.institutions.update(dataclasses.replace(institution, settings=settings))
+        uow.commit()
+    cover = Cover(uow, college)
+    dave = cover.teacher("F004", "Dave", "PHY")
+    [need] = cover.alice_away_monday()
+
+    ranking = cover.rank(CoverNeedCommand(college.admin, need.id))
+    plan = cover.plan(BuildCoverPlanCommand(college.admin, MONDAY, MONDAY))
+
+    assert ranking.ranked == ()
+    assert {u.faculty_id: u.reason for u in ranking.unavailable}[dave.id] is (
+        Unavailability.NOT_QUALIFIED
+    )
+    assert [u.reason for u in plan.uncovered] == [UncoveredReason.NO_QUALIFIED_TEACHER_FREE]

@@ -134,10 +134,11 @@ def _cover_problems(cover_changes: Mapping[str, Any]) -> list[FieldProblem]:
             or not _COVER_MINIMUMS.get(name, 0) <= value <= _COVER_LIMITS[name]
         )
     ]
-    if "approval_required" in cover_changes and not isinstance(
-        cover_changes["approval_required"], bool
-    ):
-        problems.append(FieldProblem("cover.approval_required", "must be true or false"))
+    problems += [
+        FieldProblem(f"cover.{name}", "must be true or false")
+        for name in ("approval_required", "qualified_only")
+        if name in cover_changes and not isinstance(cover_changes[name], bool)
+    ]
     return problems
 
 
