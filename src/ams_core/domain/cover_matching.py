@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 
 from ams_core.domain.cover_needs import CoverNeed
+from ams_core.domain.cover_solving.problem import PlanningCandidate
 from ams_core.domain.ids import AbsenceId, FacultyId, SectionId, SubjectCode
 from ams_core.domain.institution import CoverSettings
 from ams_core.domain.people import Faculty
@@ -133,6 +134,18 @@ class CoverBoard:
     preferences: tuple[SubstitutePreference, ...] = ()
     order: tuple[FacultyId, ...] = field(init=False)
     qualified: Mapping[SubjectCode, tuple[FacultyId, ...]] = field(init=False)
+    _preferences_of: Mapping[FacultyId, tuple[SubstitutePreference, ...]] = field(
+        init=False, repr=False, compare=False
+    )
+    _free: dict[tuple[datetime, datetime], frozenset[FacultyId]] = field(
+        init=False, repr=False, compare=False
+    )
+    _free_in_pool: dict[tuple[SubjectCode | None, datetime, datetime], tuple[FacultyId, ...]] = (
+        field(init=False, repr=False, compare=False)
+    )
+    _adjacent: dict[tuple[FacultyId, datetime, datetime], bool] = field(
+        init=False, repr=False, compare=False
+    )
 
     def __post_init__(self) -> None:
         order = tuple(sorted(self.teachers))
@@ -140,8 +153,55 @@ class CoverBoard:
         for faculty_id in order:
             for subject in self.teachers[faculty_id].faculty.qualified_subjects:
                 qualified.setdefault(subject, []).append(faculty_id)
+        preferences_of: dict[FacultyId, list[SubstitutePreference]] = {}
+        for preference in self.preferences:
+            preferences_of.setdefault(preference.substitute_id, []).append(preference)
         object.__setattr__(self, "order", order)
         object.__setattr__(self, "qualified", {k: tuple(v) for k, v in qualified.items()})
+        object.__setattr__(
+            self, "_preferences_of", {k: tuple(v) for k, v in preferences_of.items()}
+        )
+        object.__setattr__(self, "_free", {})
+        object.__setattr__(self, "_free_in_pool", {})
+        object.__setattr__(self, "_adjacent", {})
+
+    def free_between(self, start: datetime, end: datetime) -> frozenset[FacultyId]:
+        """Teachers neither absent nor teaching, covering or offered anything overlapping
+        [start, end): the time rules of :func:`time_block`, worked out once per span (a plan
+        has many needs in few periods).
+        """
+        key = (start, end)
+        free = self._free.get(key)
+        if free is None:
+            free = frozenset(
+                faculty_id
+                for faculty_id, teacher in self.teachers.items()
+                if not _busy(teacher, start, end)
+            )
+            self._free[key] = free
+        return free
+
+    def free_in_pool(self, need: CoverNeed) -> tuple[FacultyId, ...]:
+        """:meth:`pool` less the teachers :meth:`free_between` leaves out, in id order;
+        worked out once per subject (with ``qualified_only``) and span.
+        """
+        subject = need.subject_code if self.settings.qualified_only else None
+        key = (subject, need.starts_at, need.ends_at)
+        found = self._free_in_pool.get(key)
+        if found is None:
+            free = self.free_between(need.starts_at, need.ends_at)
+            found = tuple(f for f in self.pool(need) if f in free)
+            self._free_in_pool[key] = found
+        return found
+
+    def adjacent(self, teacher: TeacherDay, need: CoverNeed) -> bool:
+        """:func:`_adjacent`, remembered per teacher and span."""
+        key = (teacher.faculty.id, need.starts_at, need.ends_at)
+        found = self._adjacent.get(key)
+        if found is None:
+            found = _adjacent(teacher, need)
+            self._adjacent[key] = found
+        return found
 
     def pool(self, need: CoverNeed) -> tuple[FacultyId, ...]:
         """The teachers who may be ranked at all: with ``qualified_only``, those qualified
@@ -163,9 +223,10 @@ class CoverBoard:
 
     def preference(self, teacher: FacultyId, need: CoverNeed) -> PreferenceKind | None:
         """Excluded wins over preferred when both apply to the need."""
-        kinds = {
-            p.kind for p in self.preferences if p.substitute_id == teacher and p.applies_to(need)
-        }
+        own = self._preferences_of.get(teacher)
+        if not own:
+            return None
+        kinds = {p.kind for p in own if p.applies_to(need)}
         if PreferenceKind.EXCLUDED in kinds:
             return PreferenceKind.EXCLUDED
         return PreferenceKind.PREFERRED if kinds else None
@@ -210,11 +271,23 @@ def time_block(board: CoverBoard, teacher: TeacherDay, need: CoverNeed) -> Unava
     return None
 
 
+def _busy(teacher: TeacherDay, start: datetime, end: datetime) -> bool:
+    return (
+        any(a_start < end and start < a_end for a_start, a_end in teacher.absences)
+        or any(b.starts_at < end and start < b.ends_at for b in teacher.classes)
+        or any(b.starts_at < end and start < b.ends_at for b in teacher.covers)
+        or any(b.starts_at < end and start < b.ends_at for b in teacher.offers)
+    )
+
+
 def cap_block(board: CoverBoard, teacher: TeacherDay, need: CoverNeed) -> Unavailability | None:
     """The cap the teacher's accepted covers already reach on the need's day or week."""
-    if covers_on(teacher.covers, need.day) >= board.daily_cap(teacher.faculty):
+    covers = teacher.covers
+    on_day = covers_on(covers, need.day) if covers else 0
+    if on_day >= board.daily_cap(teacher.faculty):
         return Unavailability.DAILY_CAP
-    if covers_in_week(teacher.covers, need.day) >= board.weekly_cap(teacher.faculty):
+    in_week = covers_in_week(covers, need.day) if covers else 0
+    if in_week >= board.weekly_cap(teacher.faculty):
         return Unavailability.WEEKLY_CAP
     return None
 
@@ -223,58 +296,56 @@ def score(board: CoverBoard, teacher: TeacherDay, need: CoverNeed) -> RankedCand
     """Score an eligible teacher for a need; every rule that gives points is a reason."""
     weights = board.settings
     faculty = teacher.faculty
-    reasons: list[ScoreReason] = []
-
-    def add(rule: CoverRule, points: int) -> None:
-        if points > 0:
-            reasons.append(ScoreReason(rule, points))
-
+    earned: list[tuple[CoverRule, int]] = []
     if need.subject_code in faculty.qualified_subjects:
-        add(CoverRule.QUALIFIED, weights.weight_qualified)
+        earned.append((CoverRule.QUALIFIED, weights.weight_qualified))
     if need.section_id in teacher.sections:
-        add(CoverRule.TEACHES_SECTION, weights.weight_teaches_section)
+        earned.append((CoverRule.TEACHES_SECTION, weights.weight_teaches_section))
     absent = board.teachers.get(need.absent_faculty_id)
     if absent is not None and absent.faculty.department == faculty.department != "":
-        add(CoverRule.SAME_DEPARTMENT, weights.weight_same_department)
+        earned.append((CoverRule.SAME_DEPARTMENT, weights.weight_same_department))
     if _adjacent(teacher, need):
-        add(CoverRule.ADJACENT, weights.weight_adjacent)
+        earned.append((CoverRule.ADJACENT, weights.weight_adjacent))
     # a teacher without recent covers gets the whole weight, one with n of them 1/(n+1)
-    add(CoverRule.FAIRNESS, weights.weight_fairness // (1 + teacher.recent_covers))
-    if any(b.absence_id == need.absence_id for b in (*teacher.covers, *teacher.offers)):
-        add(CoverRule.CONTINUITY, weights.weight_continuity)
+    earned.append((CoverRule.FAIRNESS, weights.weight_fairness // (1 + teacher.recent_covers)))
+    if _continues(teacher, need):
+        earned.append((CoverRule.CONTINUITY, weights.weight_continuity))
     if board.preference(faculty.id, need) is PreferenceKind.PREFERRED:
-        add(CoverRule.PREFERRED, weights.weight_preferred)
-    return RankedCandidate(faculty.id, sum(r.points for r in reasons), tuple(reasons))
+        earned.append((CoverRule.PREFERRED, weights.weight_preferred))
+    reasons = tuple(ScoreReason(rule, points) for rule, points in earned if points > 0)
+    return RankedCandidate(faculty.id, sum(points for _, points in earned), reasons)
+
+
+def _continues(teacher: TeacherDay, need: CoverNeed) -> bool:
+    absence = need.absence_id
+    return any(b.absence_id == absence for b in teacher.covers) or any(
+        b.absence_id == absence for b in teacher.offers
+    )
 
 
 def _adjacent(teacher: TeacherDay, need: CoverNeed) -> bool:
-    for booking in (*teacher.classes, *teacher.covers):
-        if booking.day != need.day:
-            continue
-        if timedelta(0) <= need.starts_at - booking.ends_at <= ADJACENT_GAP:
-            return True
-        if timedelta(0) <= booking.starts_at - need.ends_at <= ADJACENT_GAP:
-            return True
+    day, start, end = need.day, need.starts_at, need.ends_at
+    earliest_end, latest_start = start - ADJACENT_GAP, end + ADJACENT_GAP
+    for bookings in (teacher.classes, teacher.covers):
+        for booking in bookings:
+            if booking.day == day and (
+                earliest_end <= booking.ends_at <= start or end <= booking.starts_at <= latest_start
+            ):
+                return True
     return False
 
 
 def rank_candidates(
-    board: CoverBoard,
-    need: CoverNeed,
-    passed_over: frozenset[FacultyId] = frozenset(),
-    *,
-    explain: bool = True,
+    board: CoverBoard, need: CoverNeed, passed_over: frozenset[FacultyId] = frozenset()
 ) -> CandidateRanking:
     """Rank every teacher of the board for ``need``: best score first, ties by faculty id.
 
     ``passed_over`` are the teachers who already declined the need or let its offer expire.
-    With ``explain=False`` the ruled-out teachers are not listed (a plan over many needs
-    asks for them only for the needs it leaves uncovered).
     """
     ranked: list[RankedCandidate] = []
     unavailable: list[UnavailableCandidate] = []
     pool = board.pool(need)
-    if explain and board.settings.qualified_only:
+    if board.settings.qualified_only:
         in_pool = frozenset(pool)
         unavailable += [
             UnavailableCandidate(f, Unavailability.NOT_QUALIFIED)
@@ -288,8 +359,55 @@ def rank_candidates(
             block = Unavailability.DECLINED
         if block is None:
             ranked.append(score(board, teacher, need))
-        elif explain:
+        else:
             unavailable.append(UnavailableCandidate(faculty_id, block))
     ranked.sort(key=lambda c: (-c.score, c.faculty_id))
     unavailable.sort(key=lambda u: u.faculty_id)
     return CandidateRanking(tuple(ranked), tuple(unavailable))
+
+
+def candidate_scores(
+    board: CoverBoard, need: CoverNeed, passed_over: frozenset[FacultyId] = frozenset()
+) -> list[PlanningCandidate]:
+    """The ranked teachers of :func:`rank_candidates` as (substitute, score), in the same
+    order, without the reasons: what a plan over thousands of needs asks the solver about
+    (the reasons are worked out for the chosen candidates only).
+    """
+    weights = board.settings
+    absent = board.teachers.get(need.absent_faculty_id)
+    department = absent.faculty.department if absent is not None else ""
+    subject, section = need.subject_code, need.section_id
+    with_preferences = board._preferences_of
+    fairness = weights.weight_fairness
+    caps_closed = weights.max_covers_per_day <= 0 or weights.max_covers_per_week <= 0
+    found: list[PlanningCandidate] = []
+    for faculty_id in board.free_in_pool(need):
+        if faculty_id == need.absent_faculty_id or faculty_id in passed_over:
+            continue
+        preference = board.preference(faculty_id, need) if faculty_id in with_preferences else None
+        if preference is PreferenceKind.EXCLUDED:
+            continue
+        teacher = board.teachers[faculty_id]
+        faculty = teacher.faculty
+        own_caps = faculty.max_covers_per_day is not None or faculty.max_covers_per_week is not None
+        # caps can only block a teacher with covers, or when a cap is zero
+        if (teacher.covers or own_caps or caps_closed) and cap_block(
+            board, teacher, need
+        ) is not None:
+            continue
+        points = fairness // (1 + teacher.recent_covers)
+        if subject in faculty.qualified_subjects:
+            points += weights.weight_qualified
+        if section in teacher.sections:
+            points += weights.weight_teaches_section
+        if department and faculty.department == department:
+            points += weights.weight_same_department
+        if board.adjacent(teacher, need):
+            points += weights.weight_adjacent
+        if (teacher.covers or teacher.offers) and _continues(teacher, need):
+            points += weights.weight_continuity
+        if preference is PreferenceKind.PREFERRED:
+            points += weights.weight_preferred
+        found.append(PlanningCandidate(faculty_id, points))
+    found.sort(key=lambda c: (-c.score, c.substitute))
+    return found

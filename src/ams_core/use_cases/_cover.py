@@ -27,7 +27,6 @@ from ams_core.domain.ids import (
     CoverPlanId,
     FacultyId,
     NotificationId,
-    SectionId,
 )
 from ams_core.domain.institution import Institution
 from ams_core.domain.notifications import Notification, Recipient, RecipientKind
@@ -76,11 +75,14 @@ def load_board(
     settings = institution.settings.cover
 
     classes: dict[FacultyId, list[BusySpan]] = {}
-    for session in uow.sessions.list_between(DateRange(first_day, last_day)):
-        if session.status is not SessionStatus.CANCELLED:
-            classes.setdefault(session.teacher_id, []).append(
-                BusySpan(session.starts_at(tz), session.ends_at(tz), session.date)
+    for booking in uow.sessions.teacher_bookings(DateRange(first_day, last_day)):
+        classes.setdefault(booking.teacher_id, []).append(
+            BusySpan(
+                datetime.combine(booking.date, booking.start, tzinfo=tz),
+                datetime.combine(booking.date, booking.end, tzinfo=tz),
+                booking.date,
             )
+        )
     absences: dict[FacultyId, list[tuple[datetime, datetime]]] = {}
     for absence in uow.absences.list_overlapping(span_start, span_end):
         if absence.is_effective:
@@ -107,9 +109,7 @@ def load_board(
             BusySpan(need.starts_at, need.ends_at, need.day, need.absence_id)
         )
 
-    sections: dict[FacultyId, set[SectionId]] = {}
-    for assignment in uow.assignments.list():
-        sections.setdefault(assignment.faculty_id, set()).add(assignment.section_id)
+    sections = uow.assignments.sections_by_teacher()
     window_start = _local_midnight(
         institution, first_day - timedelta(days=settings.fairness_window_days)
     )
@@ -122,7 +122,7 @@ def load_board(
             absences=tuple(absences.get(f.id, ())),
             covers=tuple(covers.get(f.id, ())),
             offers=tuple(offers.get(f.id, ())),
-            sections=frozenset(sections.get(f.id, ())),
+            sections=sections.get(f.id, frozenset()),
             recent_covers=recent.get(f.id, 0),
         )
         for f in uow.faculty.list()
@@ -137,14 +137,14 @@ def passed_over(uow: UnitOfWork, need: CoverNeed) -> frozenset[FacultyId]:
     return frozenset(o.substitute_id for o in uow.cover_offers.list_for_need(need.id))
 
 
-def rank_need(
-    uow: UnitOfWork, board: CoverBoard, need: CoverNeed, *, explain: bool = True
-) -> CandidateRanking:
-    """Rank the teachers for ``need``, leaving out those already asked (a need still open
-    has never been offered, so nobody was).
-    """
-    asked = passed_over(uow, need) if need.status is not NeedStatus.OPEN else frozenset()
-    return rank_candidates(board, need, asked, explain=explain)
+def asked_before(uow: UnitOfWork, need: CoverNeed) -> frozenset[FacultyId]:
+    """:func:`passed_over`, without a read for a need still open (never offered)."""
+    return passed_over(uow, need) if need.status is not NeedStatus.OPEN else frozenset()
+
+
+def rank_need(uow: UnitOfWork, board: CoverBoard, need: CoverNeed) -> CandidateRanking:
+    """Rank the teachers for ``need``, leaving out those already asked."""
+    return rank_candidates(board, need, asked_before(uow, need))
 
 
 def notify(

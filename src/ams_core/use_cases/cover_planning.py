@@ -16,10 +16,12 @@ from ams_core.domain.cover_matching import (
     CandidateRanking,
     CoverBoard,
     Unavailability,
+    candidate_scores,
     cap_block,
     covers_in_week,
     covers_on,
     iso_week,
+    score,
 )
 from ams_core.domain.cover_needs import PLANNABLE, CoverNeed, NeedStatus
 from ams_core.domain.cover_offers import CoverOffer
@@ -33,12 +35,13 @@ from ams_core.domain.cover_plans import (
 from ams_core.domain.cover_solving import CoverProblem, PlanningCandidate, PlanningNeed
 from ams_core.domain.errors import FieldProblem, ValidationError
 from ams_core.domain.identity import Principal
-from ams_core.domain.ids import AbsenceId, CoverNeedId, CoverPlanId
+from ams_core.domain.ids import AbsenceId, CoverNeedId, CoverPlanId, FacultyId
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.cover_solver import CoverSolver
 from ams_core.ports.persistence import Slice, UnitOfWork
 from ams_core.use_cases._access import require_admin, tenant_of
 from ams_core.use_cases._cover import (
+    asked_before,
     load_board,
     offer_to,
     rank_need,
@@ -253,15 +256,15 @@ class BuildCoverPlan:
                 if n.starts_at > now
             ]
             board = load_board(uow, institution, command.first_day, command.last_day)
-            rankings = {n.id: rank_need(uow, board, n, explain=False) for n in needs}
-            problem = _problem(board, needs, rankings)
+            scores = {n.id: candidate_scores(board, n, asked_before(uow, n)) for n in needs}
+            problem = _problem(board, needs, scores)
             solution = self._solver.solve(problem)
             assignments = []
             for need in needs:
                 substitute = solution.assignments.get(need.id)
                 if substitute is None:
                     continue
-                chosen = next(c for c in rankings[need.id].ranked if c.faculty_id == substitute)
+                chosen = score(board, board.teachers[FacultyId(substitute)], need)
                 assignments.append(
                     PlannedCover(need.id, chosen.faculty_id, chosen.score, chosen.reasons)
                 )
@@ -294,7 +297,9 @@ def _solver_name(solver: CoverSolver, problem: CoverProblem) -> str:
 
 
 def _problem(
-    board: CoverBoard, needs: list[CoverNeed], rankings: dict[CoverNeedId, CandidateRanking]
+    board: CoverBoard,
+    needs: list[CoverNeed],
+    scores: dict[CoverNeedId, list[PlanningCandidate]],
 ) -> CoverProblem:
     """The solver's view: eligible candidates with their scores, and what is left of each
     candidate's caps after the covers they already hold.
@@ -304,19 +309,20 @@ def _problem(
     planning: list[PlanningNeed] = []
     for need in needs:
         week = iso_week(need.day)
-        candidates = []
-        for candidate in rankings[need.id].ranked:
-            teacher = board.teachers[candidate.faculty_id]
-            key_day, key_week = (candidate.faculty_id, need.day), (candidate.faculty_id, week)
-            if key_day not in day_capacity:
-                day_capacity[key_day] = board.daily_cap(teacher.faculty) - covers_on(
-                    teacher.covers, need.day
-                )
+        candidates = scores[need.id]
+        for candidate in candidates:
+            key_day = (candidate.substitute, need.day)
+            if key_day in day_capacity:
+                continue
+            teacher = board.teachers[FacultyId(candidate.substitute)]
+            day_capacity[key_day] = board.daily_cap(teacher.faculty) - covers_on(
+                teacher.covers, need.day
+            )
+            key_week = (candidate.substitute, week)
             if key_week not in week_capacity:
                 week_capacity[key_week] = board.weekly_cap(teacher.faculty) - covers_in_week(
                     teacher.covers, need.day
                 )
-            candidates.append(PlanningCandidate(candidate.faculty_id, candidate.score))
         planning.append(
             PlanningNeed(need.id, need.starts_at, need.ends_at, need.day, week, tuple(candidates))
         )

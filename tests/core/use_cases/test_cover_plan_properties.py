@@ -11,8 +11,22 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, MemoryStore, SeededRandomSource
-from ams_core.domain import CoverNeed, Faculty, FacultyId, SubjectCode
-from ams_core.domain.cover_matching import covers_in_week, covers_on, time_block
+from ams_core.domain import (
+    CoverNeed,
+    Faculty,
+    FacultyId,
+    PreferenceId,
+    PreferenceKind,
+    SubjectCode,
+    SubstitutePreference,
+)
+from ams_core.domain.cover_matching import (
+    candidate_scores,
+    covers_in_week,
+    covers_on,
+    rank_candidates,
+    time_block,
+)
 from ams_core.domain.cover_solving import ExactCoverSolver
 from ams_core.testing.builders import MONDAY, seed_small_college
 from ams_core.use_cases import (
@@ -47,11 +61,23 @@ absences = st.lists(
 )
 
 
-@given(teachers, absences, st.integers(0, 2))
+preferences = st.lists(
+    st.tuples(
+        st.integers(0, 4),  # which extra teacher
+        st.sampled_from(list(PreferenceKind)),
+        st.sampled_from(["faculty_id", "section_id", "subject_code"]),
+    ),
+    max_size=4,
+)
+_SCOPES = {"faculty_id": "F001", "section_id": "E2-CSE-A", "subject_code": "CS101"}
+
+
+@given(teachers, absences, st.integers(0, 2), preferences)
 def test_a_plan_never_breaks_a_hard_rule_and_is_the_same_twice(
     extra: list[tuple[str, set[str], int | None]],
     away: list[tuple[str, int, int, int]],
     daily_cap: int,
+    prefer: list[tuple[int, PreferenceKind, str]],
 ) -> None:
     uow = InMemoryUnitOfWork(MemoryStore())
     college = seed_small_college(uow)
@@ -71,6 +97,27 @@ def test_a_plan_never_breaks_a_hard_rule_and_is_the_same_twice(
                     max_covers_per_day=cap if cap is not None else daily_cap,
                 )
             )
+        for n, (who, kind, scope) in enumerate(prefer):
+            if who < len(extra):
+                preference = SubstitutePreference(
+                    PreferenceId(f"P{n}"),
+                    college.id,
+                    FacultyId(f"X{who}"),
+                    kind,
+                    **{scope: _SCOPES[scope]},  # type: ignore[arg-type]
+                )
+                if all(
+                    (p.substitute_id, p.kind, p.faculty_id, p.section_id, p.subject_code)
+                    != (
+                        preference.substitute_id,
+                        preference.kind,
+                        preference.faculty_id,
+                        preference.section_id,
+                        preference.subject_code,
+                    )
+                    for p in uow.substitute_preferences.list()
+                ):
+                    uow.substitute_preferences.add(preference)
         uow.commit()
     report = ReportAbsence(uow, clock, random)
     for faculty_id, weekday, hour, hours in away:
@@ -93,6 +140,11 @@ def test_a_plan_never_breaks_a_hard_rule_and_is_the_same_twice(
         institution = uow.institutions.get(college.id)
         board = load_board(uow, institution, MONDAY, last)
         needs = {n.id: n for n in uow.cover_needs.list_between(MONDAY, last)}
+    for need in needs.values():
+        # the plan's fast scores and the explained ranking agree
+        ranked = rank_candidates(board, need).ranked
+        fast = [(c.substitute, c.score) for c in candidate_scores(board, need)]
+        assert fast == [(c.faculty_id, c.score) for c in ranked]
     held: dict[FacultyId, list[CoverNeed]] = {}
     for planned in plan.assignments:
         need = needs[planned.need_id]

@@ -23,7 +23,7 @@ from ams_core.domain import (
     StudentId,
     SubjectCode,
 )
-from ams_core.ports import SessionRepository, StudentClasses
+from ams_core.ports import SessionRepository, StudentClasses, TeacherBooking
 
 _UPCOMING = (SessionStatus.SCHEDULED, SessionStatus.OPEN)
 
@@ -118,6 +118,14 @@ class InMemorySessionRepository(KeyedRepository[SessionId, ClassSession], Sessio
 
     def list_between(self, dates: DateRange) -> Sequence[ClassSession]:
         return self._select(self._data.sessions, lambda s: s.date in dates)
+
+    def teacher_bookings(self, dates: DateRange) -> Sequence[TeacherBooking]:
+        found = [
+            TeacherBooking(s.teacher_id, s.date, s.start, s.end)
+            for s in self.list_between(dates)
+            if s.status is not SessionStatus.CANCELLED
+        ]
+        return sorted(found, key=lambda b: (b.teacher_id, b.date, b.start))
 
     def list_for_assignment(
         self, assignment_id: AssignmentId, dates: DateRange | None = None

@@ -97,6 +97,12 @@ class InMemoryAssignmentRepository(
             key=lambda a: a.id,
         )
 
+    def sections_by_teacher(self) -> Mapping[FacultyId, frozenset[SectionId]]:
+        found: dict[FacultyId, set[SectionId]] = {}
+        for assignment in self._data.assignments.values():
+            found.setdefault(assignment.faculty_id, set()).add(assignment.section_id)
+        return {k: frozenset(v) for k, v in found.items()}
+
     def remove(self, assignment_id: AssignmentId) -> bool:
         return self._remove(assignment_id)
 

@@ -50,7 +50,7 @@ from ams_core.domain import (
     StudentId,
     SubjectCode,
 )
-from ams_core.ports import SessionRepository, StudentClasses
+from ams_core.ports import SessionRepository, StudentClasses, TeacherBooking
 
 SESSIONS = t.sessions.c
 COMPLETED = SessionStatus.COMPLETED.value
@@ -162,6 +162,25 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
 
     def list_between(self, dates: DateRange) -> Sequence[ClassSession]:
         return self._select_where("between", lambda: [_IN_DATES], start=dates.start, end=dates.end)
+
+    def teacher_bookings(self, dates: DateRange) -> Sequence[TeacherBooking]:
+        stmt = prebuilt(
+            ("class_sessions", "teacher bookings"),
+            lambda: (
+                select(SESSIONS.teacher_id, SESSIONS.day, SESSIONS.start_time, SESSIONS.end_time)
+                .where(
+                    SESSIONS.institution_id == INSTITUTION_ID,
+                    SESSIONS.status != SessionStatus.CANCELLED.value,
+                    _IN_DATES,
+                )
+                .order_by(SESSIONS.teacher_id, SESSIONS.day, SESSIONS.start_time)
+            ),
+        )
+        params = {"iid": self._institution_id(), "start": dates.start, "end": dates.end}
+        return [
+            TeacherBooking(FacultyId(r[0]), r[1], r[2], r[3])
+            for r in self._transaction.execute(stmt, params)
+        ]
 
     def list_for_assignment(
         self, assignment_id: AssignmentId, dates: DateRange | None = None

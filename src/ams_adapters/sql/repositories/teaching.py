@@ -10,7 +10,12 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
 from ams_adapters.sql import tables as t
-from ams_adapters.sql.repositories._base import KeyedTableRepository, SqlRepository
+from ams_adapters.sql.repositories._base import (
+    INSTITUTION_ID,
+    KeyedTableRepository,
+    SqlRepository,
+    prebuilt,
+)
 from ams_core.domain import (
     AssignmentId,
     DateRange,
@@ -74,6 +79,22 @@ class SqlAssignmentRepository(
 
         name = f"faculty={faculty_id is not None},section={section_id is not None}"
         return self._select_where(name, conditions, faculty=faculty_id, section=section_id)
+
+    def sections_by_teacher(self) -> Mapping[FacultyId, frozenset[SectionId]]:
+        stmt = prebuilt(
+            ("assignments", "sections by teacher"),
+            lambda: (
+                select(ASSIGNMENTS.faculty_id, ASSIGNMENTS.section_id)
+                .where(ASSIGNMENTS.institution_id == INSTITUTION_ID)
+                .distinct()
+            ),
+        )
+        found: dict[FacultyId, set[SectionId]] = {}
+        for faculty_id, section_id in self._transaction.execute(
+            stmt, {"iid": self._institution_id()}
+        ):
+            found.setdefault(FacultyId(faculty_id), set()).add(SectionId(section_id))
+        return {k: frozenset(v) for k, v in found.items()}
 
     def remove(self, assignment_id: AssignmentId) -> bool:
         return self._remove(assignment_id)

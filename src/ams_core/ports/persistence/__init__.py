@@ -70,6 +70,7 @@ from ams_core.ports.persistence.people import (
 from ams_core.ports.persistence.sessions import (
     SessionRepository,
     StudentClasses,
+    TeacherBooking,
 )
 from ams_core.ports.persistence.teaching import (
     AssignmentRepository,
@@ -111,6 +112,7 @@ __all__ = [
     "StudentRepository",
     "SubjectRepository",
     "SubstitutePreferenceRepository",
+    "TeacherBooking",
     "TermRepository",
     "UnitOfWork",
     "UpsertCounts",

@@ -36,6 +36,16 @@ class StudentClasses:
     marks: Mapping[SessionId, AttendanceMark]
 
 
+@dataclass(frozen=True, slots=True)
+class TeacherBooking:
+    """When a teacher of record holds a class: all the time rules of cover need of it."""
+
+    teacher_id: FacultyId
+    date: date
+    start: time
+    end: time
+
+
 class SessionRepository(Protocol):
     """Class sessions; at most one generated session per (weekly slot, date)."""
 
@@ -75,6 +85,12 @@ class SessionRepository(Protocol):
     @abstractmethod
     def list_between(self, dates: DateRange) -> Sequence[ClassSession]:
         """Every session of the institution in ``dates``, ordered by date, start and id."""
+
+    @abstractmethod
+    def teacher_bookings(self, dates: DateRange) -> Sequence[TeacherBooking]:
+        """The sessions in ``dates`` that are not cancelled, as teacher of record, date,
+        start and end; ordered by teacher, date and start.
+        """
 
     @abstractmethod
     def list_for_assignment(

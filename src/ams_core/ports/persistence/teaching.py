@@ -77,6 +77,12 @@ class AssignmentRepository(Protocol):
         """Assignments, filtered by teacher and/or section, ordered by id."""
 
     @abstractmethod
+    def sections_by_teacher(self) -> Mapping[FacultyId, frozenset[SectionId]]:
+        """The sections each teacher has a teaching assignment for (teachers without one
+        are left out).
+        """
+
+    @abstractmethod
     def remove(self, assignment_id: AssignmentId) -> bool:
         """Delete the teaching assignment; False if it does not exist.
 

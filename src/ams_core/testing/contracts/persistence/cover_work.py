@@ -11,7 +11,7 @@ from __future__ import annotations
 import dataclasses
 import threading
 from concurrent.futures import ThreadPoolExecutor
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, time, timedelta
 from typing import Any
 
 import pytest
@@ -27,6 +27,7 @@ from ams_core.domain import (
     CoverOfferId,
     CoverPlanId,
     CoverRule,
+    DateRange,
     FacultyId,
     InstitutionId,
     NeedStatus,
@@ -39,6 +40,7 @@ from ams_core.domain import (
     ScoreReason,
     SectionId,
     SessionId,
+    SessionStatus,
     SubjectCode,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
@@ -581,6 +583,38 @@ class CoverWorkContract(ContractHelpers):
                 c.bob.id: 1,
             }
             assert dict(covers.count_by_substitute(T0 + timedelta(days=3), _FAR_FUTURE)) == {}
+
+    # -- the board's lean reads ---------------------------------------------------------------
+    def test_teacher_bookings_list_live_sessions_by_teacher_date_and_start(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        self._cover_sessions(uow_factory, c)
+        with uow_factory().for_institution(c.id) as uow:
+            cancelled = uow.sessions.get(SessionId("S-4"))
+            uow.sessions.update(dataclasses.replace(cancelled, status=SessionStatus.CANCELLED))
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            week = DateRange(MONDAY, _day(6))
+            found = [
+                (b.teacher_id, b.date, b.start, b.end) for b in uow.sessions.teacher_bookings(week)
+            ]
+            assert found == [
+                (c.alice.id, MONDAY, time(9), time(10)),
+                (c.alice.id, _day(1), time(9), time(10)),
+                (c.bob.id, MONDAY, time(10), time(11)),
+            ]
+            assert list(uow.sessions.teacher_bookings(DateRange(_day(2), _day(6)))) == []
+
+    def test_sections_by_teacher_name_each_section_a_teacher_has_an_assignment_for(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        with uow_factory().for_institution(c.id) as uow:
+            assert dict(uow.assignments.sections_by_teacher()) == {
+                c.alice.id: frozenset({c.section_a.id}),
+                c.bob.id: frozenset({c.section_a.id, c.section_b.id}),
+            }
 
     # -- tenants ------------------------------------------------------------------------------
     def test_another_institutions_cover_work_is_never_seen_and_never_in_the_way(
