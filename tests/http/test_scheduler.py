@@ -24,10 +24,28 @@ from ams_adapters.dramatiq import (
 from ams_adapters.identity import IdentitySettings
 from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore
 from ams_adapters.memory.clock import FixedClock
-from ams_core.domain import ClassSession, DateRange, InstitutionId, SessionStatus
+from ams_core.domain import (
+    ClassSession,
+    DateRange,
+    Faculty,
+    FacultyId,
+    InstitutionId,
+    OfferStatus,
+    SessionStatus,
+)
 from ams_core.ports import Job, JobHandler
 from ams_core.testing.builders import seed_small_college
-from ams_core.use_cases import GenerateWeek, GenerateWeekCommand, scheduler_principal
+from ams_core.use_cases import (
+    BuildCoverPlan,
+    BuildCoverPlanCommand,
+    CoverPlanCommand,
+    GenerateWeek,
+    GenerateWeekCommand,
+    PublishCoverPlan,
+    ReportAbsence,
+    ReportAbsenceCommand,
+    scheduler_principal,
+)
 from ams_http.serve.background import PeriodicScheduler, in_process_queue, job_handlers
 from tests.http.conftest import SECRET, FixedSystemProvider
 from tests.redis_support import REDIS_URL
@@ -94,6 +112,51 @@ def test_sessions_left_open_are_completed_after_their_grace(store: MemoryStore) 
         container.close()
     [after] = [s for s in _sessions(store, monday) if s.id == first.id]
     assert after.status is SessionStatus.COMPLETED
+
+
+def test_cover_offers_left_unanswered_expire_and_go_to_the_next_candidate(
+    store: MemoryStore,
+) -> None:
+    clock = FixedClock(datetime(2026, 11, 15, 12, 30, tzinfo=UTC))  # Sunday 18:00 in Kolkata
+    container = _container(store, clock)
+    uow = InMemoryUnitOfWork(store)
+    with uow.for_institution(INST):
+        for n, name in ((3, "Carol"), (4, "Dave")):
+            uow.faculty.add(
+                Faculty(FacultyId(f"F00{n}"), INST, name, f"{name.lower()}@a.edu", "CSE")
+            )
+        uow.commit()
+    try:
+        scheduler = PeriodicScheduler(container, in_process_queue(job_handlers(container)))
+        with container() as request:
+            admin = scheduler_principal(INST)
+            request.get(GenerateWeek)(GenerateWeekCommand.for_week(admin, "2026-W47"))
+            monday_morning = datetime(2026, 11, 16, 2, 30, tzinfo=UTC)  # 08:00 in Kolkata
+            request.get(ReportAbsence)(
+                ReportAbsenceCommand(
+                    admin,
+                    monday_morning,
+                    monday_morning + timedelta(hours=2),
+                    "sick",
+                    faculty_id=FacultyId("F001"),
+                )
+            )
+            plan = request.get(BuildCoverPlan)(
+                BuildCoverPlanCommand(admin, date(2026, 11, 16), date(2026, 11, 16))
+            )
+            [first] = request.get(PublishCoverPlan)(CoverPlanCommand(admin, plan.id)).offers
+        scheduler.tick()  # nothing has run out yet
+        clock.set(first.expires_at)
+        scheduler.tick()
+    finally:
+        container.close()
+    with uow.for_institution(INST):
+        offers = list(uow.cover_offers.list_for_need(first.need_id))
+    assert [(o.substitute_id, o.status) for o in offers] == [
+        (first.substitute_id, OfferStatus.EXPIRED),
+        (offers[1].substitute_id, OfferStatus.OFFERED),
+    ]
+    assert offers[1].substitute_id != first.substitute_id
 
 
 @pytest.fixture

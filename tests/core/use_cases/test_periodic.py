@@ -22,6 +22,7 @@ from ams_core.testing.builders import seed_small_college
 from ams_core.use_cases import (
     CLEAN_UP,
     COMPLETE_OVERDUE,
+    EXPIRE_OFFERS,
     GENERATE_WEEK,
     WEEKLY_DIGEST,
     CleanUp,
@@ -124,6 +125,19 @@ def test_completing_overdue_sessions_is_due_once_per_slot(store: MemoryStore) ->
         "complete-overdue:20261120T0900",
         "complete-overdue:20261120T0905",
         "complete-overdue:20261120T0910",
+    ]
+
+
+def test_expiring_cover_offers_is_due_once_a_minute(store: MemoryStore) -> None:
+    queue = RecordingJobQueue()
+    start = datetime(2026, 11, 20, 9, 0, tzinfo=UTC)
+    for second in range(0, 3 * 60, 20):
+        _plan(store, start + timedelta(seconds=second), queue)
+    keys = [j.idempotency_key for j in _named(queue, EXPIRE_OFFERS)]
+    assert keys == [
+        "expire-offers:20261120T0900",
+        "expire-offers:20261120T0901",
+        "expire-offers:20261120T0902",
     ]
 
 
