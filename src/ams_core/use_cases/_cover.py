@@ -5,8 +5,10 @@ absence into needs, offering a need to the next candidate, and releasing a need.
 from __future__ import annotations
 
 import dataclasses
+import enum
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime, timedelta
+from typing import TypeVar
 
 from ams_core.domain.absences import Absence
 from ams_core.domain.calendar import DateRange
@@ -20,6 +22,7 @@ from ams_core.domain.cover_matching import (
 )
 from ams_core.domain.cover_needs import CoverNeed, NeedStatus
 from ams_core.domain.cover_offers import CoverOffer
+from ams_core.domain.errors import FieldProblem, ValidationError
 from ams_core.domain.ids import (
     AbsenceId,
     CoverNeedId,
@@ -42,6 +45,36 @@ ESCALATED_KIND = "cover_escalated"
 
 #: sessions that still take place (a need for a completed or cancelled class makes no sense)
 _LIVE = frozenset({SessionStatus.SCHEDULED, SessionStatus.OPEN})
+
+
+E = TypeVar("E", bound=enum.Enum)
+
+
+def parse_choice(choices: type[E], value: str, field: str) -> E:
+    """The member of ``choices`` whose value is ``value``, or a ValidationError naming
+    ``field`` and every allowed value.
+    """
+    for choice in choices:
+        if choice.value == value:
+            return choice
+    allowed = ", ".join(str(c.value) for c in choices)
+    raise ValidationError([FieldProblem(field, f"must be one of {allowed}")])
+
+
+def notify_withdrawn(
+    uow: UnitOfWork, random: RandomSource, now: datetime, offer: CoverOffer
+) -> None:
+    """Tell the substitute their open offer was taken back."""
+    notify(
+        uow,
+        random,
+        now,
+        offer.institution_id,
+        OFFER_WITHDRAWN_KIND,
+        ("Cover no longer needed", "An offer to cover a class was withdrawn."),
+        [Recipient(RecipientKind.FACULTY, offer.substitute_id)],
+        {"offerId": offer.id, "needId": offer.need_id},
+    )
 
 
 def is_live(session: ClassSession) -> bool:
@@ -294,16 +327,7 @@ def release_need(
     offer = uow.cover_offers.open_for_need(need.id)
     if offer is not None:
         uow.cover_offers.update(offer.withdraw(now))
-        notify(
-            uow,
-            random,
-            now,
-            institution.id,
-            OFFER_WITHDRAWN_KIND,
-            ("Cover no longer needed", "An offer to cover a class was withdrawn."),
-            [Recipient(RecipientKind.FACULTY, offer.substitute_id)],
-            {"offerId": offer.id, "needId": need.id},
-        )
+        notify_withdrawn(uow, random, now, offer)
     cover = uow.covers.for_session(need.session_id)
     if cover is None:
         return

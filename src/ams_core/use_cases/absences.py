@@ -19,15 +19,7 @@ from ams_core.domain.ids import AbsenceId, FacultyId
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import Slice, UnitOfWork
 from ams_core.use_cases._access import require_admin, require_faculty, tenant_of
-from ams_core.use_cases._cover import absence_needs, is_live, release_need
-
-
-def _kind(value: str) -> AbsenceKind:
-    kind = next((k for k in AbsenceKind if k.value == value), None)
-    if kind is None:
-        allowed = ", ".join(k.value for k in AbsenceKind)
-        raise ValidationError([FieldProblem("type", f"must be one of {allowed}")])
-    return kind
+from ams_core.use_cases._cover import absence_needs, is_live, parse_choice, release_need
 
 
 def _acting_for(actor: Principal, faculty_id: FacultyId | None) -> FacultyId:
@@ -87,7 +79,7 @@ class ReportAbsence:
         """
         institution_id = tenant_of(command.actor)
         faculty_id = _acting_for(command.actor, command.faculty_id)
-        kind = _kind(command.type)
+        kind = parse_choice(AbsenceKind, command.type, "type")
         now = self._clock.now()
         with self._uow.for_institution(institution_id) as uow:
             institution = uow.institutions.get(institution_id)
@@ -251,10 +243,7 @@ class ListAbsences:
         )
         status = None
         if command.status is not None:
-            status = next((s for s in AbsenceStatus if s.value == command.status), None)
-            if status is None:
-                allowed = ", ".join(s.value for s in AbsenceStatus)
-                raise ValidationError([FieldProblem("status", f"must be one of {allowed}")])
+            status = parse_choice(AbsenceStatus, command.status, "status")
         with self._uow.for_institution(institution_id) as uow:
             return uow.absences.page(
                 command.limit,

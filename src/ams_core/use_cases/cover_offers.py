@@ -18,10 +18,8 @@ from ams_core.domain.cover_needs import CoverNeed, NeedStatus
 from ams_core.domain.cover_offers import CoverOffer, OfferStatus
 from ams_core.domain.errors import (
     ConflictError,
-    FieldProblem,
     NotFoundError,
     PermissionDeniedError,
-    ValidationError,
 )
 from ams_core.domain.identity import Principal
 from ams_core.domain.ids import CoverId, CoverNeedId, CoverOfferId, FacultyId, InstitutionId
@@ -31,7 +29,14 @@ from ams_core.domain.sessions import SessionStatus
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import Slice, UnitOfWork
 from ams_core.use_cases._access import require_admin, require_faculty, tenant_of
-from ams_core.use_cases._cover import COVERED_KIND, notify, offer_next, week_span
+from ams_core.use_cases._cover import (
+    COVERED_KIND,
+    notify,
+    notify_withdrawn,
+    offer_next,
+    parse_choice,
+    week_span,
+)
 
 
 def _visible(actor: Principal, offer: CoverOffer) -> bool:
@@ -212,16 +217,7 @@ class WithdrawCoverOffer:
             need = uow.cover_needs.get(offer.need_id)
             if need.status is NeedStatus.OFFERED:
                 uow.cover_needs.update(need.reopened())
-            notify(
-                uow,
-                self._random,
-                now,
-                institution_id,
-                "cover_offer_withdrawn",
-                ("Cover no longer needed", "An offer to cover a class was withdrawn."),
-                [Recipient(RecipientKind.FACULTY, offer.substitute_id)],
-                {"offerId": offer.id, "needId": need.id},
-            )
+            notify_withdrawn(uow, self._random, now, offer)
             uow.commit()
         return AnswerResult(withdrawn)
 
@@ -284,10 +280,7 @@ class ListCoverOffers:
         )
         status = None
         if command.status is not None:
-            status = next((s for s in OfferStatus if s.value == command.status), None)
-            if status is None:
-                allowed = ", ".join(s.value for s in OfferStatus)
-                raise ValidationError([FieldProblem("status", f"must be one of {allowed}")])
+            status = parse_choice(OfferStatus, command.status, "status")
         with self._uow.for_institution(institution_id) as uow:
             return uow.cover_offers.page(
                 command.limit,

@@ -33,7 +33,6 @@ from ams_core.domain.cover_plans import (
     UncoveredReason,
 )
 from ams_core.domain.cover_solving import CoverProblem, PlanningCandidate, PlanningNeed
-from ams_core.domain.errors import FieldProblem, ValidationError
 from ams_core.domain.identity import Principal
 from ams_core.domain.ids import AbsenceId, CoverNeedId, CoverPlanId, FacultyId
 from ams_core.ports.clock import Clock, RandomSource
@@ -44,6 +43,7 @@ from ams_core.use_cases._cover import (
     asked_before,
     load_board,
     offer_to,
+    parse_choice,
     rank_need,
     release_need,
 )
@@ -52,14 +52,7 @@ from ams_core.use_cases._cover import (
 def _statuses(values: tuple[str, ...]) -> frozenset[NeedStatus] | None:
     if not values:
         return None
-    found = set()
-    for value in values:
-        status = next((s for s in NeedStatus if s.value == value), None)
-        if status is None:
-            allowed = ", ".join(s.value for s in NeedStatus)
-            raise ValidationError([FieldProblem("status", f"must be one of {allowed}")])
-        found.add(status)
-    return frozenset(found)
+    return frozenset(parse_choice(NeedStatus, value, "status") for value in values)
 
 
 @dataclass(frozen=True, slots=True)
@@ -475,9 +468,6 @@ class ListCoverPlans:
         require_admin(command.actor)
         status = None
         if command.status is not None:
-            status = next((s for s in PlanStatus if s.value == command.status), None)
-            if status is None:
-                allowed = ", ".join(s.value for s in PlanStatus)
-                raise ValidationError([FieldProblem("status", f"must be one of {allowed}")])
+            status = parse_choice(PlanStatus, command.status, "status")
         with self._uow.for_institution(tenant_of(command.actor)) as uow:
             return uow.cover_plans.page(command.limit, command.offset, status=status)
