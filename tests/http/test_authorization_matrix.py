@@ -150,6 +150,10 @@ ADMIN_READ = row(
     a=(403, 403, 403, 403, 200),
     b=(403, 403, 403, 403, 200), operator=403, anonymous=401)
 ADMIN_READ_A_ONLY = ADMIN_CHANGES_A_ONLY
+#: offering a's need by hand: only a's admin gets as far as the need (already on offer)
+ADMIN_OFFERS_A_ONLY = row(
+    a=(403, 403, 403, 403, 409),
+    b=(403, 403, 403, 403, 404), operator=403, anonymous=401)
 #: teachers read their own absences and offers, admins all of them (students: 403)
 TEACHERS_READ_OWN = STAFF_READ
 #: alice's absence: hers and the admins' (anybody else of a does not find it)
@@ -324,6 +328,7 @@ EXPECTED: dict[str, Row] = {
     "GET /api/v1/cover/needs/{need_id}": ADMIN_READ_A_ONLY,
     "POST /api/v1/cover/needs/{need_id}/cancel": ADMIN_CHANGES_A_ONLY,
     "GET /api/v1/cover/needs/{need_id}/candidates": ADMIN_READ_A_ONLY,
+    "POST /api/v1/cover/needs/{need_id}/offers": ADMIN_OFFERS_A_ONLY,
     "POST /api/v1/cover/plans": ADMIN_CREATES,
     "GET /api/v1/cover/plans": ADMIN_READ,
     "GET /api/v1/cover/plans/{plan_id}": ADMIN_READ_A_ONLY,
@@ -661,6 +666,11 @@ CALLS: dict[str, Call] = {
     "GET /api/v1/cover/needs/{need_id}": Call(f"/api/v1/cover/needs/{A_NEED}"),
     "POST /api/v1/cover/needs/{need_id}/cancel": Call(
         f"/api/v1/cover/needs/{A_NEED}/cancel", mutates=True
+    ),
+    "POST /api/v1/cover/needs/{need_id}/offers": Call(
+        f"/api/v1/cover/needs/{A_NEED}/offers",
+        body=lambda actor, ctx: {"facultyId": "F002"},
+        mutates=True,
     ),
     "GET /api/v1/cover/needs/{need_id}/candidates": Call(
         f"/api/v1/cover/needs/{A_NEED}/candidates"

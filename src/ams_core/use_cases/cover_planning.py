@@ -21,6 +21,7 @@ from ams_core.domain.cover_matching import (
     covers_in_week,
     covers_on,
     iso_week,
+    rank_candidates,
     score,
 )
 from ams_core.domain.cover_needs import PLANNABLE, CoverNeed, NeedStatus
@@ -33,6 +34,7 @@ from ams_core.domain.cover_plans import (
     UncoveredReason,
 )
 from ams_core.domain.cover_solving import CoverProblem, PlanningCandidate, PlanningNeed
+from ams_core.domain.errors import ConflictError
 from ams_core.domain.identity import Principal
 from ams_core.domain.ids import AbsenceId, CoverNeedId, CoverPlanId, FacultyId
 from ams_core.ports.clock import Clock, RandomSource
@@ -182,6 +184,79 @@ class RankCandidates:
             need = uow.cover_needs.get(command.need_id)
             board = load_board(uow, institution, need.day, need.day)
             return rank_need(uow, board, need)
+
+
+@dataclass(frozen=True, slots=True)
+class OfferNeedCommand:
+    """The admin offers one need to a teacher they choose."""
+
+    actor: Principal
+    need_id: CoverNeedId
+    faculty_id: FacultyId
+
+
+class OfferNeed:
+    """Offer a need to a named teacher, outside any plan (an escalated need, or a class
+    the admin wants to hand out by hand). Every hard rule still holds; a teacher who
+    declined before may be asked again.
+    """
+
+    def __init__(self, uow: UnitOfWork, clock: Clock, random: RandomSource) -> None:
+        self._uow = uow
+        self._clock = clock
+        self._random = random
+
+    def __call__(self, command: OfferNeedCommand) -> CoverOffer:
+        """Offer and tell the teacher.
+
+        Raises:
+            PermissionDeniedError: not an admin.
+            NotFoundError: no such need or teacher.
+            ConflictError: ``need_<status>`` when the need is covered, cancelled or already
+                on offer; ``teacher_unavailable`` naming the hard rule that rules the
+                teacher out; ``class_starts_too_soon`` when the class has begun.
+        """
+        require_admin(command.actor)
+        institution_id = tenant_of(command.actor)
+        now = self._clock.now()
+        with self._uow.for_institution(institution_id) as uow:
+            institution = uow.institutions.get(institution_id)
+            need = uow.cover_needs.get(command.need_id)
+            uow.faculty.get(command.faculty_id)
+            if not need.is_plannable:
+                raise ConflictError(
+                    f"the cover need is {need.status.value}", code=f"need_{need.status.value}"
+                )
+            board = load_board(uow, institution, need.day, need.day)
+            ranking = rank_candidates(board, need)
+            candidate = next(
+                (c for c in ranking.ranked if c.faculty_id == command.faculty_id), None
+            )
+            if candidate is None:
+                reason = next(
+                    u.reason.value
+                    for u in ranking.unavailable
+                    if u.faculty_id == command.faculty_id
+                )
+                raise ConflictError(
+                    f"the teacher cannot cover this class ({reason.replace('_', ' ')})",
+                    code="teacher_unavailable",
+                )
+            attempt = len(uow.cover_offers.list_for_need(need.id)) + 1
+            offer = offer_to(
+                uow,
+                institution,
+                need,
+                candidate,
+                attempt=attempt,
+                plan_id=None,
+                now=now,
+                random=self._random,
+            )
+            if offer is None:
+                raise ConflictError("the class starts too soon", code="class_starts_too_soon")
+            uow.commit()
+        return offer
 
 
 @dataclass(frozen=True, slots=True)

@@ -57,6 +57,8 @@ from ams_core.use_cases import (
     ListCoverOffersCommand,
     ListCoverPlans,
     ListCoverPlansCommand,
+    OfferNeed,
+    OfferNeedCommand,
     PageRequest,
     PublishCoverPlan,
     RankCandidates,
@@ -81,6 +83,7 @@ from ams_http.schemas.cover import (
     CoverPlanOut,
     CoverPlanPageOut,
     DeclineIn,
+    OfferNeedIn,
     PreferenceIn,
     PreferenceOut,
     PreferencePageOut,
@@ -196,6 +199,25 @@ async def rank_cover_candidates(
     ranking = await run(use_case, CoverNeedCommand(actor, CoverNeedId(need_id)))
     names = await _faculty_names(actor, faculty)
     return CandidatesOut.of(need_id, ranking, names)
+
+
+@post(f"{NEED}/offers", tags=TAGS, operation_id="offerCoverNeed", **CREATES)
+@inject
+async def offer_cover_need(
+    actor: FromDishka[Principal],
+    need_id: NeedPath,
+    data: JSONBody[OfferNeedIn],
+    use_case: FromDishka[OfferNeed],
+) -> Response[CoverOfferOut]:
+    """Admin: offer one open or escalated need to a teacher of your choice, outside any
+    plan (for instance after every candidate declined). The hard rules still hold: 409
+    ``teacher_unavailable`` names the rule that rules the teacher out; a teacher who
+    declined before may be asked again. 409 ``need_offered``/``need_covered``/
+    ``need_cancelled`` for a need not open, ``class_starts_too_soon`` once it has begun.
+    """
+    command = OfferNeedCommand(actor, CoverNeedId(need_id), FacultyId(data.faculty_id))
+    offer = await run(use_case, command)
+    return created(CoverOfferOut.of(offer), f"{COVER}/offers/{offer.id}")
 
 
 # -- plans ------------------------------------------------------------------------------
@@ -536,6 +558,7 @@ ROUTES = [
     get_cover_need,
     cancel_cover_need,
     rank_cover_candidates,
+    offer_cover_need,
     build_cover_plan,
     list_cover_plans,
     get_cover_plan,

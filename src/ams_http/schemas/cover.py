@@ -306,6 +306,12 @@ class AnswerOut(CamelStruct):
 
 
 # -- plans ------------------------------------------------------------------------------
+class OfferNeedIn(CamelBody):
+    """The teacher to offer the class to."""
+
+    faculty_id: Id
+
+
 class CoverPlanIn(CamelBody):
     """The local dates to plan, both included (at most 31 days)."""
 

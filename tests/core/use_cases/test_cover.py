@@ -62,6 +62,8 @@ from ams_core.use_cases import (
     ListAbsencesCommand,
     ListCoverOffers,
     ListCoverOffersCommand,
+    OfferNeed,
+    OfferNeedCommand,
     OpenAttendance,
     OpenAttendanceCommand,
     PublishCoverPlan,
@@ -587,3 +589,25 @@ def test_with_qualified_only_an_unqualified_teacher_is_ruled_out_and_the_plan_sa
         Unavailability.NOT_QUALIFIED
     )
     assert [u.reason for u in plan.uncovered] == [UncoveredReason.NO_QUALIFIED_TEACHER_FREE]
+
+
+def test_an_admin_offers_an_escalated_need_by_hand_under_the_hard_rules(cover: Cover) -> None:
+    carol = cover.teacher("F003", "Carol", "CSE", "CS101")
+    admin = cover.college.admin
+    [need] = cover.alice_away_monday()
+    plan = cover.plan(BuildCoverPlanCommand(admin, MONDAY, MONDAY))
+    [offer] = cover.publish(CoverPlanCommand(admin, plan.id)).offers
+    cover.decline(AnswerOfferCommand(faculty_principal(carol), offer.id))
+    assert cover.need(need).status is NeedStatus.ESCALATED
+    offer_by_hand = OfferNeed(cover.uow, cover.clock, cover.random)
+
+    with pytest.raises(ConflictError) as refused:
+        offer_by_hand(OfferNeedCommand(admin, need.id, cover.college.bob.id))
+    again = offer_by_hand(OfferNeedCommand(admin, need.id, carol.id))
+
+    assert refused.value.code == "teacher_unavailable"
+    assert "teaching" in str(refused.value)
+    assert (again.substitute_id, again.attempt, again.plan_id) == (carol.id, 2, None)
+    assert cover.need(need).status is NeedStatus.OFFERED
+    with pytest.raises(PermissionDeniedError):
+        offer_by_hand(OfferNeedCommand(faculty_principal(carol), need.id, carol.id))
