@@ -133,7 +133,10 @@ def _worker(args: argparse.Namespace) -> int:
     broker = make_broker(options, client=client)
     stop = _stop_on_signals()
     with _container(settings) as container:
-        jobs = DramatiqJobQueue(broker, client, job_handlers(container), options)
+        queued: list[DramatiqJobQueue] = []  # the queue its own handlers queue parts on
+        handlers = job_handlers(container, lambda job: queued[0].enqueue(job))
+        jobs = DramatiqJobQueue(broker, client, handlers, options)
+        queued.append(jobs)
         relay = None if args.no_relay else OutboxRelayLoop(container, jobs, settings.background)
         print(
             f"AMS worker: {options.threads} threads, prefetch {options.prefetch}, "

@@ -260,3 +260,74 @@ def test_relay_and_delivery_together_deliver_everything_in_process(world: World)
     assert result == RelayOutboxResult(relayed=3, queue_unavailable=False)
     assert world.notifier.sent == notifications
     assert world.pending() == []
+
+
+# -- a large audience in parts --------------------------------------------------------------
+
+
+def _register_many(world: World, count: int) -> list[str]:
+    tokens = [f"token-{n:04d}" for n in range(count)]
+    for n, token in enumerate(tokens):
+        world.register(token, student=n % 5)
+    return tokens
+
+
+def test_a_large_audience_is_split_into_part_jobs_that_deliver_each_device_once(
+    world: World,
+) -> None:
+    tokens = _register_many(world, 25)
+    notification = world.queue("big")
+    deliver = DeliverNotification(world.uow(), world.notifier, world.clock, part_size=10)
+    command = DeliverNotificationCommand(notification.id, notification.institution_id)
+
+    fanned = deliver(command)
+    assert world.notifier.deliveries == []  # the parent sends nothing itself
+    assert [(j.payload["part"], j.payload["parts"]) for j in fanned.follow_up] == [
+        (0, 3),
+        (1, 3),
+        (2, 3),
+    ]
+    for job in fanned.follow_up[:2]:
+        deliver(DeliverNotificationCommand.of(job))
+    assert world.pending() == [notification.id]  # one part still to go
+    deliver(DeliverNotificationCommand.of(fanned.follow_up[2]))
+
+    handed = [t for _, part in world.notifier.deliveries for t in part]
+    assert sorted(handed) == sorted(tokens)
+    assert len(world.notifier.deliveries) == 3
+    with world.uow().for_institution(world.college.id) as uow:
+        sent = uow.outbox.find(notification.id)
+    assert sent is not None
+    assert (sent.delivered_at, sent.delivered, sent.failed) == (world.clock.now(), 25, 0)
+
+
+def test_a_part_run_twice_sends_nothing_again_and_a_rerun_asks_only_for_missing_parts(
+    world: World,
+) -> None:
+    _register_many(world, 25)
+    notification = world.queue("big")
+    deliver = DeliverNotification(world.uow(), world.notifier, world.clock, part_size=10)
+    command = DeliverNotificationCommand(notification.id, notification.institution_id)
+    first = deliver(command).follow_up[0]
+    deliver(DeliverNotificationCommand.of(first))
+    handed = len(world.notifier.deliveries)
+
+    again = deliver(DeliverNotificationCommand.of(first))
+    rerun = deliver(command)  # the relay handed the notification over again
+
+    assert again.already_delivered
+    assert len(world.notifier.deliveries) == handed
+    assert [j.payload["part"] for j in rerun.follow_up] == [1, 2]
+
+
+def test_without_a_part_size_a_large_audience_is_delivered_whole(world: World) -> None:
+    tokens = _register_many(world, 25)
+    notification = world.queue("big")
+
+    result = DeliverNotification(world.uow(), world.notifier, world.clock)(
+        DeliverNotificationCommand(notification.id, notification.institution_id)
+    )
+
+    assert result.follow_up == ()
+    assert [sorted(part) for _, part in world.notifier.deliveries] == [sorted(tokens)]
+    assert world.pending() == []
