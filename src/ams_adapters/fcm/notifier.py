@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import time
 from collections import Counter
@@ -54,9 +53,8 @@ class FcmNotifier(Notifier):
 
     When nothing at all was delivered and every failure was transient, ``send`` raises
     :class:`~ams_core.domain.UnavailableError` so the outbox tries again later. The last
-    10,000 deliveries (idempotency key and devices) are remembered; a repeat to the same
-    devices is not sent again, a part of the same notification for other devices is. Safe
-    to share between threads.
+    10,000 delivered idempotency keys are remembered; a repeat is not sent again. Safe to
+    share between threads.
     """
 
     def __init__(
@@ -88,10 +86,7 @@ class FcmNotifier(Notifier):
         tokens = list(dict.fromkeys(device.token for device in devices))
         if not tokens:
             return DeliveryReport(delivered=0)
-        # a delivery in parts hands the same notification over with other devices: what
-        # is remembered is the notification together with the devices it went to
-        devices_digest = hashlib.sha256("\n".join(sorted(tokens)).encode()).hexdigest()[:16]
-        key = f"{notification.idempotency_key}:{devices_digest}"
+        key = notification.idempotency_key
         if not self._keys.begin(key):
             return DeliveryReport(delivered=len(tokens))
         delivered = False

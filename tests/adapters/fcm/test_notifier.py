@@ -388,17 +388,6 @@ def test_concurrent_sends_of_one_key_push_it_once(notifier: FcmNotifier, fake_fc
     assert len(fake_fcm.messages) == 2
 
 
-def test_parts_of_one_notification_for_other_devices_are_each_pushed_and_a_repeat_is_not(
-    notifier: FcmNotifier, fake_fcm: FakeFcm
-) -> None:
-    first = notifier.send(notification(), devices("token-a", "token-b"))
-    second = notifier.send(notification(), devices("token-c"))
-    repeat = notifier.send(notification(), devices("token-b", "token-a"))
-
-    assert [r.delivered for r in (first, second, repeat)] == [2, 1, 2]
-    assert sorted(m["token"] for m in fake_fcm.messages) == ["token-a", "token-b", "token-c"]
-
-
 def test_only_the_last_keys_are_remembered(app: Any, fake_fcm: FakeFcm) -> None:
     notifier = FcmNotifier(app, sleep=fake_fcm.sleep, remembered_keys=2)
     for key in ("k1", "k2", "k3", "k1"):
