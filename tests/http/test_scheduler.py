@@ -11,7 +11,7 @@ from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
-from dishka import Container, Provider, Scope, make_container, provide
+from dishka import Container, make_container
 
 from ams_adapters.composition import build_providers
 from ams_adapters.dramatiq import (
@@ -22,25 +22,18 @@ from ams_adapters.dramatiq import (
     run_worker,
 )
 from ams_adapters.identity import IdentitySettings
-from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore, RecordingNotifier
+from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore
 from ams_adapters.memory.clock import FixedClock
-from ams_adapters.settings import BackgroundSettings
 from ams_core.domain import (
     ClassSession,
     DateRange,
     Faculty,
     FacultyId,
     InstitutionId,
-    Notification,
-    NotificationId,
     OfferStatus,
-    PushPlatform,
-    PushToken,
-    Recipient,
-    RecipientKind,
     SessionStatus,
 )
-from ams_core.ports import Job, JobHandler, Notifier
+from ams_core.ports import Job, JobHandler
 from ams_core.testing.builders import seed_small_college
 from ams_core.use_cases import (
     BuildCoverPlan,
@@ -53,11 +46,9 @@ from ams_core.use_cases import (
     ReportAbsenceCommand,
     scheduler_principal,
 )
-from ams_core.use_cases.notifications import delivery_job
 from ams_http.serve.background import PeriodicScheduler, in_process_queue, job_handlers
 from tests.http.conftest import SECRET, FixedSystemProvider
 from tests.redis_support import REDIS_URL
-from tests.waiting import wait_until
 
 # Friday 2026-11-20 18:15 in Kolkata (the small college's timezone)
 FRIDAY_EVENING = datetime(2026, 11, 20, 12, 45, tzinfo=UTC)
@@ -233,99 +224,3 @@ def test_two_schedulers_on_redis_queue_each_periodic_job_once(
     assert ran.count("sessions.complete-overdue") == 1
     assert ran.count("maintenance.clean-up") == 1
     assert _sessions(store, NEXT_WEEK)
-
-
-class _RecordingNotifierProvider(Provider):
-    """Overrides the composed notifier with one that keeps what it was handed."""
-
-    scope = Scope.APP
-
-    def __init__(self, notifier: RecordingNotifier) -> None:
-        super().__init__()
-        self._notifier = notifier
-
-    @provide
-    def notifier(self) -> Notifier:
-        return self._notifier
-
-
-@pytest.mark.redis
-@pytest.mark.timeout(60)
-def test_a_worker_on_redis_delivers_a_large_audience_in_parts_each_device_once(
-    store: MemoryStore, queue_settings: QueueSettings
-) -> None:
-    clock = FixedClock(FRIDAY_EVENING)
-    uow = InMemoryUnitOfWork(store)
-    tokens = [f"token-{n:03d}" for n in range(250)]
-    with uow.for_institution(INST):
-        students = uow.students.list()
-        for n, token in enumerate(tokens):
-            student = students[n % len(students)]
-            uow.push_tokens.put(
-                PushToken(
-                    INST,
-                    token,
-                    PushPlatform.ANDROID,
-                    student.email,
-                    FRIDAY_EVENING,
-                    student_id=student.id,
-                )
-            )
-        notification = Notification(
-            NotificationId("big"),
-            INST,
-            "broadcast",
-            "Hello",
-            "Everyone",
-            (
-                Recipient(RecipientKind.SECTION, "E2-CSE-A"),
-                Recipient(RecipientKind.SECTION, "E2-CSE-B"),
-            ),
-            "big",
-            FRIDAY_EVENING,
-        )
-        uow.outbox.add(notification)
-        uow.commit()
-    notifier = RecordingNotifier()
-    background = BackgroundSettings(redis_url=REDIS_URL, delivery_part_size=100)
-    container = make_container(
-        *build_providers(
-            identity=IdentitySettings(secret_key=SECRET),
-            store=store,
-            system=FixedSystemProvider(clock),
-            background=background,
-        ),
-        _RecordingNotifierProvider(notifier),
-    )
-    client = make_redis(queue_settings)
-    broker = make_broker(queue_settings, client=client)
-    stop = threading.Event()
-    try:
-        queued: list[DramatiqJobQueue] = []
-        handlers = job_handlers(container, lambda job: queued[0].enqueue(job))
-        queue = DramatiqJobQueue(broker, client, handlers, queue_settings)
-        queued.append(queue)
-        queue.enqueue(delivery_job(notification))
-        worker = threading.Thread(
-            target=run_worker, args=(broker, queue_settings, stop), daemon=True
-        )
-        worker.start()
-        assert wait_until(lambda: _delivered(store, notification.id), 30)
-    finally:
-        stop.set()
-        broker.close()
-        client.close()
-        container.close()
-    handed = [token for _, part in notifier.deliveries for token in part]
-    assert sorted(handed) == tokens  # every device once
-    assert len(notifier.deliveries) == 3  # in three parts
-    with uow.for_institution(INST):
-        sent = uow.outbox.find(notification.id)
-    assert sent is not None
-    assert (sent.delivered, sent.parts) == (250, 3)
-
-
-def _delivered(store: MemoryStore, notification_id: NotificationId) -> bool:
-    with InMemoryUnitOfWork(store).for_institution(INST) as uow:
-        sent = uow.outbox.find(notification_id)
-    return sent is not None and sent.delivered_at is not None
