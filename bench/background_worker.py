@@ -37,7 +37,7 @@ from ams_adapters.fcm import FcmNotifier
 from ams_adapters.identity import IdentitySettings
 from ams_adapters.settings import BackgroundSettings, SqlSettings
 from ams_core.domain import InstitutionId, NotFoundError, NotificationId
-from ams_core.ports import Clock, Job, JobHandler, Notifier, UnitOfWork
+from ams_core.ports import Job, JobHandler, Notifier
 from ams_core.use_cases import DeliverNotification, DeliverNotificationCommand
 from ams_http.serve.background import job_handlers
 
@@ -53,18 +53,15 @@ class FakeFcmNotifierProvider(Provider):
 
     scope = Scope.APP
 
-    def __init__(self, notifier: Notifier, part_size: int | None) -> None:
+    def __init__(self, notifier: Notifier) -> None:
         super().__init__()
         self._notifier = notifier
-        self._part_size = part_size
 
     @provide
     def notifier(self) -> Notifier:
         return self._notifier
 
-    @provide(scope=Scope.REQUEST)
-    def deliver(self, uow: UnitOfWork, notifier: Notifier, clock: Clock) -> DeliverNotification:
-        return DeliverNotification(uow, notifier, clock, self._part_size)
+    deliver = provide(DeliverNotification, scope=Scope.REQUEST)
 
 
 class JobCounter:
@@ -101,11 +98,9 @@ def _container(database_url: str, notifier: Notifier, threads: int) -> Container
         identity=IdentitySettings(secret_key=SECRET_KEY),
         background=BackgroundSettings(),
     )
-    # with Redis, as `ams worker` composes it: large audiences go in parts
-    part_size = BackgroundSettings().delivery_part_size
     return make_container(
         *(
-            FakeFcmNotifierProvider(notifier, part_size) if isinstance(p, NotifierProvider) else p
+            FakeFcmNotifierProvider(notifier) if isinstance(p, NotifierProvider) else p
             for p in providers
         )
     )
@@ -133,13 +128,10 @@ def _serve(
     options: QueueSettings,
     handlers: Mapping[str, JobHandler],
     stop: threading.Event,
-    queued: list[DramatiqJobQueue] | None = None,
 ) -> None:
     client = make_redis(options)
     broker = make_broker(options, client=client)
-    jobs = DramatiqJobQueue(broker, client, handlers, options)
-    if queued is not None:
-        queued.append(jobs)
+    DramatiqJobQueue(broker, client, handlers, options)
     args.ready_file.write_text("ready")
     try:
         if _wait_for(args.go_file, stop):
@@ -174,10 +166,8 @@ def main(argv: list[str] | None = None) -> int:
         container = _container(args.database_url, FcmNotifier(app), options.threads)
         try:
             _warm_up(container)
-            queued: list[DramatiqJobQueue] = []  # as `ams worker`: parts go on the queue
-            handlers = job_handlers(container, lambda job: queued[0].enqueue(job))
-            wrapped = {n: counter.wrap(h) for n, h in handlers.items()}
-            _serve(args, options, wrapped, stop, queued)
+            handlers = job_handlers(container)
+            _serve(args, options, {n: counter.wrap(h) for n, h in handlers.items()}, stop)
         finally:
             container.close()
             _delete_app(app)

@@ -240,13 +240,7 @@ class NotifierProvider(Provider):
         notifier: Notifier = FcmNotifier(app)
         return notifier
 
-    @provide(scope=Scope.REQUEST)
-    def deliver(self, uow: UnitOfWork, notifier: Notifier, clock: Clock) -> DeliverNotification:
-        # with Redis, several worker processes share a large audience; in-process, the
-        # parts would only run one after the other, so a delivery stays whole
-        settings = self._settings
-        part_size = settings.delivery_part_size if settings.redis_url else None
-        return DeliverNotification(uow, notifier, clock, part_size)
+    deliver = provide(DeliverNotification, scope=Scope.REQUEST)
 
 
 class UseCaseProvider(Provider):

@@ -18,19 +18,17 @@ def _distinct_tokens(devices: Sequence[PushToken]) -> tuple[str, ...]:
 
 
 class RecordingNotifier(Notifier):
-    """Keeps what it was given; a token handed the same idempotency key again is dropped,
-    as a phone drops a repeat with the same collapse id.
+    """Keeps what it was given; repeats of an idempotency key are dropped.
 
-    ``sent`` lists the notifications (once each), ``deliveries`` every hand-over with the
-    distinct tokens that were new to that notification (a delivery in parts is one entry
-    per part). Set ``unavailable = True`` to simulate a transport outage.
+    ``sent`` lists the notifications, ``deliveries`` the same with the distinct tokens each
+    was handed to. Set ``unavailable = True`` to simulate a transport outage.
     """
 
     def __init__(self) -> None:
         self.sent: list[Notification] = []
         self.deliveries: list[tuple[Notification, tuple[str, ...]]] = []
         self.unavailable = False
-        self._tokens: dict[str, set[str]] = {}
+        self._keys: set[str] = set()
         self._lock = threading.Lock()
 
     def send(self, notification: Notification, devices: Sequence[PushToken]) -> DeliveryReport:
@@ -38,17 +36,10 @@ class RecordingNotifier(Notifier):
         with self._lock:
             if self.unavailable:
                 raise UnavailableError("the push transport is unavailable")
-            seen = self._tokens.get(notification.idempotency_key)
-            if seen is None:
-                seen = self._tokens[notification.idempotency_key] = set()
+            if notification.idempotency_key not in self._keys:
+                self._keys.add(notification.idempotency_key)
                 self.sent.append(notification)
                 self.deliveries.append((notification, tokens))
-                seen.update(tokens)
-            else:
-                new = tuple(t for t in tokens if t not in seen)
-                if new:
-                    self.deliveries.append((notification, new))
-                    seen.update(new)
             return DeliveryReport(delivered=len(tokens))
 
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import threading
-from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import date, datetime
 
@@ -125,9 +124,6 @@ class OutboxEntry:
     delivered_at: datetime | None = None
     report: DeliveryReport | None = None
     relayed_at: datetime | None = None
-    #: a delivery split into parts: how many, and each recorded part's report
-    parts: int | None = None
-    part_reports: Mapping[int, DeliveryReport] = field(default_factory=dict)
 
 
 class MemoryStore:

@@ -639,8 +639,6 @@ outbox = Table(
     Column("failed", Integer),
     # when the relay last handed it to the job queue (migration 0006)
     Column("relayed_at", Instant),
-    # a delivery split into parts: {"parts": n, "done": {part: [delivered, failed]}} (0008)
-    Column("delivery_parts", Json),
     ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
     Index(
         "ix_outbox_pending",

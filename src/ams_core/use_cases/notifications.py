@@ -13,7 +13,6 @@ collapse id).
 from __future__ import annotations
 
 import logging
-import zlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import timedelta
@@ -25,7 +24,7 @@ from ams_core.domain.notifications import DeliveryReport, Notification, Recipien
 from ams_core.ports.clock import Clock
 from ams_core.ports.jobs import Job, JobQueue
 from ams_core.ports.notifications import Notifier
-from ams_core.ports.persistence import SentNotification, UnitOfWork
+from ams_core.ports.persistence import UnitOfWork
 
 logger = logging.getLogger("ams.notifications")
 
@@ -104,45 +103,27 @@ def delivery_job(notification: Notification) -> Job:
 
 @dataclass(frozen=True, slots=True)
 class DeliverNotificationCommand:
-    """Deliver one notification of one institution: all of it, or (``part`` given) the
-    devices that fall in part ``part`` of ``parts``.
-    """
+    """Deliver one notification of one institution."""
 
     notification_id: NotificationId
     institution_id: InstitutionId
-    part: int | None = None
-    parts: int = 1
 
     @classmethod
     def of(cls, job: Job) -> DeliverNotificationCommand:
         """The command a ``notifications.deliver`` job carries."""
-        part = job.payload.get("part")
-        parts = job.payload.get("parts", 1)
         return cls(
             NotificationId(str(job.payload["notification_id"])),
             InstitutionId(str(job.payload["institution_id"])),
-            part if isinstance(part, int) else None,
-            parts if isinstance(parts, int) else 1,
         )
 
 
 @dataclass(frozen=True, slots=True)
 class DeliverNotificationResult:
-    """What became of the notification (``already_delivered``: nothing was sent again).
-
-    ``follow_up`` are the part jobs a large delivery was split into: the caller queues
-    them (each delivers its share of the devices and records it).
-    """
+    """What became of the notification (``already_delivered``: nothing was sent again)."""
 
     audience: int
     report: DeliveryReport
     already_delivered: bool = False
-    follow_up: tuple[Job, ...] = ()
-
-
-def part_of(token: str, parts: int) -> int:
-    """The part a device falls in: stable for a token whatever else registers meanwhile."""
-    return zlib.crc32(token.encode()) % parts
 
 
 class DeliverNotification:
@@ -153,21 +134,10 @@ class DeliverNotification:
     notification, and tokens the transport reports dead are deleted, in one transaction.
     """
 
-    def __init__(
-        self,
-        uow: UnitOfWork,
-        notifier: Notifier,
-        clock: Clock,
-        part_size: int | None = None,
-    ) -> None:
-        """``part_size``: split audiences of more devices than this into part jobs of
-        about that many (for several workers to share); ``None`` sends every delivery
-        whole, in this call.
-        """
+    def __init__(self, uow: UnitOfWork, notifier: Notifier, clock: Clock) -> None:
         self._uow = uow
         self._notifier = notifier
         self._clock = clock
-        self._part_size = part_size
 
     def __call__(self, command: DeliverNotificationCommand) -> DeliverNotificationResult:
         """Deliver the notification unless it was delivered already.
@@ -180,34 +150,10 @@ class DeliverNotification:
             sent = uow.outbox.find(command.notification_id)
             if sent is None:
                 raise NotFoundError("notification", command.notification_id)
-            if sent.delivered_at is not None or command.part in sent.parts_recorded:
+            if sent.delivered_at is not None:
                 report = DeliveryReport(sent.delivered, sent.failed)
                 return DeliverNotificationResult(0, report, already_delivered=True)
             audience, devices = _audience(uow, sent.notification)
-        if command.part is not None:
-            return self._deliver_part(command, command.part, sent, audience, devices)
-        parts = sent.parts or self._parts_for(len(devices))
-        if parts > 1:
-            follow_up = tuple(
-                Job(
-                    DELIVER_NOTIFICATION,
-                    {
-                        "notification_id": command.notification_id,
-                        "institution_id": command.institution_id,
-                        "part": part,
-                        "parts": parts,
-                    },
-                )
-                for part in range(parts)
-                if part not in sent.parts_recorded
-            )
-            logger.info(
-                "notification %s goes to %d device(s) in %d part(s)",
-                command.notification_id,
-                len(devices),
-                parts,
-            )
-            return DeliverNotificationResult(audience, DeliveryReport(0), follow_up=follow_up)
         report = self._notifier.send(sent.notification, devices)
         with self._uow.for_institution(command.institution_id) as uow:
             current = uow.outbox.find(command.notification_id)
@@ -226,42 +172,6 @@ class DeliverNotification:
             report.failed,
             len(report.dead_tokens),
             audience,
-        )
-        return DeliverNotificationResult(audience, report)
-
-    def _parts_for(self, devices: int) -> int:
-        if self._part_size is None or devices <= self._part_size:
-            return 1
-        return -(-devices // self._part_size)
-
-    def _deliver_part(
-        self,
-        command: DeliverNotificationCommand,
-        part: int,
-        sent: SentNotification,
-        audience: int,
-        devices: Sequence[PushToken],
-    ) -> DeliverNotificationResult:
-        parts = command.parts
-        mine = [d for d in devices if part_of(d.token, parts) == part]
-        report = self._notifier.send(sent.notification, mine)
-        with self._uow.for_institution(command.institution_id) as uow:
-            complete = uow.outbox.record_part(
-                command.notification_id, part, parts, self._clock.now(), report
-            )
-            for token in report.dead_tokens:
-                uow.push_tokens.remove(token)
-            uow.commit()
-        logger.info(
-            "delivered part %d/%d of notification %s (%s) to %d of %d device(s), %d failed%s",
-            part + 1,
-            parts,
-            command.notification_id,
-            sent.notification.kind,
-            report.delivered,
-            len(mine),
-            report.failed,
-            "; every part done" if complete else "",
         )
         return DeliverNotificationResult(audience, report)
 

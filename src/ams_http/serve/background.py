@@ -57,23 +57,12 @@ logger = logging.getLogger("ams.background")
 MAX_BACKOFF_SECONDS = 30.0
 
 
-def job_handlers(
-    container: Container, follow_up: Callable[[Job], None] | None = None
-) -> dict[str, JobHandler]:
-    """The handler of every job name, each opening a request scope of ``container``.
-
-    ``follow_up`` queues the jobs a job asks for (the parts of a large delivery); without
-    it they run at once, one after the other.
-    """
+def job_handlers(container: Container) -> dict[str, JobHandler]:
+    """The handler of every job name, each opening a request scope of ``container``."""
 
     def deliver(job: Job) -> None:
         with container() as request:
-            result = request.get(DeliverNotification)(DeliverNotificationCommand.of(job))
-        for part in result.follow_up:
-            if follow_up is None:
-                deliver(part)
-            else:
-                follow_up(part)
+            request.get(DeliverNotification)(DeliverNotificationCommand.of(job))
 
     def generate_week(job: Job) -> None:
         institution_id = InstitutionId(str(job.payload["institution_id"]))

@@ -133,10 +133,7 @@ def _worker(args: argparse.Namespace) -> int:
     broker = make_broker(options, client=client)
     stop = _stop_on_signals()
     with _container(settings) as container:
-        queued: list[DramatiqJobQueue] = []  # the queue its own handlers queue parts on
-        handlers = job_handlers(container, lambda job: queued[0].enqueue(job))
-        jobs = DramatiqJobQueue(broker, client, handlers, options)
-        queued.append(jobs)
+        jobs = DramatiqJobQueue(broker, client, job_handlers(container), options)
         relay = None if args.no_relay else OutboxRelayLoop(container, jobs, settings.background)
         print(
             f"AMS worker: {options.threads} threads, prefetch {options.prefetch}, "

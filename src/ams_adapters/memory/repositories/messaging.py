@@ -56,8 +56,6 @@ def _sent(entry: OutboxEntry) -> SentNotification:
         entry.delivered_at,
         report.delivered if report else 0,
         report.failed if report else 0,
-        entry.parts,
-        frozenset(entry.part_reports),
     )
 
 
@@ -99,43 +97,6 @@ class InMemoryOutboxRepository(MemoryRepository, OutboxRepository):
             notification_id,
             replace(entry, delivered_at=at, report=report),
         )
-
-    def record_part(
-        self,
-        notification_id: NotificationId,
-        part: int,
-        parts: int,
-        at: datetime,
-        report: DeliveryReport,
-    ) -> bool:
-        log = self._tx.active_log()
-        entry = self._store.outbox.get(notification_id)
-        if entry is None or not self._visible(entry):
-            raise NotFoundError("notification", notification_id)
-        if entry.parts is not None and entry.parts != parts:
-            raise ConflictError(
-                f"the delivery was split into {entry.parts} parts, not {parts}",
-                code="delivery_parts_changed",
-            )
-        if entry.delivered_at is not None or part in entry.part_reports:
-            return False
-        reports = {**entry.part_reports, part: report}
-        done = len(reports) == parts
-        total = DeliveryReport(
-            sum(r.delivered for r in reports.values()), sum(r.failed for r in reports.values())
-        )
-        log.set(
-            self._store.outbox,
-            notification_id,
-            replace(
-                entry,
-                parts=parts,
-                part_reports=reports,
-                delivered_at=at if done else None,
-                report=total if done else None,
-            ),
-        )
-        return done
 
     def history(
         self, kind: str, recipient: Recipient | None = None, limit: int = 50

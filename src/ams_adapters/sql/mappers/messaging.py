@@ -96,14 +96,11 @@ def notification_row(n: Notification) -> dict[str, Any]:
 
 
 def sent_from(row: Row) -> SentNotification:
-    parts = row.get("delivery_parts")
     return SentNotification(
         notification_from(row),
         delivered_at=row["delivered_at"],
         delivered=row["delivered"] or 0,
         failed=row["failed"] or 0,
-        parts=parts["parts"] if parts else None,
-        parts_recorded=frozenset(int(p) for p in parts["done"]) if parts else frozenset(),
     )
 
 

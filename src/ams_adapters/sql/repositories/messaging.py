@@ -16,7 +16,6 @@ from ams_adapters.sql.repositories._base import INSTITUTION_ID, SqlRepository, o
 from ams_adapters.sql.repositories.sessions import SESSIONS
 from ams_core.domain import (
     AuditEntry,
-    ConflictError,
     DeliveryReport,
     FacultyId,
     NotFoundError,
@@ -320,50 +319,6 @@ class SqlOutboxRepository(SqlRepository, OutboxRepository):
         )
         if result.rowcount == 0:
             raise NotFoundError("notification", notification_id)
-
-    def record_part(
-        self,
-        notification_id: NotificationId,
-        part: int,
-        parts: int,
-        at: datetime,
-        report: DeliveryReport,
-    ) -> bool:
-        # the row lock serialises the parts finishing together (SQLite's writers are
-        # serialised anyway), so exactly one of them sees the last part arrive
-        row = (
-            self._transaction.execute(
-                select(OUTBOX.delivered_at, OUTBOX.delivery_parts)
-                .where(OUTBOX.id == notification_id, self._visible())
-                .with_for_update()
-            )
-            .mappings()
-            .first()
-        )
-        if row is None:
-            raise NotFoundError("notification", notification_id)
-        recorded = row["delivery_parts"] or {"parts": parts, "done": {}}
-        if recorded["parts"] != parts:
-            raise ConflictError(
-                f"the delivery was split into {recorded['parts']} parts, not {parts}",
-                code="delivery_parts_changed",
-            )
-        done: dict[str, list[int]] = dict(recorded["done"])
-        if row["delivered_at"] is not None or str(part) in done:
-            return False
-        done[str(part)] = [report.delivered, report.failed]
-        values: dict[str, Any] = {"delivery_parts": {"parts": parts, "done": done}}
-        complete = len(done) == parts
-        if complete:
-            values.update(
-                delivered_at=at,
-                delivered=sum(d for d, _ in done.values()),
-                failed=sum(f for _, f in done.values()),
-            )
-        self._transaction.execute(
-            update(t.outbox).where(OUTBOX.id == notification_id, self._visible()).values(**values)
-        )
-        return complete
 
     def history(
         self, kind: str, recipient: Recipient | None = None, limit: int = 50

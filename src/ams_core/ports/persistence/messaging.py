@@ -135,9 +135,6 @@ class SentNotification:
     delivered_at: datetime | None = None
     delivered: int = 0
     failed: int = 0
-    #: a delivery split into parts: how many, and which have recorded their outcome
-    parts: int | None = None
-    parts_recorded: frozenset[int] = frozenset()
 
 
 class OutboxRepository(Protocol):
@@ -155,28 +152,6 @@ class OutboxRepository(Protocol):
     def mark_delivered(
         self, notification_id: NotificationId, at: datetime, report: DeliveryReport
     ) -> None: ...
-
-    @abstractmethod
-    def record_part(
-        self,
-        notification_id: NotificationId,
-        part: int,
-        parts: int,
-        at: datetime,
-        report: DeliveryReport,
-    ) -> bool:
-        """Record what part ``part`` (0 to ``parts`` − 1) of a delivery split into ``parts``
-        jobs did. A part recorded before changes nothing (its job ran twice), and so does a
-        part of a notification already delivered. When the last part is recorded, the
-        notification is marked delivered at ``at`` with the sums of the parts' counts and
-        this returns ``True``; otherwise ``False``. Safe under concurrency: of parts
-        finishing together, exactly one completes the delivery.
-
-        Raises:
-            NotFoundError: an unknown or invisible notification.
-            ConflictError: ``delivery_parts_changed``, ``parts`` differs from the number
-                the first part recorded.
-        """
 
     @abstractmethod
     def history(

@@ -2,20 +2,9 @@
 
 from __future__ import annotations
 
-import threading
-from concurrent.futures import ThreadPoolExecutor
 from datetime import timedelta
 
-import pytest
-
-from ams_core.domain import (
-    ConcurrencyError,
-    ConflictError,
-    DeliveryReport,
-    NotFoundError,
-    Notification,
-    NotificationId,
-)
+from ams_core.domain import DeliveryReport, Notification, NotificationId
 from ams_core.testing.builders import SmallCollege, seed_small_college
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
@@ -141,83 +130,3 @@ class OutboxRelayContract(ContractHelpers):
             uow.commit()
         with uow_factory().for_platform() as uow:
             assert [n.id for n in uow.outbox.pending()] == [pending.id, "N-new"]
-
-    # -- deliveries in parts --------------------------------------------------------------
-    def test_parts_are_recorded_once_and_the_last_marks_the_sums_delivered(
-        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
-    ) -> None:
-        [queued] = self._queue(uow_factory, college, 1)
-        done_at = T0 + _MINUTE
-        outcomes = []
-        for part, report in (
-            (2, DeliveryReport(3, 1)),
-            (0, DeliveryReport(4)),
-            (2, DeliveryReport(9)),
-        ):
-            with uow_factory().for_institution(college.id) as uow:
-                outcomes.append(uow.outbox.record_part(queued.id, part, 3, done_at, report))
-                uow.commit()
-        with uow_factory().for_institution(college.id) as uow:
-            halfway = uow.outbox.find(queued.id)
-            last = uow.outbox.record_part(queued.id, 1, 3, done_at, DeliveryReport(5, 2))
-            uow.commit()
-        with uow_factory().for_institution(college.id) as uow:
-            sent = uow.outbox.find(queued.id)
-            after = uow.outbox.record_part(queued.id, 1, 3, done_at, DeliveryReport(7))
-
-        assert outcomes == [False, False, False]  # the repeat of part 2 changed nothing
-        assert halfway is not None
-        assert (halfway.delivered_at, halfway.parts, halfway.parts_recorded) == (
-            None,
-            3,
-            frozenset({0, 2}),
-        )
-        assert last is True
-        assert after is False
-        assert sent is not None
-        assert (sent.delivered_at, sent.delivered, sent.failed) == (done_at, 12, 3)
-
-    def test_a_part_of_another_split_or_notification_is_refused(
-        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
-    ) -> None:
-        [queued] = self._queue(uow_factory, college, 1)
-        with uow_factory().for_institution(college.id) as uow:
-            uow.outbox.record_part(queued.id, 0, 2, T0, DeliveryReport(1))
-            uow.commit()
-        with uow_factory().for_institution(college.id) as uow:
-            with pytest.raises(ConflictError) as changed:
-                uow.outbox.record_part(queued.id, 1, 3, T0, DeliveryReport(1))
-            with pytest.raises(NotFoundError):
-                uow.outbox.record_part(NotificationId("N-404"), 0, 2, T0, DeliveryReport(1))
-        other = seed_small_college(uow_factory(), institution_id="inst-other", domain="o.edu")
-        with uow_factory().for_institution(other.id) as uow, pytest.raises(NotFoundError):
-            uow.outbox.record_part(queued.id, 1, 2, T0, DeliveryReport(1))
-        assert changed.value.code == "delivery_parts_changed"
-
-    def test_of_parts_finishing_together_exactly_one_completes_the_delivery(
-        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
-    ) -> None:
-        [queued] = self._queue(uow_factory, college, 1)
-        parts = 8
-        barrier = threading.Barrier(parts, timeout=20)
-
-        def finish(part: int) -> bool:
-            barrier.wait()
-            for _ in range(20):
-                try:
-                    with uow_factory().for_institution(college.id) as uow:
-                        done = uow.outbox.record_part(queued.id, part, parts, T0, DeliveryReport(1))
-                        uow.commit()
-                    return done
-                except ConcurrencyError:  # a database that broke a deadlock: try again
-                    continue
-            raise AssertionError("a part never got recorded")
-
-        with ThreadPoolExecutor(max_workers=parts) as pool:
-            completed = list(pool.map(finish, range(parts)))
-
-        assert completed.count(True) == 1
-        with uow_factory().for_institution(college.id) as uow:
-            sent = uow.outbox.find(queued.id)
-        assert sent is not None
-        assert (sent.delivered, sent.parts_recorded) == (parts, frozenset(range(parts)))
