@@ -13,8 +13,10 @@ from hypothesis import strategies as st
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, MemoryStore, SeededRandomSource
 from ams_core.domain import (
     CoverNeed,
+    CoverSettings,
     Faculty,
     FacultyId,
+    InstitutionSettings,
     PreferenceId,
     PreferenceKind,
     SubjectCode,
@@ -72,15 +74,17 @@ preferences = st.lists(
 _SCOPES = {"faculty_id": "F001", "section_id": "E2-CSE-A", "subject_code": "CS101"}
 
 
-@given(teachers, absences, st.integers(0, 2), preferences)
+@given(teachers, absences, st.integers(0, 2), preferences, st.booleans())
 def test_a_plan_never_breaks_a_hard_rule_and_is_the_same_twice(
     extra: list[tuple[str, set[str], int | None]],
     away: list[tuple[str, int, int, int]],
     daily_cap: int,
     prefer: list[tuple[int, PreferenceKind, str]],
+    qualified_only: bool,
 ) -> None:
     uow = InMemoryUnitOfWork(MemoryStore())
-    college = seed_small_college(uow)
+    settings = InstitutionSettings(cover=CoverSettings(qualified_only=qualified_only))
+    college = seed_small_college(uow, settings=settings)
     clock = FixedClock(local(MONDAY - timedelta(days=1), 18))
     random = SeededRandomSource(3)
     GenerateWeek(uow, random, clock)(GenerateWeekCommand.for_week(college.admin, WEEK))

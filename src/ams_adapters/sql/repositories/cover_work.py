@@ -8,11 +8,12 @@ partial unique indexes (see :mod:`ams_adapters.sql.tables`), whose violations
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any, TypeVar
 
-from sqlalchemy import func, select
+from sqlalchemy import func, select, update
 from sqlalchemy.sql.expression import ColumnElement, UnaryExpression
 
 from ams_adapters.sql import mappers as m
@@ -22,6 +23,7 @@ from ams_core.domain import (
     Absence,
     AbsenceId,
     AbsenceStatus,
+    ConcurrencyError,
     CoverNeed,
     CoverNeedId,
     CoverOffer,
@@ -30,6 +32,7 @@ from ams_core.domain import (
     CoverPlanId,
     FacultyId,
     NeedStatus,
+    NotFoundError,
     OfferStatus,
     PlanStatus,
     PreferenceId,
@@ -191,6 +194,33 @@ class SqlCoverNeedRepository(_CoverWorkRepository[CoverNeedId, CoverNeed], Cover
 class SqlCoverPlanRepository(_CoverWorkRepository[CoverPlanId, CoverPlan], CoverPlanRepository):
     table, key, kind = t.cover_plans, "id", "plan"
     to_row, from_row = staticmethod(m.plan_row), staticmethod(m.plan_from)
+
+    def update(self, entity: CoverPlan) -> CoverPlan:
+        # only the status moves once a plan is stored: the planned covers (thousands of
+        # rows of JSON on a district day) are neither rewritten nor serialised again
+        self._check_owned(entity)
+        with self._transaction.savepoint():
+            result = self._transaction.execute(
+                update(t.cover_plans)
+                .where(
+                    PLANS.institution_id == self._institution_id(),
+                    PLANS.id == entity.id,
+                    PLANS.version == entity.version,
+                )
+                .values(
+                    status=entity.status.value,
+                    published_at=entity.published_at,
+                    version=entity.version + 1,
+                ),
+                kind=self.kind,
+            )
+        if result.rowcount == 0:
+            if self.find(entity.id) is None:
+                raise NotFoundError(self.kind, entity.id)
+            raise ConcurrencyError(
+                f"{self.kind} {entity.id} was changed by someone else; reload it"
+            )
+        return dataclasses.replace(entity, version=entity.version + 1)
 
     def drafts_overlapping(self, first_day: date, last_day: date) -> Sequence[CoverPlan]:
         return self._rows(

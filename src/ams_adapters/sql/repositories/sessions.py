@@ -177,10 +177,8 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
             ),
         )
         params = {"iid": self._institution_id(), "start": dates.start, "end": dates.end}
-        return [
-            TeacherBooking(FacultyId(r[0]), r[1], r[2], r[3])
-            for r in self._transaction.execute(stmt, params)
-        ]
+        rows = self._transaction.execute(stmt, params).all()
+        return [TeacherBooking(FacultyId(r[0]), r[1], r[2], r[3]) for r in rows]
 
     def list_for_assignment(
         self, assignment_id: AssignmentId, dates: DateRange | None = None

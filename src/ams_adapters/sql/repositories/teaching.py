@@ -92,7 +92,7 @@ class SqlAssignmentRepository(
         found: dict[FacultyId, set[SectionId]] = {}
         for faculty_id, section_id in self._transaction.execute(
             stmt, {"iid": self._institution_id()}
-        ):
+        ).all():
             found.setdefault(FacultyId(faculty_id), set()).add(SectionId(section_id))
         return {k: frozenset(v) for k, v in found.items()}
 
