@@ -95,11 +95,18 @@ def _local_midnight(institution: Institution, day: date) -> datetime:
 
 
 def load_board(
-    uow: UnitOfWork, institution: Institution, first_day: date, last_day: date
+    uow: UnitOfWork,
+    institution: Institution,
+    first_day: date,
+    last_day: date,
+    needs_in_span: Sequence[CoverNeed] | None = None,
 ) -> CoverBoard:
     """Read everything the rules need about ``first_day``..``last_day``: every teacher with
     their classes, effective absences, accepted covers (whole ISO weeks, for the caps), open
     offers, the sections they teach and their covers in the fairness window.
+
+    ``needs_in_span``: every need of the whole ISO weeks (:func:`week_span`), when the
+    caller has read them already.
     """
     tz = institution.tz
     week_start, week_end = week_span(first_day, last_day)
@@ -121,7 +128,8 @@ def load_board(
         if absence.is_effective:
             absences.setdefault(absence.faculty_id, []).append((absence.starts_at, absence.ends_at))
 
-    needs_in_span = uow.cover_needs.list_between(week_start, week_end)
+    if needs_in_span is None:
+        needs_in_span = uow.cover_needs.list_between(week_start, week_end)
     absence_of_session = {n.session_id: n.absence_id for n in needs_in_span}
     covers: dict[FacultyId, list[BusySpan]] = {}
     for cover in uow.covers.list_between(span_start, span_end):

@@ -48,6 +48,7 @@ from ams_core.use_cases._cover import (
     parse_choice,
     rank_need,
     release_need,
+    week_span,
 )
 
 
@@ -316,14 +317,18 @@ class BuildCoverPlan:
                 (),
                 (),
             )
+            # the whole weeks' needs serve the caps and offers of the board as well
+            week_needs = uow.cover_needs.list_between(
+                *week_span(command.first_day, command.last_day)
+            )
             needs = [
                 n
-                for n in uow.cover_needs.list_between(
-                    command.first_day, command.last_day, PLANNABLE
-                )
-                if n.starts_at > now
+                for n in week_needs
+                if command.first_day <= n.day <= command.last_day
+                and n.is_plannable
+                and n.starts_at > now
             ]
-            board = load_board(uow, institution, command.first_day, command.last_day)
+            board = load_board(uow, institution, command.first_day, command.last_day, week_needs)
             scores = {n.id: candidate_scores(board, n, asked_before(uow, n)) for n in needs}
             problem = _problem(board, needs, scores)
             solution = self._solver.solve(problem)

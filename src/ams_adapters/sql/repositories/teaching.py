@@ -2,19 +2,19 @@
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
+from typing import Any
 
-from sqlalchemy import bindparam, delete, select
+from sqlalchemy import bindparam, delete, func, select
 from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
 from ams_adapters.sql import tables as t
 from ams_adapters.sql.repositories._base import (
-    INSTITUTION_ID,
     KeyedTableRepository,
     SqlRepository,
-    prebuilt,
 )
 from ams_core.domain import (
     AssignmentId,
@@ -81,20 +81,22 @@ class SqlAssignmentRepository(
         return self._select_where(name, conditions, faculty=faculty_id, section=section_id)
 
     def sections_by_teacher(self) -> Mapping[FacultyId, frozenset[SectionId]]:
-        stmt = prebuilt(
-            ("assignments", "sections by teacher"),
-            lambda: (
-                select(ASSIGNMENTS.faculty_id, ASSIGNMENTS.section_id)
-                .where(ASSIGNMENTS.institution_id == INSTITUTION_ID)
-                .distinct()
-            ),
+        # one row per teacher: the database gathers the sections
+        sections: ColumnElement[Any] = (
+            func.array_agg(ASSIGNMENTS.section_id.distinct())
+            if self._transaction.is_postgres
+            else func.json_group_array(ASSIGNMENTS.section_id.distinct())
         )
-        found: dict[FacultyId, set[SectionId]] = {}
-        for faculty_id, section_id in self._transaction.execute(
-            stmt, {"iid": self._institution_id()}
-        ).all():
-            found.setdefault(FacultyId(faculty_id), set()).add(SectionId(section_id))
-        return {k: frozenset(v) for k, v in found.items()}
+        stmt = (
+            select(ASSIGNMENTS.faculty_id, sections)
+            .where(ASSIGNMENTS.institution_id == self._institution_id())
+            .group_by(ASSIGNMENTS.faculty_id)
+        )
+        found: dict[FacultyId, frozenset[SectionId]] = {}
+        for faculty_id, gathered in self._transaction.execute(stmt).all():
+            listed = gathered if isinstance(gathered, list) else json.loads(gathered)
+            found[FacultyId(faculty_id)] = frozenset(SectionId(s) for s in listed)
+        return found
 
     def remove(self, assignment_id: AssignmentId) -> bool:
         return self._remove(assignment_id)
