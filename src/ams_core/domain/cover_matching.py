@@ -83,6 +83,8 @@ class CandidateRanking:
 
     ranked: tuple[RankedCandidate, ...]
     unavailable: tuple[UnavailableCandidate, ...]
+    #: every listed teacher's name, by id (for the people reading the ranking)
+    names: Mapping[FacultyId, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -363,7 +365,8 @@ def rank_candidates(
             unavailable.append(UnavailableCandidate(faculty_id, block))
     ranked.sort(key=lambda c: (-c.score, c.faculty_id))
     unavailable.sort(key=lambda u: u.faculty_id)
-    return CandidateRanking(tuple(ranked), tuple(unavailable))
+    names = {f: teacher.faculty.name for f, teacher in board.teachers.items()}
+    return CandidateRanking(tuple(ranked), tuple(unavailable), names)
 
 
 def candidate_scores(

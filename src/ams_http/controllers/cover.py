@@ -46,7 +46,6 @@ from ams_core.use_cases import (
     CoverNeedCommand,
     CoverPlanCommand,
     DeclineCoverOffer,
-    FacultyCatalogue,
     GetCoverNeed,
     GetCoverOffer,
     GetCoverOfferCommand,
@@ -59,7 +58,6 @@ from ams_core.use_cases import (
     ListCoverPlansCommand,
     OfferNeed,
     OfferNeedCommand,
-    PageRequest,
     PublishCoverPlan,
     RankCandidates,
     SubstitutePreferenceCatalogue,
@@ -171,25 +169,12 @@ async def cancel_cover_need(
     return CoverNeedOut.of(need)
 
 
-async def _faculty_names(actor: Principal, faculty: FacultyCatalogue) -> dict[FacultyId, str]:
-    """Every teacher's name, by id (read page by page through the faculty catalogue)."""
-    names: dict[FacultyId, str] = {}
-    offset, size = 0, 500
-    while True:
-        page = await run(faculty.list, actor, None, None, PageRequest(limit=size, offset=offset))
-        names.update((teacher.id, teacher.name) for teacher in page.items)
-        offset += size
-        if offset >= page.total or not page.items:
-            return names
-
-
 @get(f"{NEED}/candidates", tags=TAGS, operation_id="rankCoverCandidates", responses=READ)
 @inject
 async def rank_cover_candidates(
     actor: FromDishka[Principal],
     need_id: NeedPath,
     use_case: FromDishka[RankCandidates],
-    faculty: FromDishka[FacultyCatalogue],
 ) -> CandidatesOut:
     """Admin: every teacher for one need. ``candidates`` may cover it, best first (ties by
     id), each with the score and the soft rules behind it (``reasons``: rule → points);
@@ -197,8 +182,7 @@ async def rank_cover_candidates(
     offered elsewhere, a cap reached, declined), by id.
     """
     ranking = await run(use_case, CoverNeedCommand(actor, CoverNeedId(need_id)))
-    names = await _faculty_names(actor, faculty)
-    return CandidatesOut.of(need_id, ranking, names)
+    return CandidatesOut.of(need_id, ranking, ranking.names)
 
 
 @post(f"{NEED}/offers", tags=TAGS, operation_id="offerCoverNeed", **CREATES)
