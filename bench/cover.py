@@ -12,6 +12,7 @@ pairing, since the adapter must also turn names into node numbers and back.
 
 from __future__ import annotations
 
+import gc
 import random
 import statistics
 import time
@@ -253,6 +254,7 @@ def add_use_case_rows(rows: list[Row], quick: bool) -> None:
     """Rows of the whole cover-plan use case on PostgreSQL (``bench.cover_postgres``)."""
     from bench.cover_postgres import use_case_rows
 
+    gc.collect()  # the solver rows leave millions of objects behind; start the use case clean
     rows.extend(use_case_rows(quick))
 
 
