@@ -264,10 +264,11 @@ def time_block(board: CoverBoard, teacher: TeacherDay, need: CoverNeed) -> Unava
         return Unavailability.ABSENT
     if board.preference(faculty.id, need) is PreferenceKind.EXCLUDED:
         return Unavailability.EXCLUDED
-    if any(b.overlaps(start, end) for b in teacher.classes):
-        return Unavailability.TEACHING
+    # a class the teacher covers is among their classes too: it is named a cover
     if any(b.overlaps(start, end) for b in teacher.covers):
         return Unavailability.COVERING
+    if any(b.overlaps(start, end) for b in teacher.classes):
+        return Unavailability.TEACHING
     if any(b.overlaps(start, end) for b in teacher.offers):
         return Unavailability.OFFERED_ELSEWHERE
     return None

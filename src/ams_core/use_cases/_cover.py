@@ -21,7 +21,7 @@ from ams_core.domain.cover_matching import (
     rank_candidates,
 )
 from ams_core.domain.cover_needs import CoverNeed, NeedStatus
-from ams_core.domain.cover_offers import CoverOffer
+from ams_core.domain.cover_offers import CoverOffer, OfferStatus
 from ams_core.domain.errors import FieldProblem, ValidationError
 from ams_core.domain.ids import (
     AbsenceId,
@@ -37,6 +37,8 @@ from ams_core.domain.sessions import ClassSession, SessionStatus
 from ams_core.ports.clock import RandomSource
 from ams_core.ports.persistence import UnitOfWork
 
+#: open offers of one teacher looked at when they become absent (far more than anyone has)
+MAX_OPEN_OFFERS = 500
 OFFER_KIND = "cover_offer"
 OFFER_WITHDRAWN_KIND = "cover_offer_withdrawn"
 COVERED_KIND = "session_covered"
@@ -414,11 +416,23 @@ def absence_needs(
     now: datetime,
     random: RandomSource,
 ) -> list[CoverNeed]:
-    """Make the needs of an effective absence from the teacher's sessions it spans."""
+    """Make the needs of an effective absence from the teacher's sessions it spans; the
+    teacher's own open offers inside it are withdrawn and go to the next candidate.
+    """
     tz = institution.tz
     days = DateRange(
         absence.starts_at.astimezone(tz).date(),
         (absence.ends_at - timedelta(microseconds=1)).astimezone(tz).date(),
     )
     sessions = uow.sessions.list_for_teacher(absence.faculty_id, days)
-    return needs_for_sessions(uow, institution, absence, sessions, now=now, random=random)
+    created = needs_for_sessions(uow, institution, absence, sessions, now=now, random=random)
+    offered = uow.cover_offers.page(
+        MAX_OPEN_OFFERS, substitute_id=absence.faculty_id, status=OfferStatus.OFFERED
+    )
+    for offer in offered.items:
+        need = uow.cover_needs.get(offer.need_id)
+        if need.overlaps(absence.starts_at, absence.ends_at):
+            uow.cover_offers.update(offer.withdraw(now))
+            notify_withdrawn(uow, random, now, offer)
+            offer_next(uow, institution, need, now=now, random=random)
+    return created

@@ -8,6 +8,7 @@ Cancelling withdraws the open offers, takes back the covers and restores the ses
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -145,7 +146,8 @@ class ApproveAbsence:
 
 class CancelAbsence:
     """Cancel an absence: its open offers are withdrawn, its covers taken back, its
-    sessions given back to the teacher, its needs cancelled.
+    sessions given back to the teacher, its needs cancelled. A class the teacher misses
+    under another approved absence all the same keeps its need (moved to that absence).
     """
 
     def __init__(self, uow: UnitOfWork, clock: Clock, random: RandomSource) -> None:
@@ -176,6 +178,20 @@ class CancelAbsence:
                     uow.sessions.get(need.session_id)
                 ):
                     continue  # a class already held under cover stays on record
+                still_away = next(
+                    (
+                        other
+                        for other in uow.absences.list_overlapping(need.starts_at, need.ends_at)
+                        if other.faculty_id == absence.faculty_id
+                        and other.id != absence.id
+                        and other.is_effective
+                    ),
+                    None,
+                )
+                if still_away is not None:
+                    # the teacher is away then all the same: the need stays, under that absence
+                    uow.cover_needs.update(dataclasses.replace(need, absence_id=still_away.id))
+                    continue
                 release_need(uow, institution, need, now=now, random=self._random)
                 released.append(uow.cover_needs.update(need.cancelled(now)))
             uow.commit()

@@ -9,11 +9,11 @@ substitute leave exactly one cover: the persistence adapters refuse the second b
 from __future__ import annotations
 
 import dataclasses
+import logging
 from dataclasses import dataclass
-from datetime import datetime, time, timedelta
 
 from ams_core.domain.cover import CoverAssignment
-from ams_core.domain.cover_matching import BusySpan, CoverBoard, TeacherDay, cap_block
+from ams_core.domain.cover_matching import Unavailability, cap_block, time_block
 from ams_core.domain.cover_needs import CoverNeed, NeedStatus
 from ams_core.domain.cover_offers import CoverOffer, OfferStatus
 from ams_core.domain.errors import (
@@ -31,12 +31,14 @@ from ams_core.ports.persistence import Slice, UnitOfWork
 from ams_core.use_cases._access import require_admin, require_faculty, tenant_of
 from ams_core.use_cases._cover import (
     COVERED_KIND,
+    load_board,
     notify,
     notify_withdrawn,
     offer_next,
     parse_choice,
-    week_span,
 )
+
+logger = logging.getLogger("ams.cover")
 
 
 def _visible(actor: Principal, offer: CoverOffer) -> bool:
@@ -52,28 +54,32 @@ def _own_offer(actor: Principal, offer: CoverOffer) -> None:
     raise NotFoundError("cover offer", offer.id)
 
 
-def _require_within_caps(
+def _require_still_free(
     uow: UnitOfWork, institution: Institution, substitute_id: FacultyId, need: CoverNeed
 ) -> None:
-    """Refuse an accept that would take the substitute past a daily or weekly cap (covers
-    accepted since the offer count).
+    """Refuse an accept the hard rules no longer allow: the substitute became absent, took
+    a class or a cover at that time, was excluded, or reached a cap since the offer (their
+    other open offers do not count: whichever they accept first wins).
     """
-    first, last = week_span(need.day, need.day)
-    tz = institution.tz
-    held = uow.covers.list_for_substitute(
-        substitute_id,
-        datetime.combine(first, time(), tzinfo=tz),
-        datetime.combine(last + timedelta(days=1), time(), tzinfo=tz),
-    )
-    spans = [BusySpan(c.starts_at, c.ends_at, c.starts_at.astimezone(tz).date()) for c in held]
-    substitute = uow.faculty.get(substitute_id)
-    teacher = TeacherDay(faculty=substitute, covers=tuple(spans))
-    board = CoverBoard(institution.settings.cover, {substitute_id: teacher})
-    if cap_block(board, teacher, need) is not None:
+    board = load_board(uow, institution, need.day, need.day)
+    teacher = dataclasses.replace(board.teachers[substitute_id], offers=())
+    block = time_block(board, teacher, need) or cap_block(board, teacher, need)
+    if block is None:
+        return
+    if block is Unavailability.COVERING:  # the code the database gives a racing booking
+        raise ConflictError(
+            "the substitute already covers a class at that time",
+            code="substitute_double_booked",
+        )
+    if block in (Unavailability.DAILY_CAP, Unavailability.WEEKLY_CAP):
         raise ConflictError(
             "the substitute already holds as many covers as their cap allows",
             code="cover_cap_reached",
         )
+    raise ConflictError(
+        f"the substitute can no longer take this class ({block.value.replace('_', ' ')})",
+        code="teacher_unavailable",
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,7 +132,7 @@ class AcceptCoverOffer:
                 raise ConflictError(
                     f"the class is {session.status.value}", code=f"session_{session.status.value}"
                 )
-            _require_within_caps(uow, institution, offer.substitute_id, need)
+            _require_still_free(uow, institution, offer.substitute_id, need)
             uow.covers.add(
                 CoverAssignment(
                     id=CoverId(self._random.new_id()),
@@ -334,15 +340,21 @@ class ExpireCoverOffers:
             with self._uow.for_institution(institution_id) as uow:
                 due = [o.id for o in uow.cover_offers.expired(now, limit=10_000)]
             for offer_id in due:
-                with self._uow.for_institution(institution_id) as uow:
-                    institution = uow.institutions.get(institution_id)
-                    offer = uow.cover_offers.get(offer_id)
-                    if not offer.is_expired_at(now):
-                        continue
-                    uow.cover_offers.update(offer.expire(now))
-                    need = uow.cover_needs.get(offer.need_id)
-                    following = offer_next(uow, institution, need, now=now, random=self._random)
-                    uow.commit()
+                try:
+                    with self._uow.for_institution(institution_id) as uow:
+                        institution = uow.institutions.get(institution_id)
+                        offer = uow.cover_offers.get(offer_id)
+                        if not offer.is_expired_at(now):
+                            continue
+                        uow.cover_offers.update(offer.expire(now))
+                        need = uow.cover_needs.get(offer.need_id)
+                        following = offer_next(uow, institution, need, now=now, random=self._random)
+                        uow.commit()
+                except (ConflictError, NotFoundError) as error:
+                    # answered or changed meanwhile (a decline at the last second): the
+                    # others still expire; a later sweep sees this one again if still due
+                    logger.warning("cover offer %s not expired: %s", offer_id, error)
+                    continue
                 expired += 1
                 if following is None:
                     escalated += 1

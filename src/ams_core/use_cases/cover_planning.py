@@ -43,6 +43,7 @@ from ams_core.ports.persistence import Slice, UnitOfWork
 from ams_core.use_cases._access import require_admin, tenant_of
 from ams_core.use_cases._cover import (
     asked_before,
+    is_live,
     load_board,
     offer_to,
     parse_choice,
@@ -157,6 +158,11 @@ class CancelCoverNeed:
             institution = uow.institutions.get(institution_id)
             need = uow.cover_needs.get(command.need_id)
             cancelled = need.cancelled(now)
+            if need.status is NeedStatus.COVERED and not is_live(uow.sessions.get(need.session_id)):
+                raise ConflictError(
+                    "the class was held under cover; its cover stays on record",
+                    code="need_covered",
+                )
             release_need(uow, institution, need, now=now, random=self._random)
             cancelled = uow.cover_needs.update(cancelled)
             uow.commit()

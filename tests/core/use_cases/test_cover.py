@@ -12,6 +12,9 @@ import pytest
 
 from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
 from ams_core.domain import (
+    Absence,
+    AbsenceId,
+    AbsenceKind,
     AbsenceStatus,
     ConflictError,
     CoverNeed,
@@ -44,6 +47,9 @@ from ams_core.use_cases import (
     BuildCoverPlan,
     BuildCoverPlanCommand,
     CancelAbsence,
+    CancelCoverNeed,
+    CompleteSession,
+    CompleteSessionCommand,
     CoverAnalytics,
     CoverAnalyticsCommand,
     CoverNeedCommand,
@@ -611,3 +617,103 @@ def test_an_admin_offers_an_escalated_need_by_hand_under_the_hard_rules(cover: C
     assert cover.need(need).status is NeedStatus.OFFERED
     with pytest.raises(PermissionDeniedError):
         offer_by_hand(OfferNeedCommand(faculty_principal(carol), need.id, carol.id))
+
+
+def test_cancelling_one_of_two_overlapping_absences_keeps_the_need_under_the_other(
+    cover: Cover,
+) -> None:
+    cover.teacher("F003", "Carol", "CSE", "CS101")
+    admin = cover.college.admin
+    [need] = cover.alice_away_monday()  # 08:00-13:00
+    whole_day = cover.report(
+        ReportAbsenceCommand(
+            admin,
+            local(MONDAY, 0),
+            local(MONDAY + timedelta(days=1), 0),
+            "sick",
+            faculty_id=cover.college.alice.id,
+        )
+    )
+
+    cover.cancel(DecideAbsenceCommand(admin, need.absence_id))
+
+    kept = cover.need(need)
+    assert (kept.status, kept.absence_id) == (NeedStatus.OPEN, whole_day.absence.id)
+    assert cover.session_of(need) == cover.college.alice.id
+
+
+def test_a_substitute_who_falls_ill_has_their_open_offers_moved_on_and_cannot_accept(
+    cover: Cover,
+) -> None:
+    carol = cover.teacher("F003", "Carol", "CSE", "CS101")
+    dave = cover.teacher("F004", "Dave", "PHY")
+    admin = cover.college.admin
+    [need] = cover.alice_away_monday()
+    plan = cover.plan(BuildCoverPlanCommand(admin, MONDAY, MONDAY))
+    [offer] = cover.publish(CoverPlanCommand(admin, plan.id)).offers
+
+    cover.report(
+        ReportAbsenceCommand(
+            faculty_principal(carol),
+            local(MONDAY, 0),
+            local(MONDAY + timedelta(days=1), 0),
+            "sick",
+        )
+    )
+
+    assert cover.get_offer(GetCoverOfferCommand(admin, offer.id)).status is OfferStatus.WITHDRAWN
+    with pytest.raises(ConflictError):
+        cover.accept(AnswerOfferCommand(faculty_principal(carol), offer.id))
+    following = cover.list_offers(ListCoverOffersCommand(faculty_principal(dave))).items
+    assert [(o.need_id, o.attempt) for o in following] == [(need.id, 2)]
+
+
+def test_an_offer_accepted_after_the_substitute_became_absent_is_refused(
+    cover: Cover,
+) -> None:
+    carol = cover.teacher("F003", "Carol", "CSE", "CS101")
+    admin = cover.college.admin
+    cover.alice_away_monday()
+    plan = cover.plan(BuildCoverPlanCommand(admin, MONDAY, MONDAY))
+    [offer] = cover.publish(CoverPlanCommand(admin, plan.id)).offers
+    with cover.uow.for_institution(cover.college.id) as uow:
+        # an absence stored by hand, without the withdrawal ReportAbsence does
+        uow.absences.add(
+            Absence(
+                AbsenceId("away"),
+                cover.college.id,
+                carol.id,
+                local(MONDAY, 8),
+                local(MONDAY, 12),
+                AbsenceKind.SICK,
+                AbsenceStatus.APPROVED,
+                SUNDAY_EVENING,
+                "carol@a.edu",
+            )
+        )
+        uow.commit()
+
+    with pytest.raises(ConflictError) as refused:
+        cover.accept(AnswerOfferCommand(faculty_principal(carol), offer.id))
+
+    assert refused.value.code == "teacher_unavailable"
+    assert "absent" in str(refused.value)
+
+
+def test_the_need_of_a_class_held_under_cover_cannot_be_cancelled(cover: Cover) -> None:
+    carol = cover.teacher("F003", "Carol", "CSE", "CS101")
+    admin = cover.college.admin
+    [need] = cover.alice_away_monday()
+    plan = cover.plan(BuildCoverPlanCommand(admin, MONDAY, MONDAY))
+    [offer] = cover.publish(CoverPlanCommand(admin, plan.id)).offers
+    cover.accept(AnswerOfferCommand(faculty_principal(carol), offer.id))
+    cover.clock.set(local(MONDAY, 10, 30))
+    CompleteSession(cover.uow, cover.clock)(
+        CompleteSessionCommand(faculty_principal(carol), need.session_id, "Stacks")
+    )
+
+    with pytest.raises(ConflictError) as refused:
+        CancelCoverNeed(cover.uow, cover.clock, cover.random)(CoverNeedCommand(admin, need.id))
+
+    assert refused.value.code == "need_covered"
+    assert cover.need(need).status is NeedStatus.COVERED
