@@ -3,15 +3,26 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
 from ams_adapters.memory.store import MemoryStore, TenantData
 from ams_adapters.memory.transaction import MemoryTransaction, UndoLog
 from ams_core.domain import ConcurrencyError, ConflictError, NotFoundError, PermissionDeniedError
+from ams_core.ports.persistence import Slice
 
 K = TypeVar("K")
 E = TypeVar("E")
+
+
+def page_of(items: Sequence[E], limit: int, offset: int) -> Slice[E]:
+    """``limit`` items after ``offset`` of the ordered ``items``, with how many there are
+    (a limit of 0 or less gives none; a negative offset counts from the start).
+    """
+    if limit <= 0:
+        return Slice((), len(items))
+    start = max(offset, 0)
+    return Slice(tuple(items[start : start + limit]), len(items))
 
 
 class MemoryRepository:

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from ams_adapters.memory.repositories._base import KeyedRepository
+from ams_adapters.memory.repositories._base import KeyedRepository, page_of
 from ams_core.domain import (
     Absence,
     AbsenceId,
@@ -39,13 +39,6 @@ from ams_core.ports import (
     Slice,
     SubstitutePreferenceRepository,
 )
-
-
-def _slice(items: list[Any], limit: int, offset: int) -> Slice[Any]:
-    if limit <= 0:
-        return Slice((), len(items))
-    start = max(offset, 0)
-    return Slice(tuple(items[start : start + limit]), len(items))
 
 
 class InMemoryAbsenceRepository(KeyedRepository[AbsenceId, Absence], AbsenceRepository):
@@ -86,7 +79,7 @@ class InMemoryAbsenceRepository(KeyedRepository[AbsenceId, Absence], AbsenceRepo
 
         by_id = sorted((a for a in self._data.absences.values() if wanted(a)), key=lambda a: a.id)
         # newest start first; a stable sort keeps the ids in order among equal starts
-        return _slice(sorted(by_id, key=lambda a: a.starts_at, reverse=True), limit, offset)
+        return page_of(sorted(by_id, key=lambda a: a.starts_at, reverse=True), limit, offset)
 
 
 def _in_days(
@@ -179,7 +172,7 @@ class InMemoryCoverNeedRepository(KeyedRepository[CoverNeedId, CoverNeed], Cover
                 and (absence_id is None or n.absence_id == absence_id)
             )
         )
-        return _slice(found, limit, offset)
+        return page_of(found, limit, offset)
 
 
 class InMemoryCoverPlanRepository(KeyedRepository[CoverPlanId, CoverPlan], CoverPlanRepository):
@@ -211,7 +204,7 @@ class InMemoryCoverPlanRepository(KeyedRepository[CoverPlanId, CoverPlan], Cover
             key=lambda p: (p.created_at, p.id),
             reverse=True,
         )
-        return _slice(found, limit, offset)
+        return page_of(found, limit, offset)
 
 
 class InMemoryCoverOfferRepository(KeyedRepository[CoverOfferId, CoverOffer], CoverOfferRepository):
@@ -296,7 +289,7 @@ class InMemoryCoverOfferRepository(KeyedRepository[CoverOfferId, CoverOffer], Co
             key=lambda o: (o.offered_at, o.id),
             reverse=True,
         )
-        return _slice(found, limit, offset)
+        return page_of(found, limit, offset)
 
 
 def _preference_key(

@@ -8,7 +8,7 @@ from dataclasses import replace
 from datetime import datetime
 from typing import Any
 
-from ams_adapters.memory.repositories._base import E, MemoryRepository
+from ams_adapters.memory.repositories._base import MemoryRepository, page_of
 from ams_adapters.memory.store import OutboxEntry
 from ams_core.domain import (
     AuditEntry,
@@ -34,10 +34,6 @@ from ams_core.ports import (
     SentNotification,
     Slice,
 )
-
-
-def _slice(items: Sequence[E], limit: int, offset: int) -> Slice[E]:
-    return Slice(tuple(items[offset : offset + limit]), len(items))
 
 
 def _matches_filter(event: SecurityEvent, filters: SecurityEventFilter) -> bool:
@@ -224,7 +220,7 @@ class InMemorySecurityEventRepository(MemoryRepository, SecurityEventRepository)
     ) -> Slice[SecurityEvent]:
         events = sorted(self._data.events.items(), key=lambda i: (i[1].at, i[0]), reverse=True)
         matching = [e for _, e in events if _matches_filter(e, filters)]
-        return _slice(matching, limit, offset)
+        return page_of(matching, limit, offset)
 
 
 class InMemoryAuditRepository(MemoryRepository, AuditRepository):
@@ -246,7 +242,7 @@ class InMemoryAuditRepository(MemoryRepository, AuditRepository):
     ) -> Slice[AuditEntry]:
         data = self._data
         newest_first = reversed(data.audit_by_session.get(session_id, ()))
-        return _slice([data.audit[i] for i in newest_first], limit, offset)
+        return page_of([data.audit[i] for i in newest_first], limit, offset)
 
     def page_for_student(
         self,
@@ -260,4 +256,4 @@ class InMemoryAuditRepository(MemoryRepository, AuditRepository):
         if teacher is not None:
             taught = data.sessions_by_teacher.get(teacher, set())
             entries = (e for e in entries if e.session_id in taught)
-        return _slice(list(entries), limit, offset)
+        return page_of(list(entries), limit, offset)
