@@ -7,11 +7,12 @@ from __future__ import annotations
 import dataclasses
 import enum
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime, timedelta
+from datetime import date, datetime, timedelta, tzinfo
 from typing import TypeVar
 
 from ams_core.domain.absences import Absence
 from ams_core.domain.calendar import DateRange
+from ams_core.domain.cover import CoverAssignment
 from ams_core.domain.cover_matching import (
     BusySpan,
     CandidateRanking,
@@ -136,12 +137,7 @@ def load_board(
     covers: dict[FacultyId, list[BusySpan]] = {}
     for cover in uow.covers.list_between(span_start, span_end):
         covers.setdefault(cover.substitute_id, []).append(
-            BusySpan(
-                cover.starts_at,
-                cover.ends_at,
-                cover.starts_at.astimezone(tz).date(),
-                absence_of_session.get(cover.session_id),
-            )
+            _cover_span(cover, tz, absence_of_session.get(cover.session_id))
         )
     offered = [n for n in needs_in_span if n.status is NeedStatus.OFFERED]
     need_by_id = {n.id: n for n in offered}
@@ -171,6 +167,49 @@ def load_board(
         for f in uow.faculty.list()
     }
     return CoverBoard(settings, teachers, tuple(uow.substitute_preferences.list()))
+
+
+def _cover_span(cover: CoverAssignment, tz: tzinfo, absence_id: AbsenceId | None) -> BusySpan:
+    return BusySpan(
+        cover.starts_at, cover.ends_at, cover.starts_at.astimezone(tz).date(), absence_id
+    )
+
+
+def one_teacher_board(
+    uow: UnitOfWork, institution: Institution, faculty_id: FacultyId, need: CoverNeed
+) -> tuple[CoverBoard, TeacherDay]:
+    """The board of :func:`load_board` for one teacher and one need, read with that
+    teacher's own queries (an accept checks one substitute, not the whole institution).
+    Offers are left out: of a teacher's open offers, whichever they accept first wins.
+    """
+    tz = institution.tz
+    week_start, week_end = week_span(need.day, need.day)
+    span_start = _local_midnight(institution, week_start)
+    span_end = _local_midnight(institution, week_end + timedelta(days=1))
+    sessions = uow.sessions.list_for_teacher(faculty_id, DateRange(need.day, need.day))
+    teacher = TeacherDay(
+        faculty=uow.faculty.get(faculty_id),
+        classes=tuple(
+            BusySpan(s.starts_at(tz), s.ends_at(tz), s.date)
+            for s in sessions
+            if s.status is not SessionStatus.CANCELLED
+        ),
+        absences=tuple(
+            (a.starts_at, a.ends_at)
+            for a in uow.absences.list_overlapping(span_start, span_end)
+            if a.faculty_id == faculty_id and a.is_effective
+        ),
+        covers=tuple(
+            _cover_span(c, tz, None)
+            for c in uow.covers.list_for_substitute(faculty_id, span_start, span_end)
+        ),
+    )
+    board = CoverBoard(
+        institution.settings.cover,
+        {faculty_id: teacher},
+        tuple(uow.substitute_preferences.list()),
+    )
+    return board, teacher
 
 
 def passed_over(uow: UnitOfWork, need: CoverNeed) -> frozenset[FacultyId]:

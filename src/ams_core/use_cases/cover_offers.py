@@ -31,10 +31,10 @@ from ams_core.ports.persistence import Slice, UnitOfWork
 from ams_core.use_cases._access import require_admin, require_faculty, tenant_of
 from ams_core.use_cases._cover import (
     COVERED_KIND,
-    load_board,
     notify,
     notify_withdrawn,
     offer_next,
+    one_teacher_board,
     parse_choice,
 )
 
@@ -61,8 +61,7 @@ def _require_still_free(
     a class or a cover at that time, was excluded, or reached a cap since the offer (their
     other open offers do not count: whichever they accept first wins).
     """
-    board = load_board(uow, institution, need.day, need.day)
-    teacher = dataclasses.replace(board.teachers[substitute_id], offers=())
+    board, teacher = one_teacher_board(uow, institution, substitute_id, need)
     block = time_block(board, teacher, need) or cap_block(board, teacher, need)
     if block is None:
         return
