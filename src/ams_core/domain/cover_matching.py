@@ -338,6 +338,26 @@ def _adjacent(teacher: TeacherDay, need: CoverNeed) -> bool:
     return False
 
 
+def assess(
+    board: CoverBoard,
+    faculty_id: FacultyId,
+    need: CoverNeed,
+    passed_over: frozenset[FacultyId] = frozenset(),
+) -> RankedCandidate | Unavailability:
+    """One teacher for one need, as :func:`rank_candidates` judges them: scored with the
+    reasons, or the hard rule that rules them out.
+    """
+    teacher = board.teachers[faculty_id]
+    if board.settings.qualified_only and need.subject_code not in (
+        teacher.faculty.qualified_subjects
+    ):
+        return Unavailability.NOT_QUALIFIED
+    block = time_block(board, teacher, need) or cap_block(board, teacher, need)
+    if block is None and faculty_id in passed_over:
+        block = Unavailability.DECLINED
+    return score(board, teacher, need) if block is None else block
+
+
 def rank_candidates(
     board: CoverBoard, need: CoverNeed, passed_over: frozenset[FacultyId] = frozenset()
 ) -> CandidateRanking:
@@ -356,14 +376,11 @@ def rank_candidates(
             if f not in in_pool
         ]
     for faculty_id in pool:
-        teacher = board.teachers[faculty_id]
-        block = time_block(board, teacher, need) or cap_block(board, teacher, need)
-        if block is None and faculty_id in passed_over:
-            block = Unavailability.DECLINED
-        if block is None:
-            ranked.append(score(board, teacher, need))
+        found = assess(board, faculty_id, need, passed_over)
+        if isinstance(found, RankedCandidate):
+            ranked.append(found)
         else:
-            unavailable.append(UnavailableCandidate(faculty_id, block))
+            unavailable.append(UnavailableCandidate(faculty_id, found))
     ranked.sort(key=lambda c: (-c.score, c.faculty_id))
     unavailable.sort(key=lambda u: u.faculty_id)
     names = {f: teacher.faculty.name for f, teacher in board.teachers.items()}

@@ -15,13 +15,13 @@ from datetime import date
 from ams_core.domain.cover_matching import (
     CandidateRanking,
     CoverBoard,
+    RankedCandidate,
     Unavailability,
+    assess,
     candidate_scores,
-    cap_block,
     covers_in_week,
     covers_on,
     iso_week,
-    rank_candidates,
     score,
 )
 from ams_core.domain.cover_needs import PLANNABLE, CoverNeed, NeedStatus
@@ -235,18 +235,10 @@ class OfferNeed:
                     f"the cover need is {need.status.value}", code=f"need_{need.status.value}"
                 )
             board = load_board(uow, institution, need.day, need.day)
-            ranking = rank_candidates(board, need)
-            candidate = next(
-                (c for c in ranking.ranked if c.faculty_id == command.faculty_id), None
-            )
-            if candidate is None:
-                reason = next(
-                    u.reason.value
-                    for u in ranking.unavailable
-                    if u.faculty_id == command.faculty_id
-                )
+            candidate = assess(board, command.faculty_id, need)
+            if not isinstance(candidate, RankedCandidate):
                 raise ConflictError(
-                    f"the teacher cannot cover this class ({reason.replace('_', ' ')})",
+                    f"the teacher cannot cover this class ({candidate.value.replace('_', ' ')})",
                     code="teacher_unavailable",
                 )
             attempt = len(uow.cover_offers.list_for_need(need.id)) + 1
@@ -454,20 +446,16 @@ class PublishCoverPlan:
             skipped: list[CoverNeedId] = []
             for planned in plan.assignments:
                 need = uow.cover_needs.get(planned.need_id)
-                teacher = board.teachers.get(planned.substitute_id)
-                still_free = (
-                    need.status in PLANNABLE
-                    and teacher is not None
-                    and uow.cover_offers.open_for_need(need.id) is None
-                    and cap_block(board, teacher, need) is None
-                )
-                ranking = rank_need(uow, board, need) if still_free else None
+                # only the planned substitute is judged again, not the whole ranking
                 candidate = None
-                if ranking is not None:
-                    candidate = next(
-                        (c for c in ranking.ranked if c.faculty_id == planned.substitute_id),
-                        None,
-                    )
+                if (
+                    need.status in PLANNABLE
+                    and planned.substitute_id in board.teachers
+                    and uow.cover_offers.open_for_need(need.id) is None
+                ):
+                    judged = assess(board, planned.substitute_id, need, asked_before(uow, need))
+                    if isinstance(judged, RankedCandidate):
+                        candidate = judged
                 offer = None
                 if candidate is not None:
                     attempt = len(uow.cover_offers.list_for_need(need.id)) + 1
