@@ -12,6 +12,7 @@ from datetime import timedelta
 from dishka import Provider, Scope, provide, provide_all
 from sqlalchemy.engine import Engine
 
+from ams_adapters.excel import CalamineWorkbookReader, OpenpyxlWorkbookWriter
 from ams_adapters.identity import (
     Argon2PasswordHasher,
     GoogleIdTokenVerifier,
@@ -20,7 +21,7 @@ from ams_adapters.identity import (
 )
 from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore, SystemClock, SystemRandomSource
 from ams_adapters.memory.notifier import LoggingNotifier
-from ams_adapters.settings import BackgroundSettings, SqlSettings
+from ams_adapters.settings import BackgroundSettings, SqlSettings, workbook_limits_from_env
 from ams_core.domain import AuthenticationError, ExternalIdentity, PasswordPolicy
 from ams_core.domain.cover_solving import AutoCoverSolver, ExactCoverSolver
 from ams_core.ports import (
@@ -34,6 +35,7 @@ from ams_core.ports import (
     RandomSource,
     UnitOfWork,
 )
+from ams_core.ports.workbooks import WorkbookLimits, WorkbookReader, WorkbookWriter
 from ams_core.use_cases import (
     AcceptCoverOffer,
     ApproveAbsence,
@@ -102,6 +104,7 @@ from ams_core.use_cases import (
     TermCatalogue,
     WithdrawCoverOffer,
 )
+from ams_core.use_cases.imports import ImportTemplate, ImportWorkbook
 
 UnitOfWorkFactory = Callable[[], UnitOfWork]
 
@@ -357,7 +360,32 @@ class UseCaseProvider(Provider):
         ExpireCoverOffers,
         CoverAnalytics,
         SubstitutePreferenceCatalogue,
+        ImportWorkbook,
+        ImportTemplate,
     )
+
+
+class ExcelProvider(Provider):
+    """Workbooks: uploads read with python-calamine, templates and exports written with
+    openpyxl; the upload limits come from ``AMS_IMPORT_*``."""
+
+    scope = Scope.APP
+
+    def __init__(self, limits: WorkbookLimits | None = None) -> None:
+        super().__init__()
+        self._limits = limits
+
+    @provide
+    def limits(self) -> WorkbookLimits:
+        return self._limits or workbook_limits_from_env()
+
+    @provide
+    def reader(self) -> WorkbookReader:
+        return CalamineWorkbookReader()
+
+    @provide
+    def writer(self) -> WorkbookWriter:
+        return OpenpyxlWorkbookWriter()
 
 
 def cover_solver() -> CoverSolver:
@@ -388,5 +416,6 @@ def build_providers(
         persistence,
         IdentityProvider(identity),
         NotifierProvider(background),
+        ExcelProvider(),
         UseCaseProvider(),
     ]

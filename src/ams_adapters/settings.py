@@ -6,10 +6,13 @@ at start with one line naming the variable, instead of failing each request late
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+
+from ams_core.ports.workbooks import WorkbookLimits
 
 DEFAULT_DATABASE_URL = "sqlite:///./ams.db"
 #: what to write instead of an unsupported URL
@@ -215,3 +218,22 @@ class BackgroundSettings:
             worker_threads=_int(*get("AMS_WORKER_JOB_THREADS", defaults.worker_threads)),
             prefetch=_int(*get("AMS_WORKER_PREFETCH", defaults.prefetch)),
         )
+
+
+def workbook_limits_from_env(environ: Mapping[str, str] | None = None) -> WorkbookLimits:
+    """Read ``AMS_IMPORT_MAX_BYTES`` and ``AMS_IMPORT_MAX_ROWS`` (the other archive bounds
+    follow the defaults of :class:`WorkbookLimits`).
+
+    Raises:
+        ValueError: a value is not a whole number, or is below 1.
+    """
+    env = os.environ if environ is None else environ
+    get = _getter(env)
+    defaults = WorkbookLimits()
+    max_bytes = _int(*get("AMS_IMPORT_MAX_BYTES", defaults.max_bytes))
+    max_rows = _int(*get("AMS_IMPORT_MAX_ROWS", defaults.max_rows))
+    if max_bytes < 1:
+        raise ValueError("AMS_IMPORT_MAX_BYTES must be at least 1")
+    if max_rows < 1:
+        raise ValueError("AMS_IMPORT_MAX_ROWS must be at least 1")
+    return dataclasses.replace(defaults, max_bytes=max_bytes, max_rows=max_rows)

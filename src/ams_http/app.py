@@ -7,7 +7,7 @@ from typing import Any
 import anyio.to_thread
 from dishka import Provider, Scope, from_context, make_async_container
 from dishka.integrations.litestar import setup_dishka
-from litestar import Litestar
+from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
 from litestar.middleware.base import DefineMiddleware
@@ -25,6 +25,7 @@ from ams_http.controllers import (
     calendar,
     cover,
     health,
+    imports,
     messaging,
     people,
     reports,
@@ -42,6 +43,9 @@ API_VERSION = "1.0.0"
 DOCS_PATH = "/schema"
 #: response headers a browser client may read (CORS)
 EXPOSED_HEADERS = ("Retry-After", "Idempotent-Replayed", "Content-Disposition", "Location")
+#: what a multipart upload adds around the file (boundaries, part headers, form fields)
+MULTIPART_ENVELOPE_BYTES = 64 * 1024
+
 ROUTES: list[Any] = [
     *auth.ROUTES,
     *attendance.ROUTES,
@@ -125,7 +129,17 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         await app.state.dishka_container.close()
 
     app = Litestar(
-        route_handlers=[*ROUTES, *([MetricsController] if settings.expose_metrics else [])],
+        route_handlers=[
+            *ROUTES,
+            # a workbook upload may be larger than a JSON body: its own limit, plus room for
+            # the multipart envelope
+            Router(
+                "/",
+                route_handlers=imports.ROUTES,
+                request_max_body_size=settings.import_max_bytes + MULTIPART_ENVELOPE_BYTES,
+            ),
+            *([MetricsController] if settings.expose_metrics else []),
+        ],
         exception_handlers=EXCEPTION_HANDLERS,
         middleware=[
             *([prometheus.middleware] if settings.expose_metrics else []),

@@ -20,10 +20,13 @@ from ams_core.domain import (
     CheckInRefusal,
     CheckInRefusedError,
     ConflictError,
+    FileRefusal,
+    ImportRejectedError,
     NotFoundError,
     PermissionDeniedError,
     ScheduleConflictError,
     TooManyAttemptsError,
+    UnacceptableFileError,
     UnavailableError,
     ValidationError,
 )
@@ -56,6 +59,11 @@ _STATUS_BY_REFUSAL = {
 }
 
 
+_STATUS_BY_FILE_REFUSAL = {
+    FileRefusal.TOO_LARGE: HTTPStatus.REQUEST_ENTITY_TOO_LARGE,
+    FileRefusal.NOT_XLSX: HTTPStatus.UNSUPPORTED_MEDIA_TYPE,
+}
+
 _CODE_BY_HTTP_STATUS = {
     HTTPStatus.BAD_REQUEST: "malformed_request",
     HTTPStatus.UNAUTHORIZED: "unauthenticated",
@@ -73,6 +81,8 @@ def status_for(error: AmsError) -> HTTPStatus:
     """The HTTP status that answers a core error."""
     if isinstance(error, CheckInRefusedError):
         return _STATUS_BY_REFUSAL[error.reason]
+    if isinstance(error, UnacceptableFileError):
+        return _STATUS_BY_FILE_REFUSAL.get(error.reason, HTTPStatus.UNPROCESSABLE_ENTITY)
     for kind, status in _STATUS_BY_ERROR:
         if isinstance(error, kind):
             return status
@@ -114,7 +124,13 @@ def ams_error_handler(
     if isinstance(error, UnavailableError):
         headers["Retry-After"] = "5"
         log.warning("unavailable: %s (%s %s)", error, request.method, request.url.path)
-    if isinstance(error, ValidationError):
+    if isinstance(error, ImportRejectedError):
+        extra["errors"] = [
+            {"sheet": p.sheet, "row": p.row, "column": p.column, "message": p.message}
+            for p in error.import_problems
+        ]
+        extra["errorCount"] = error.total
+    elif isinstance(error, ValidationError):
         extra["errors"] = [{"field": p.field, "message": p.message} for p in error.problems]
     if isinstance(error, CheckInRefusedError):
         extra["attemptsLeft"] = error.attempts_left

@@ -24,6 +24,9 @@ class HttpSettings:
         cors_origins: browser origins allowed to call the API (the mobile app needs none).
         trusted_proxies: networks whose ``X-Forwarded-For`` is believed for the client IP.
         max_body_bytes: largest request body accepted on JSON endpoints.
+        import_max_bytes: largest workbook accepted by ``POST /api/v1/imports`` (the upload
+            is refused with 413 before it is read past this; ``AMS_IMPORT_MAX_BYTES``, which
+            the import itself also enforces).
         expose_docs: serve ``/schema`` (the OpenAPI document and its Swagger UI page, with
             assets from the app itself); on by default, so the demo and developers have them.
             Switch it off where the API surface should not be advertised.
@@ -53,6 +56,7 @@ class HttpSettings:
     cors_origins: tuple[str, ...] = ()
     trusted_proxies: tuple[str, ...] = ()
     max_body_bytes: int = 64 * 1024
+    import_max_bytes: int = 20 * 1024 * 1024
     expose_docs: bool = True
     expose_metrics: bool = True
     hsts_seconds: int = 0
@@ -80,6 +84,7 @@ class HttpSettings:
     @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None) -> HttpSettings:
         """Read ``AMS_CORS_ORIGINS``, ``AMS_TRUSTED_PROXIES``, ``AMS_MAX_BODY_BYTES``,
+        ``AMS_IMPORT_MAX_BYTES``,
         ``AMS_EXPOSE_DOCS``, ``AMS_EXPOSE_METRICS``, ``AMS_HSTS_SECONDS``,
         ``AMS_RATE_SIGN_IN``, ``AMS_RATE_REFRESH_PER_IP``, ``AMS_RATE_CHECK_IN``,
         ``AMS_RATE_CHECK_IN_PER_IP``, ``AMS_RATE_REQUESTS``, ``AMS_REDIS_URL``,
@@ -92,6 +97,7 @@ class HttpSettings:
                 cors_origins=_list(env.get("AMS_CORS_ORIGINS", "")),
                 trusted_proxies=_list(env.get("AMS_TRUSTED_PROXIES", "")),
                 max_body_bytes=int(env.get("AMS_MAX_BODY_BYTES", defaults.max_body_bytes)),
+                import_max_bytes=int(env.get("AMS_IMPORT_MAX_BYTES", defaults.import_max_bytes)),
                 expose_docs=_bool(env.get("AMS_EXPOSE_DOCS", "true")),
                 expose_metrics=_bool(env.get("AMS_EXPOSE_METRICS", "true")),
                 hsts_seconds=int(env.get("AMS_HSTS_SECONDS", defaults.hsts_seconds)),

@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlalchemy.engine import Engine
 
 from ams_adapters.composition import (
+    ExcelProvider,
     IdentityProvider,
     MemoryPersistenceProvider,
     SqlPersistenceProvider,
@@ -133,6 +134,7 @@ def empty_app(settings: HttpSettings | None = None) -> Litestar:
             IdentitySettings(secret_key=SECRET),
             Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
         ),
+        ExcelProvider(),
         UseCaseProvider(),
         settings=settings,
     )
@@ -208,6 +210,7 @@ def build_world(
         IdentityProvider(
             identity_settings, Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1)
         ),
+        ExcelProvider(),
         UseCaseProvider(),
         settings=http_settings,
     )

@@ -8,7 +8,7 @@ from dishka import Provider
 from litestar import Litestar
 from litestar.types import Receive, Scope, Send
 
-from ams_adapters.composition import IdentityProvider, UseCaseProvider
+from ams_adapters.composition import ExcelProvider, IdentityProvider, UseCaseProvider
 from ams_adapters.identity import Argon2PasswordHasher, IdentitySettings
 from ams_core.domain import DeviceBinding, DeviceId, SessionId
 from ams_core.testing.builders import SmallCollege
@@ -28,6 +28,7 @@ def make_app(world: World, settings: HttpSettings, *extra: Provider) -> Litestar
             IdentitySettings(secret_key=SECRET, google_client_ids=("client-web",)),
             Argon2PasswordHasher(time_cost=1, memory_cost=8, parallelism=1),
         ),
+        ExcelProvider(),
         UseCaseProvider(),
         *extra,
         settings=settings,

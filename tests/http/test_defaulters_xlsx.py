@@ -11,7 +11,7 @@ import openpyxl
 import pytest
 
 from ams_core.domain import AssignmentId
-from ams_http.edge.exports import XLSX_MEDIA_TYPE
+from ams_core.ports.workbooks import XLSX_MEDIA_TYPE
 from tests.http.conftest import World
 
 MONDAY = date(2026, 11, 16)

@@ -99,6 +99,58 @@ class UnavailableError(AmsError):
     code = "unavailable"
 
 
+class FileRefusal(enum.Enum):
+    """Why an uploaded file was refused before its rows were read; the value is the code."""
+
+    TOO_LARGE = "file_too_large"
+    NOT_XLSX = "not_xlsx"
+    UNSAFE_ARCHIVE = "unsafe_archive"
+    XML_ENTITIES = "xml_entities_refused"
+    TOO_MANY_ROWS = "too_many_rows"
+    TOO_MANY_COLUMNS = "too_many_columns"
+    UNREADABLE = "unreadable_workbook"
+
+
+class UnacceptableFileError(AmsError):
+    """An uploaded file is refused as a whole (size, type, an unsafe archive, limits)."""
+
+    def __init__(self, reason: FileRefusal, message: str) -> None:
+        super().__init__(message, code=reason.value)
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class ImportProblem:
+    """One thing wrong in an uploaded workbook, where a person can find it.
+
+    ``row`` is the spreadsheet's own row number (1 is the first row); ``column`` is the
+    header as written in the file (or the expected header when it is missing); both are
+    ``None`` when the problem is about the whole sheet or file.
+    """
+
+    sheet: str
+    row: int | None
+    column: str | None
+    message: str
+
+
+class ImportRejectedError(ValidationError):
+    """A workbook has errors, so nothing of it was written.
+
+    ``problems`` lists the first of them (at most a cap); ``total`` counts them all.
+    """
+
+    code = "import_invalid"
+
+    def __init__(self, problems: Iterable[ImportProblem], total: int) -> None:
+        listed = tuple(problems)
+        noun = "error" if total == 1 else "errors"
+        AmsError.__init__(self, f"the workbook has {total} {noun}; nothing was imported")
+        self.problems = ()
+        self.import_problems = listed
+        self.total = total
+
+
 class CheckInRefusal(enum.Enum):
     """Why a student's check-in was refused; the value is the stable error code."""
 

@@ -33,6 +33,7 @@ from ams_core.domain import (
     PreferenceKind,
     Principal,
 )
+from ams_core.ports.workbooks import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
 from ams_core.use_cases import (
     AcceptCoverOffer,
     AnswerOfferCommand,
@@ -66,7 +67,6 @@ from ams_core.use_cases import (
 from ams_http.controllers._params import CREATES, READ, Limit, Offset, acts
 from ams_http.controllers._resource import ListFilter, Resource, ResourceDocs, resource_controller
 from ams_http.controllers._run import created, run
-from ams_http.edge.exports import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.cover import (
     AnswerOut,

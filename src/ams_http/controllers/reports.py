@@ -24,15 +24,16 @@ from ams_core.domain import (
     SubjectCode,
     ValidationError,
 )
+from ams_core.ports.workbooks import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
 from ams_core.use_cases import (
     DefaultersResult,
     GetRegister,
     GetRegisterCommand,
     ListDefaulters,
     ListDefaultersCommand,
+    Register,
 )
 from ams_http.controllers._run import run
-from ams_http.edge.exports import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.reports import DefaultersOut, RegisterOut
 
@@ -84,11 +85,61 @@ def _defaulters_filename(result: DefaultersResult, *narrowed_to: str | None) -> 
     return _UNSAFE_IN_FILENAME.sub("_", "-".join(parts)) + ".xlsx"
 
 
+REGISTER_STUDENT_COLUMNS = ("Student ID", "Student name", "Roll number")
+REGISTER_SUMMARY_COLUMNS = ("Held", "Attended", "Attendance %")
+
+
+def _register_workbook(writer: WorkbookWriter, register: Register) -> bytes:
+    header = (
+        *REGISTER_STUDENT_COLUMNS,
+        *(
+            f"{c.date.isoformat()} {c.start.isoformat(timespec='minutes')}"
+            for c in register.columns
+        ),
+        *REGISTER_SUMMARY_COLUMNS,
+    )
+    rows = (
+        (
+            row.student_id,
+            row.name,
+            row.roll_number,
+            *(status.value if status else None for status in row.statuses),
+            row.summary.held,
+            row.summary.attended,
+            row.summary.percent,
+        )
+        for row in register.rows
+    )
+    return writer.write([Sheet("Register", header, rows)])
+
+
+def _register_filename(register: Register) -> str:
+    dates = f"{register.dates.start.isoformat()}-to-{register.dates.end.isoformat()}"
+    parts = ("register", register.section_id, register.subject_code, dates)
+    return _UNSAFE_IN_FILENAME.sub("_", "-".join(parts)) + ".xlsx"
+
+
+def _attachment(workbook: bytes, filename: str) -> Response[bytes]:
+    return Response(
+        workbook,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
+
+
+def _wants_xlsx(request: Request[Any, Any, Any]) -> bool:
+    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
+    return wanted == XLSX_MEDIA_TYPE
+
+
+VARY_ACCEPT = ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")
+
+
 @get(
     "/api/v1/reports/defaulters",
     tags=["reports"],
     operation_id="listDefaulters",
-    response_headers=[ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")],
+    response_headers=[VARY_ACCEPT],
     operation_class=with_alternative_media_type(
         XLSX_MEDIA_TYPE,
         "With `Accept: " + XLSX_MEDIA_TYPE + "`: every matching row (limit and offset page "
@@ -127,28 +178,34 @@ async def list_defaulters(
         subject_code=SubjectCode(subject_code) if subject_code else None,
     )
     result = await run(use_case, command)
-    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
-    if wanted != XLSX_MEDIA_TYPE:
+    if not _wants_xlsx(request):
         return DefaultersOut.of(result, limit, offset)
     workbook = await run(functools.partial(_defaulters_workbook, workbooks), result)
-    filename = _defaulters_filename(result, section_id, subject_code)
-    return Response(
-        workbook,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return _attachment(workbook, _defaulters_filename(result, section_id, subject_code))
 
 
 @get(
     "/api/v1/reports/register",
     tags=["reports"],
     operation_id="getRegister",
-    responses=problems(*SIGNED_IN, *INPUT, 403, 404),
+    response_headers=[VARY_ACCEPT],
+    operation_class=with_alternative_media_type(
+        XLSX_MEDIA_TYPE,
+        "With `Accept: " + XLSX_MEDIA_TYPE + "`: the register as an Excel workbook, a "
+        "row per student and a column per session (headed by its date and start time) "
+        "holding the mark, then held, attended and the percentage as numbers.",
+    ),
+    responses={
+        200: ResponseSpec(RegisterOut, generate_examples=False, description="Register"),
+        **problems(*SIGNED_IN, *INPUT, 403, 404),
+    },
 )
 @inject
 async def get_register(
+    request: Request[Any, Any, Any],
     actor: FromDishka[Principal],
     use_case: FromDishka[GetRegister],
+    workbooks: FromDishka[WorkbookWriter],
     section_id: Annotated[str, QueryParameter(name="sectionId", min_length=1, max_length=64)],
     subject_code: Annotated[str, QueryParameter(name="subjectCode", min_length=1, max_length=64)],
     start: Annotated[
@@ -163,7 +220,7 @@ async def get_register(
             "(then the reporting term)",
         ),
     ] = None,
-) -> RegisterOut:
+) -> RegisterOut | Response[bytes]:
     """Admin or the class's teacher: a section/subject register, one column per session."""
     dates = None
     if start is not None and end is not None:
@@ -171,7 +228,11 @@ async def get_register(
             raise ValidationError([FieldProblem("to", "must not be before from")])
         dates = DateRange(start, end)
     command = GetRegisterCommand(actor, SectionId(section_id), SubjectCode(subject_code), dates)
-    return RegisterOut.of(await run(use_case, command))
+    register = await run(use_case, command)
+    if not _wants_xlsx(request):
+        return RegisterOut.of(register)
+    workbook = await run(functools.partial(_register_workbook, workbooks), register)
+    return _attachment(workbook, _register_filename(register))
 
 
 ROUTES = [list_defaulters, get_register]

@@ -1,4 +1,4 @@
-"""What the edge adds around the handlers: limits, idempotency, the Redis probe, exports.
+"""What the edge adds around the handlers: limits, idempotency, the Redis probe.
 
 ``create_app`` builds one ``EdgeServices`` from the settings and takes its middleware (after
 authentication: limits and idempotency need the principal), its dishka provider (listed
@@ -9,15 +9,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from dishka import Provider, Scope, decorate, provide
+from dishka import Provider, decorate
 from litestar.middleware.base import DefineMiddleware
 
 from ams_core.ports import HealthCheck, HealthChecks
-from ams_http.edge.exports import WorkbookWriter
 from ams_http.edge.idempotency import IdempotencyMiddleware
 from ams_http.edge.ratelimit import RateLimiter, RateLimitMiddleware
 from ams_http.edge.stores import EdgeStore, RedisHealthCheck, open_store
-from ams_http.edge.xlsx import OpenpyxlWorkbookWriter
 from ams_http.settings import HttpSettings
 
 
@@ -53,7 +51,7 @@ class EdgeServices:
 
 
 class EdgeProvider(Provider):
-    """Adds the Redis probe to the readiness checks and provides the workbook writer."""
+    """Adds the Redis probe to the readiness checks."""
 
     def __init__(self, edge: EdgeServices) -> None:
         super().__init__()
@@ -62,7 +60,3 @@ class EdgeProvider(Provider):
     @decorate
     def health(self, checks: HealthChecks) -> HealthChecks:
         return HealthChecks((*checks.checks, *self._edge.health_checks))
-
-    @provide(scope=Scope.APP)
-    def workbook_writer(self) -> WorkbookWriter:
-        return OpenpyxlWorkbookWriter()

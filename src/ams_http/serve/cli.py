@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING
 from ams_adapters.cli import CommandError, add_database_commands, run_command
 from ams_adapters.settings import SqlSettings
 from ams_http.serve.background_cli import add_background_commands
+from ams_http.serve.import_cli import add_import_command
 
 if TYPE_CHECKING:
     from dishka import Container
@@ -404,6 +405,7 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     add_database_commands(commands)
     add_background_commands(commands)
+    add_import_command(commands, _keyless_request)
 
     for name, run, help_text, workers_help in (
         (

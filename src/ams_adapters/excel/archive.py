@@ -1,0 +1,121 @@
+"""The checks an uploaded ``.xlsx`` passes before any parser sees it.
+
+An ``.xlsx`` file is a ZIP archive of XML documents. Its directory is checked first (member
+count, declared sizes, compression ratio, member names) without decompressing anything;
+then every member is decompressed once, in bounded chunks, by :mod:`zipfile`, which stops at
+the declared size and checks the CRC, so an archive that lies about its sizes is refused, and
+the XML is searched for a document type declaration (no part of a real workbook has one; it
+is how entity-expansion and external-entity attacks start).
+"""
+
+from __future__ import annotations
+
+import io
+import stat
+import zipfile
+
+from ams_core.domain.errors import FileRefusal, UnacceptableFileError
+from ams_core.ports.workbooks import WorkbookLimits
+
+_ZIP_MAGIC = b"PK\x03\x04"
+_OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
+_REQUIRED_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
+_CHUNK = 1 << 20
+_DOCTYPE = b"<!DOCTYPE"
+#: below this size a member's compression ratio is not judged (tiny XML compresses well)
+_RATIO_FLOOR = 1 << 20
+
+
+def _refuse(reason: FileRefusal, message: str) -> UnacceptableFileError:
+    return UnacceptableFileError(reason, message)
+
+
+def check_upload(data: bytes, limits: WorkbookLimits) -> None:
+    """Refuse ``data`` unless it is a safe ``.xlsx`` archive within ``limits``.
+
+    Raises:
+        UnacceptableFileError: too large, not an ``.xlsx`` workbook, or unsafe.
+    """
+    if len(data) > limits.max_bytes:
+        raise _refuse(
+            FileRefusal.TOO_LARGE,
+            f"the file is {len(data):,} bytes; at most {limits.max_bytes:,} are accepted",
+        )
+    if data.startswith(_OLE_MAGIC):
+        raise _refuse(
+            FileRefusal.NOT_XLSX,
+            "this is an old-style .xls workbook; save it as .xlsx (Excel Workbook) and upload that",
+        )
+    if not data.startswith(_ZIP_MAGIC):
+        raise _refuse(
+            FileRefusal.NOT_XLSX, "the file is not an .xlsx workbook (not an Office Open XML file)"
+        )
+    try:
+        archive = zipfile.ZipFile(io.BytesIO(data))
+    except (zipfile.BadZipFile, ValueError, OSError):
+        raise _refuse(FileRefusal.NOT_XLSX, "the file is not a readable .xlsx workbook") from None
+    with archive:
+        members = archive.infolist()
+        _check_directory(members, limits)
+        for member in members:
+            _check_member(archive, member)
+
+
+def _check_directory(members: list[zipfile.ZipInfo], limits: WorkbookLimits) -> None:
+    if len(members) > limits.max_members:
+        raise _refuse(
+            FileRefusal.UNSAFE_ARCHIVE,
+            f"the workbook archive has {len(members)} parts; at most {limits.max_members} are "
+            "accepted",
+        )
+    names = {m.filename for m in members}
+    if missing := [n for n in _REQUIRED_MEMBERS if n not in names]:
+        raise _refuse(
+            FileRefusal.NOT_XLSX, f"the file is a ZIP archive but not a workbook (no {missing[0]})"
+        )
+    unpacked = 0
+    for member in members:
+        name = member.filename
+        parts = name.replace("\\", "/").split("/")
+        if name.startswith(("/", "\\")) or ".." in parts or (len(name) > 1 and name[1] == ":"):
+            raise _refuse(
+                FileRefusal.UNSAFE_ARCHIVE, f"the archive has an unsafe part name {name!r}"
+            )
+        if stat.S_ISLNK(member.external_attr >> 16):
+            raise _refuse(FileRefusal.UNSAFE_ARCHIVE, f"the archive part {name!r} is a link")
+        unpacked += member.file_size
+        ratio = member.file_size / max(member.compress_size, 1)
+        if member.file_size > _RATIO_FLOOR and ratio > limits.max_ratio:
+            raise _refuse(
+                FileRefusal.UNSAFE_ARCHIVE,
+                f"the archive part {name!r} unpacks {ratio:,.0f} times its packed size "
+                f"(at most {limits.max_ratio}): refused as a decompression bomb",
+            )
+    if unpacked > limits.max_unpacked_bytes:
+        raise _refuse(
+            FileRefusal.UNSAFE_ARCHIVE,
+            f"the workbook unpacks to {unpacked:,} bytes; at most {limits.max_unpacked_bytes:,} "
+            "are accepted",
+        )
+
+
+def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+    xml = member.filename.endswith((".xml", ".rels", ".vml"))
+    tail = b""
+    try:
+        with archive.open(member) as stream:
+            while chunk := stream.read(_CHUNK):
+                if xml and _DOCTYPE in (tail + chunk).upper():
+                    raise _refuse(
+                        FileRefusal.XML_ENTITIES,
+                        f"the workbook part {member.filename!r} declares a document type "
+                        "(XML entities are refused)",
+                    )
+                tail = chunk[-len(_DOCTYPE) :]
+    except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError):
+        raise _refuse(
+            FileRefusal.UNSAFE_ARCHIVE,
+            f"the workbook part {member.filename!r} is damaged or does not match its declared size",
+        ) from None
+    except EOFError:
+        raise _refuse(FileRefusal.UNREADABLE, "the workbook is truncated") from None
