@@ -123,12 +123,13 @@ def _print_problems(name: str, error: ImportRejectedError) -> None:
     from rich.console import Console
     from rich.table import Table
 
-    table = Table(title=f"{name}: {error.message}")
+    console = Console(file=sys.stderr, width=120)
+    console.print(f"{name}: {error.message}", soft_wrap=True)
+    table = Table()
     for heading in ("sheet", "row", "column", "problem"):
         table.add_column(heading, overflow="fold")
     for problem in error.import_problems:
         table.add_row(problem.sheet, str(problem.row or ""), problem.column or "", problem.message)
-    console = Console(file=sys.stderr, width=120)
     console.print(table)
     if error.total > len(error.import_problems):
         console.print(f"… and {error.total - len(error.import_problems)} more")

@@ -47,7 +47,7 @@ class SheetInput:
 class Row:
     """One data row of a sheet: cells by column key, and problems noted against the row."""
 
-    __slots__ = ("_cells", "_log", "_sheet", "failed", "number")
+    __slots__ = ("_cells", "_log", "_sheet", "failed", "number", "problems")
 
     def __init__(
         self, sheet: SheetInput, number: int, cells: Sequence[CellValue], log: ProblemLog
@@ -57,6 +57,7 @@ class Row:
         self._log = log
         self.number = number
         self.failed = False
+        self.problems = 0
 
     def has_problems(self) -> bool:
         """Whether a problem was noted against this row (a call: it changes as cells are read)."""
@@ -104,6 +105,7 @@ class Row:
     def problem(self, key: str | None, message: str) -> None:
         """Note a problem with this row (in the column ``key`` when given)."""
         self.failed = True
+        self.problems += 1
         label = None
         if key is not None:
             label = self._sheet.header.labels.get(key) or self._sheet.spec.column(key).header

@@ -126,6 +126,7 @@ class Sections:
 
     def resolve(self, row: Row, defaults: ImportDefaults) -> SectionId | None:
         """The section a row names, created when named by year, department and name."""
+        before = row.problems
         name = row.read("section", _section_text, required=True)
         if name is None:
             return None
@@ -133,7 +134,7 @@ class Sections:
         year = year or defaults.year
         department = row.read("department", _department) if row.has("department") else None
         department = department or defaults.department
-        if row.has_problems():
+        if row.problems > before:
             return None
         known = name in self.stored or name in self.created
         if year is None or not department:
