@@ -150,7 +150,8 @@ class CoverBoard:
     )
 
     def __post_init__(self) -> None:
-        order = tuple(sorted(self.teachers))
+        # a deactivated teacher is never a candidate (but stays on the board as the absent one)
+        order = tuple(sorted(f for f, t in self.teachers.items() if t.faculty.active))
         qualified: dict[SubjectCode, list[FacultyId]] = {}
         for faculty_id in order:
             for subject in self.teachers[faculty_id].faculty.qualified_subjects:

@@ -45,7 +45,11 @@ class Section:
 
 @dataclass(frozen=True, slots=True)
 class Student:
-    """A student, identified by roll id (e.g. N210595) within the institution."""
+    """A student, identified by roll id (e.g. N210595) within the institution.
+
+    A student who is not ``active`` (deactivated, e.g. missing from a full roster import)
+    keeps their history but is on no class's roster and cannot sign in or check in.
+    """
 
     id: StudentId
     institution_id: InstitutionId
@@ -54,6 +58,7 @@ class Student:
     section_id: SectionId
     roll_number: int | None = None
     is_class_representative: bool = False
+    active: bool = True
     version: int = 0
 
     def __post_init__(self) -> None:
@@ -73,7 +78,11 @@ def require_distinct_ids(students: Sequence[Student]) -> None:
 
 @dataclass(frozen=True, slots=True)
 class Faculty:
-    """A teacher: department, subjects they are qualified for and cover caps."""
+    """A teacher: department, subjects they are qualified for and cover caps.
+
+    A teacher who is not ``active`` keeps their history but cannot sign in and is never
+    offered cover.
+    """
 
     id: FacultyId
     institution_id: InstitutionId
@@ -84,6 +93,7 @@ class Faculty:
     max_covers_per_day: int | None = None
     max_covers_per_week: int | None = None
     is_admin: bool = False
+    active: bool = True
     version: int = 0
 
     def __post_init__(self) -> None:

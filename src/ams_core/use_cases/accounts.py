@@ -27,7 +27,7 @@ from ams_core.domain.errors import (
 from ams_core.domain.identity import Principal, Role
 from ams_core.domain.ids import InstitutionId, SignInId
 from ams_core.domain.institution import Institution
-from ams_core.domain.people import fold_email, validate_device_id
+from ams_core.domain.people import Faculty, Student, fold_email, validate_device_id
 from ams_core.domain.security import SecurityEvent, SecurityEventKind
 from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.identity import (
@@ -106,6 +106,11 @@ class _SignInStarter:
             raise PermissionDeniedError(
                 "nobody with this email is registered at the institution",
                 code="unknown_person",
+            )
+        person: Student | Faculty | None = student if student is not None else faculty
+        if person is not None and not person.active:
+            raise PermissionDeniedError(
+                "this account is deactivated; ask the institution's admin", code="deactivated"
             )
         return principal_for(institution_id, email, student=student, faculty=faculty)
 

@@ -76,7 +76,7 @@ class CheckIn:
                 raise NotFoundError("student", student_id)
             institution = uow.institutions.get(session.institution_id)
             settings = institution.settings
-            if student.section_id != session.section_id:
+            if student.section_id != session.section_id or not student.active:
                 raise CheckInRefusedError(CheckInRefusal.NOT_IN_SECTION)
             if binding is None:
                 raise CheckInRefusedError(CheckInRefusal.DEVICE_NOT_BOUND)

@@ -216,7 +216,7 @@ class ListDefaulters:
             _, dates = reporting_period(uow.terms.list(), today)
             counts = uow.sessions.subject_counts(dates, today, section_id=command.section_id)
             tallies = uow.marks.tallies(dates, section_id=command.section_id)
-            students = uow.students.list(section_id=command.section_id)
+            students = [s for s in uow.students.list(section_id=command.section_id) if s.active]
             subjects = uow.subjects.find_many({code for (_, code) in counts})
         by_section: dict[SectionId, list[tuple[SubjectCode, SessionCounts]]] = {}
         for (section_id, code), session_counts in counts.items():

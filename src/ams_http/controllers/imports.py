@@ -78,6 +78,15 @@ class ImportsController(Controller):
                 name="dryRun", description="check and count, write nothing (default false)"
             ),
         ] = False,
+        deactivate_missing: Annotated[
+            bool,
+            QueryParameter(
+                name="deactivateMissing",
+                description="treat Students and Faculty as full rosters: deactivate the "
+                "students of the listed sections and the teachers of the listed departments "
+                "who are not in the file (history kept; importing them again activates them)",
+            ),
+        ] = False,
     ) -> ImportReportOut:
         """Admin: import students, faculty, subjects, assignments, the timetable, holidays
         and terms from an ``.xlsx`` workbook (one sheet per kind, or one sheet per upload).
@@ -85,12 +94,15 @@ class ImportsController(Controller):
         Every row is checked first; any problem answers 422 ``import_invalid`` listing each
         one as (sheet, row, column, message), and nothing is written. Otherwise all of it is
         written in one transaction (created or updated by natural key; nothing is deleted).
-        With ``dryRun=true`` the same checks run and the counts say what would change.
+        With ``dryRun=true`` the same checks run and the counts say what would change;
+        ``deactivateMissing=true`` deactivates people a full roster leaves out.
         """
         defaults, kind = _form_values(data)
         content = await data.file.read()
         await data.file.close()
-        command = ImportWorkbookCommand(actor, content, dry_run, defaults, kind)
+        command = ImportWorkbookCommand(
+            actor, content, dry_run, defaults, kind, deactivate_missing=deactivate_missing
+        )
         return ImportReportOut.of(await run(use_case, command))
 
     @get(

@@ -76,6 +76,7 @@ class StudentIn(ChangeBody):
     section_id: Id
     roll_number: RollNumber | UnsetType | None = UNSET
     is_class_representative: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
 
 
 class StudentPatch(ChangeBody):
@@ -84,6 +85,7 @@ class StudentPatch(ChangeBody):
     section_id: Id | UnsetType = UNSET
     roll_number: RollNumber | UnsetType | None = UNSET
     is_class_representative: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
     version: Version | None = None
 
 
@@ -94,6 +96,7 @@ class StudentOut(CamelStruct):
     section_id: str
     roll_number: int | None
     is_class_representative: bool
+    active: bool
     version: int
 
     @classmethod
@@ -105,6 +108,7 @@ class StudentOut(CamelStruct):
             section_id=student.section_id,
             roll_number=student.roll_number,
             is_class_representative=student.is_class_representative,
+            active=student.active,
             version=student.version,
         )
 
@@ -133,6 +137,7 @@ class FacultyIn(ChangeBody):
     max_covers_per_day: CoverCap | UnsetType | None = UNSET
     max_covers_per_week: CoverCap | UnsetType | None = UNSET
     is_admin: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
 
     convert = _FACULTY_CONVERT
 
@@ -145,6 +150,7 @@ class FacultyPatch(ChangeBody):
     max_covers_per_day: CoverCap | UnsetType | None = UNSET
     max_covers_per_week: CoverCap | UnsetType | None = UNSET
     is_admin: bool | UnsetType = UNSET
+    active: bool | UnsetType = UNSET
     version: Version | None = None
 
     convert = _FACULTY_CONVERT
@@ -159,6 +165,7 @@ class FacultyOut(CamelStruct):
     max_covers_per_day: int | None
     max_covers_per_week: int | None
     is_admin: bool
+    active: bool
     version: int
 
     @classmethod
@@ -172,6 +179,7 @@ class FacultyOut(CamelStruct):
             max_covers_per_day=faculty.max_covers_per_day,
             max_covers_per_week=faculty.max_covers_per_week,
             is_admin=faculty.is_admin,
+            active=faculty.active,
             version=faculty.version,
         )
 

@@ -37,6 +37,12 @@ def add_import_command(commands: Any, open_request: OpenRequest) -> None:
     sub.add_argument("--year", help="year of every row without a Year column (1-12 or E1-E12)")
     sub.add_argument("--department", help="department of every row without a Department column")
     sub.add_argument("--kind", help="what a one-sheet workbook holds (students, faculty, …)")
+    sub.add_argument(
+        "--deactivate-missing",
+        action="store_true",
+        help="full rosters: deactivate students of the listed sections and teachers of the "
+        "listed departments who are not in the file (reversible)",
+    )
     sub.set_defaults(run=lambda args: _import(args, open_request))
 
 
@@ -84,6 +90,7 @@ def _import(args: argparse.Namespace, open_request: OpenRequest) -> int:
         defaults=ImportDefaults(year, args.department or None),
         kind=kind,
         institution_id=InstitutionId(args.institution),
+        deactivate_missing=args.deactivate_missing,
     )
     with open_request(args) as request, _progress_bar() as progress:
         try:
@@ -102,13 +109,22 @@ def _print_report(report: ImportReport) -> None:
     from rich.table import Table
 
     table = Table(title="dry run: nothing was written" if report.dry_run else "imported")
-    for heading in ("sheet", "kind", "rows", "created", "updated", "unchanged"):
+    for heading in ("sheet", "kind", "rows", "created", "updated", "unchanged", "deactivated"):
         table.add_column(heading, justify="left" if heading in ("sheet", "kind") else "right")
     for sheet in report.sheets:
         table.add_row(
             sheet.sheet,
             sheet.kind.value,
-            *(str(n) for n in (sheet.rows, sheet.created, sheet.updated, sheet.unchanged)),
+            *(
+                str(n)
+                for n in (
+                    sheet.rows,
+                    sheet.created,
+                    sheet.updated,
+                    sheet.unchanged,
+                    sheet.deactivated,
+                )
+            ),
         )
     console = Console(file=sys.stdout, width=120)
     console.print(table)

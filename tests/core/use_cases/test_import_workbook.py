@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from datetime import time
+from datetime import UTC, datetime, time
 
 import pytest
 
-from ams_adapters.memory import InMemoryUnitOfWork, SeededRandomSource
-from ams_core.domain import FacultyId, ImportRejectedError, StudentId, SubjectCode
+from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
+from ams_core.domain import Faculty, FacultyId, ImportRejectedError, StudentId, SubjectCode
 from ams_core.domain.imports import CellValue, SheetKind
 from ams_core.ports.workbooks import WorkbookLimits
 from ams_core.testing.builders import SmallCollege, seed_small_college
@@ -16,6 +16,7 @@ from ams_core.testing.workbooks import RowsWorkbookReader
 from ams_core.use_cases.imports import ImportDefaults, ImportWorkbook, ImportWorkbookCommand
 
 Sheets = Mapping[str, Sequence[Sequence[CellValue]]]
+NOW = datetime(2026, 11, 16, 4, 0, tzinfo=UTC)
 
 
 @pytest.fixture
@@ -32,12 +33,20 @@ def run(
     dry_run: bool = False,
     defaults: ImportDefaults | None = None,
     kind: SheetKind | None = None,
+    deactivate_missing: bool = False,
 ) -> dict[str, tuple[int, int, int]]:
     use_case = ImportWorkbook(
-        uow, SeededRandomSource(5), RowsWorkbookReader(sheets), WorkbookLimits()
+        uow, FixedClock(NOW), SeededRandomSource(5), RowsWorkbookReader(sheets), WorkbookLimits()
     )
     report = use_case(
-        ImportWorkbookCommand(college.admin, b"", dry_run, defaults or ImportDefaults(), kind=kind)
+        ImportWorkbookCommand(
+            college.admin,
+            b"",
+            dry_run,
+            defaults or ImportDefaults(),
+            kind=kind,
+            deactivate_missing=deactivate_missing,
+        )
     )
     return {s.sheet: (s.created, s.updated, s.unchanged) for s in report.sheets}
 
@@ -239,3 +248,53 @@ def test_a_student_roll_number_and_cr_flag_are_kept_when_their_columns_are_absen
         before.roll_number,
         before.is_class_representative,
     )
+
+
+def test_a_full_roster_deactivates_who_it_leaves_out_and_a_later_import_brings_them_back(
+    college: tuple[InMemoryUnitOfWork, SmallCollege],
+) -> None:
+    uow, c = college
+    kept, left_out = c.students[:4], c.students[4]
+    header: list[CellValue] = ["Student ID", "Name", "Email", "Section"]
+    roster = [header, *([s.id, s.name, s.email, s.section_id] for s in kept)]
+
+    counts = run(uow, c, {"Students": roster}, deactivate_missing=True)
+
+    with uow.for_institution(c.institution.id):
+        assert not uow.students.get(left_out.id).active
+        assert left_out.id not in uow.students.ids_in_section(c.section_a.id)
+        assert uow.students.get(c.outsider.id).active  # section B was not on the roster
+    assert counts == {"Students": (0, 0, 4)}
+    again = [*roster, [left_out.id, left_out.name, left_out.email, left_out.section_id]]
+    assert run(uow, c, {"Students": again}) == {"Students": (0, 1, 4)}
+    with uow.for_institution(c.institution.id):
+        assert uow.students.get(left_out.id).active
+        assert left_out.id in uow.students.ids_in_section(c.section_a.id)
+
+
+def test_a_faculty_roster_deactivates_only_with_the_option_and_never_an_admin(
+    college: tuple[InMemoryUnitOfWork, SmallCollege],
+) -> None:
+    uow, c = college
+    with uow.for_institution(c.institution.id):
+        uow.faculty.add(
+            Faculty(
+                FacultyId("ADM"),
+                c.institution.id,
+                "Adm",
+                "adm@a.edu",
+                c.bob.department,
+                is_admin=True,
+            )
+        )
+        uow.commit()
+    header: list[CellValue] = ["Faculty ID", "Name", "Email", "Department"]
+    faculty = [header, [c.alice.id, c.alice.name, c.alice.email, c.bob.department]]
+
+    run(uow, c, {"Faculty": faculty})
+    with uow.for_institution(c.institution.id):
+        assert uow.faculty.get(c.bob.id).active
+    run(uow, c, {"Faculty": faculty}, deactivate_missing=True)
+    with uow.for_institution(c.institution.id):
+        assert not uow.faculty.get(c.bob.id).active
+        assert uow.faculty.get(FacultyId("ADM")).active

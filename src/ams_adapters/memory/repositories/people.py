@@ -110,7 +110,10 @@ class InMemoryStudentRepository(KeyedRepository[StudentId, Student], StudentRepo
         )
 
     def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]:
-        return frozenset(self._data.students_by_section.get(section_id, ()))
+        table = self._table()
+        return frozenset(
+            s for s in self._data.students_by_section.get(section_id, ()) if table[s].active
+        )
 
     def remove(self, student_id: StudentId) -> bool:
         return self._remove(student_id)

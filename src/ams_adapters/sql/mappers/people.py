@@ -50,6 +50,7 @@ def student_row(s: Student) -> dict[str, Any]:
         "section_id": s.section_id,
         "roll_number": s.roll_number,
         "is_class_representative": s.is_class_representative,
+        "active": s.active,
         "version": s.version,
     }
 
@@ -63,6 +64,7 @@ def student_from(row: Row) -> Student:
         section_id=SectionId(row["section_id"]),
         roll_number=row["roll_number"],
         is_class_representative=bool(row["is_class_representative"]),
+        active=bool(row["active"]),
         version=row["version"],
     )
 
@@ -78,6 +80,7 @@ def faculty_row(f: Faculty) -> dict[str, Any]:
         "max_covers_per_day": f.max_covers_per_day,
         "max_covers_per_week": f.max_covers_per_week,
         "is_admin": f.is_admin,
+        "active": f.active,
         "version": f.version,
     }
 
@@ -93,6 +96,7 @@ def faculty_from(row: Row) -> Faculty:
         max_covers_per_day=row["max_covers_per_day"],
         max_covers_per_week=row["max_covers_per_week"],
         is_admin=bool(row["is_admin"]),
+        active=bool(row["active"]),
         version=row["version"],
     )
 

@@ -49,7 +49,14 @@ class SqlSectionRepository(KeyedTableRepository[SectionId, Section], SectionRepo
 
 STUDENTS = t.students.c
 #: the columns an upsert compares and writes
-_STUDENT_FIELDS = ("name", "email", "section_id", "roll_number", "is_class_representative")
+_STUDENT_FIELDS = (
+    "name",
+    "email",
+    "section_id",
+    "roll_number",
+    "is_class_representative",
+    "active",
+)
 #: ids per SELECT when SQLite reads the existing students of an upsert
 _UPSERT_READ_BATCH = 500
 
@@ -156,7 +163,9 @@ class SqlStudentRepository(KeyedTableRepository[StudentId, Student], StudentRepo
         stmt = prebuilt(
             ("students", "ids in section"),
             lambda: select(STUDENTS.id).where(
-                STUDENTS.institution_id == INSTITUTION_ID, STUDENTS.section_id == bindparam("s")
+                STUDENTS.institution_id == INSTITUTION_ID,
+                STUDENTS.section_id == bindparam("s"),
+                STUDENTS.active,
             ),
         )
         rows = self._transaction.execute(stmt, {"iid": self._institution_id(), "s": section_id})

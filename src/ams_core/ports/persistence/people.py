@@ -94,7 +94,8 @@ class StudentRepository(Protocol):
         """Students (of one section when given), ordered by roll number then id."""
 
     @abstractmethod
-    def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]: ...
+    def ids_in_section(self, section_id: SectionId) -> frozenset[StudentId]:
+        """The section's roster: its active students (a deactivated student is on none)."""
 
     @abstractmethod
     def remove(self, student_id: StudentId) -> bool:

@@ -7,6 +7,7 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Callable, Hashable, Mapping
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from typing import Generic, TypeVar
 
 from ams_core.domain.ids import InstitutionId, SectionId
@@ -47,6 +48,7 @@ class Tally:
     created: int = 0
     updated: int = 0
     unchanged: int = 0
+    deactivated: int = 0
 
     def counts(self) -> SheetCounts:
         """The finished counts."""
@@ -57,6 +59,7 @@ class Tally:
             self.created,
             self.updated,
             self.unchanged,
+            self.deactivated,
             ignored_columns=self.sheet.header.unknown,
         )
 
@@ -181,6 +184,7 @@ class ImportState:
     tallies: list[Tally] = field(default_factory=list)
     progress: Callable[[int], None] = lambda _rows: None
     faculty_created_from_assignments: int = 0
+    now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
     def tally(self, sheet: SheetInput) -> Tally:
         """A new tally for ``sheet``, kept for the report."""

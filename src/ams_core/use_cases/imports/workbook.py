@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -12,7 +13,7 @@ from ams_core.domain.ids import FacultyId, InstitutionId, StudentId, SubjectCode
 from ams_core.domain.imports import ImportReport, ProblemLog, SheetKind
 from ams_core.domain.people import Faculty, Student
 from ams_core.domain.teaching import Holiday, Subject, TeachingAssignment, Term, WeeklySlot
-from ams_core.ports.clock import RandomSource
+from ams_core.ports.clock import Clock, RandomSource
 from ams_core.ports.persistence import UnitOfWork
 from ams_core.ports.workbooks import WorkbookLimits, WorkbookReader
 from ams_core.use_cases._access import require_admin, target_institution
@@ -43,7 +44,10 @@ class ImportWorkbookCommand:
 
     ``dry_run`` checks everything and reports what would change without writing;
     ``defaults`` stand in for missing Year and Department columns (the legacy upload forms);
-    ``kind`` names what a one-sheet upload holds when its sheet name does not say.
+    ``kind`` names what a one-sheet upload holds when its sheet name does not say;
+    ``deactivate_missing`` treats the Students and Faculty sheets as full rosters: an active
+    student of a section the workbook lists, or a teacher of a department it lists, who is
+    not in it is deactivated (history kept; importing them again activates them).
     """
 
     actor: Principal
@@ -52,6 +56,7 @@ class ImportWorkbookCommand:
     defaults: ImportDefaults = field(default_factory=ImportDefaults)
     kind: SheetKind | None = None
     institution_id: InstitutionId | None = None
+    deactivate_missing: bool = False
 
 
 @dataclass
@@ -114,6 +119,37 @@ class _Workbook:
         else:
             check_timetable(state, sheet, self.slots, self.assignments, self.subjects)
 
+    def deactivate_missing(self, state: ImportState) -> None:
+        """Deactivate the people a full roster leaves out (see the command)."""
+        tallies = {t.sheet.spec.kind: t for t in reversed(state.tallies)}
+        students, faculty = self.students, self.faculty
+        if (tally := tallies.get(SheetKind.STUDENTS)) is not None:
+            sections = {s.section_id for s in map(students.get, students.seen) if s is not None}
+            for student_id, student in students.stored.items():
+                if (
+                    student.active
+                    and student_id not in students.seen
+                    and student.section_id in sections
+                ):
+                    students.updated[student_id] = dataclasses.replace(student, active=False)
+                    tally.deactivated += 1
+        if (tally := tallies.get(SheetKind.FACULTY)) is not None:
+            departments = {f.department for f in map(faculty.get, faculty.seen) if f is not None}
+            for faculty_id, teacher in faculty.stored.items():
+                if (
+                    teacher.active
+                    and not teacher.is_admin
+                    and faculty_id not in faculty.seen
+                    and teacher.department in departments
+                ):
+                    faculty.updated[faculty_id] = dataclasses.replace(teacher, active=False)
+                    tally.deactivated += 1
+
+    def deactivated_emails(self) -> list[str]:
+        """The addresses of the people this import deactivates (their sign-ins end)."""
+        students = [s.email for s in self.students.updated.values() if not s.active]
+        return students + [f.email for f in self.faculty.updated.values() if not f.active]
+
     def write(self, uow: UnitOfWork, state: ImportState) -> None:
         """Store every created and changed record (referenced records first)."""
         for section in state.sections.created.values():
@@ -143,6 +179,9 @@ class _Workbook:
             uow.slots.add(slot)
         for slot in self.slots.updated.values():
             uow.slots.update(slot)
+        now = state.now
+        for email in self.deactivated_emails():
+            uow.sign_ins.revoke_all(email, now)
 
 
 class ImportWorkbook:
@@ -159,11 +198,13 @@ class ImportWorkbook:
     def __init__(
         self,
         uow: UnitOfWork,
+        clock: Clock,
         random: RandomSource,
         reader: WorkbookReader,
         limits: WorkbookLimits,
     ) -> None:
         self._uow = uow
+        self._clock = clock
         self._random = random
         self._reader = reader
         self._limits = limits
@@ -204,10 +245,13 @@ class ImportWorkbook:
                 problems,
                 Sections({s.id: s for s in uow.sections.list()}, institution_id),
                 progress=advance,
+                now=self._clock.now(),
             )
             for sheet in inputs:
                 records.check(state, sheet)
             problems.raise_if_any()
+            if command.deactivate_missing:
+                records.deactivate_missing(state)
             report = ImportReport(
                 command.dry_run,
                 tuple(t.counts() for t in state.tallies),

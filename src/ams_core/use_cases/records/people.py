@@ -89,9 +89,9 @@ class StudentCatalogue(Catalogue[StudentId, Student]):
     kind = "student"
     entity_type = Student
     writable = frozenset(
-        {"id", "name", "email", "section_id", "roll_number", "is_class_representative"}
+        {"id", "name", "email", "section_id", "roll_number", "is_class_representative", "active"}
     )
-    filters = frozenset({"section_id", "is_class_representative"})
+    filters = frozenset({"section_id", "is_class_representative", "active"})
 
     def _repository(self, uow: UnitOfWork) -> _Repository[StudentId, Student]:
         return uow.students
@@ -149,7 +149,8 @@ class StudentCatalogue(Catalogue[StudentId, Student]):
             new.section_id,
             new.roll_number,
             new.is_class_representative,
-            new.version,
+            active=new.active,
+            version=new.version,
         )
 
     def _before_remove(self, uow: UnitOfWork, actor: Principal, entity: Student) -> None:
@@ -174,9 +175,10 @@ class FacultyCatalogue(Catalogue[FacultyId, Faculty]):
             "max_covers_per_day",
             "max_covers_per_week",
             "is_admin",
+            "active",
         }
     )
-    filters = frozenset({"department", "qualified_subjects", "is_admin"})
+    filters = frozenset({"department", "qualified_subjects", "is_admin", "active"})
     _caps: ClassVar[tuple[str, ...]] = ("max_covers_per_day", "max_covers_per_week")
 
     def _repository(self, uow: UnitOfWork) -> _Repository[FacultyId, Faculty]:
@@ -218,7 +220,8 @@ class FacultyCatalogue(Catalogue[FacultyId, Faculty]):
             new.max_covers_per_day,
             new.max_covers_per_week,
             new.is_admin,
-            new.version,
+            active=new.active,
+            version=new.version,
         )
 
     def _before_remove(self, uow: UnitOfWork, actor: Principal, entity: Faculty) -> None:

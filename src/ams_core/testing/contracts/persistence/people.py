@@ -47,6 +47,25 @@ class PeopleContract(ContractHelpers):
     """Students and faculty, the other unique rules, and bulk upserts of students."""
 
     # -- students and faculty ---------------------------------------------------------------
+    def test_a_deactivated_student_keeps_their_record_but_leaves_the_roster(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        leaver, teacher = college.students[2], college.bob
+        with uow_factory().for_institution(college.id) as uow:
+            uow.students.update(dataclasses.replace(leaver, active=False))
+            uow.faculty.update(dataclasses.replace(teacher, active=False))
+            uow.commit()
+        with uow_factory().for_institution(college.id) as uow:
+            assert uow.students.get(leaver.id).active is False
+            assert uow.faculty.get(teacher.id).active is False
+            assert leaver.id not in uow.students.ids_in_section(college.section_a.id)
+            assert len(uow.students.list(college.section_a.id)) == len(college.students)
+            back = uow.students.upsert_many([leaver])
+            uow.commit()
+        assert back.updated == 1
+        with uow_factory().for_institution(college.id) as uow:
+            assert leaver.id in uow.students.ids_in_section(college.section_a.id)
+
     def test_student_lookups_follow_updates(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
     ) -> None:
