@@ -13,6 +13,7 @@ from bench.background import run as bench_background
 from bench.cover import run as bench_cover
 from bench.floor import run as bench_floor
 from bench.http import run as bench_http
+from bench.imports import run as bench_imports
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
 from bench.postgres import run as bench_postgres
 from bench.timing import Row, render
@@ -28,12 +29,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["memory", "postgres", "http", "floor", "background", "cover"],
+        choices=["memory", "postgres", "http", "floor", "background", "cover", "imports"],
         help="run one family (default: all; PostgreSQL on 127.0.0.1:5432 or "
         "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`; floor "
         "serves the smallest app on the same stack for comparison; background delivers "
         "notifications through Redis and `ams worker` processes, Redis on 127.0.0.1:6379 or "
-        "AMS_BENCH_REDIS_URL; cover solves cover plans with the pure solver and OR-Tools)",
+        "AMS_BENCH_REDIS_URL; cover solves cover plans with the pure solver and OR-Tools; "
+        "imports uploads Excel workbooks to POST /api/v1/imports of `ams serve --workers 1`)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -66,6 +68,9 @@ def main(argv: list[str] | None = None) -> int:
     cover: list[tuple[str, Callable[[], list[Row]]]] = [
         ("cover plans (pure solver, OR-Tools)", lambda: bench_cover(quick)),
     ]
+    imports: list[tuple[str, Callable[[], list[Row]]]] = [
+        ("Excel imports (HTTP upload, ams serve, 1 process)", lambda: bench_imports(quick)),
+    ]
     families = {
         "memory": memory,
         "postgres": postgres,
@@ -73,8 +78,11 @@ def main(argv: list[str] | None = None) -> int:
         "floor": floor,
         "background": background,
         "cover": cover,
+        "imports": imports,
     }
-    plan = families.get(args.only or "", memory + postgres + http + floor + background + cover)
+    plan = families.get(
+        args.only or "", memory + postgres + http + floor + background + cover + imports
+    )
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()

@@ -69,7 +69,9 @@ from ams_core.domain import (
     WeeklySlot,
 )
 from ams_core.ports import UnitOfWork
+from ams_core.ports.workbooks import XLSX_MEDIA_TYPE
 from tests.http.conftest import ROLES, World
+from tests.http.workbooks import workbook
 
 A_SESSION = "a-only-session-0001"
 A_STUDENT = "A-ONLY-0001"
@@ -335,6 +337,11 @@ EXPECTED: dict[str, Row] = {
     "POST /api/v1/cover/plans/{plan_id}/publish": ADMIN_CHANGES_A_ONLY,
     "POST /api/v1/cover/plans/{plan_id}/cancel": ADMIN_CHANGES_A_ONLY,
     "GET /api/v1/cover/analytics": ADMIN_READ,
+    # imports: an institution's admin, into their own institution; templates for any admin
+    "POST /api/v1/imports": ADMIN_READ,
+    "GET /api/v1/imports/templates/{kind}": row(
+        a=(403, 403, 403, 403, 200),
+        b=(403, 403, 403, 403, 200), operator=200, anonymous=401),
     "GET /api/v1/cover/preferences": ADMIN_READ,
     "POST /api/v1/cover/preferences": ADMIN_CREATES,
     "GET /api/v1/cover/preferences/{preference_id}": ADMIN_READ_A_ONLY,
@@ -375,6 +382,17 @@ class Call:
     mutates: bool = False
     prepare: Prepare = _no_prepare
     query: Mapping[str, str] = field(default_factory=dict)
+    #: a multipart upload instead of a JSON body
+    files: Callable[[], Mapping[str, tuple[str, bytes, str]]] | None = None
+
+
+def _students_workbook() -> Mapping[str, tuple[str, bytes, str]]:
+    """One new student in a new section (it imports into whichever institution asks)."""
+    sheet: list[list[Any]] = [
+        ["Student ID", "Name", "Section", "Year", "Department"],
+        ["IMPORTED-1", "Imported Student", "Z", 3, "IMP"],
+    ]
+    return {"file": ("students.xlsx", workbook({"Students": sheet}), XLSX_MEDIA_TYPE)}
 
 
 def _device(actor: str) -> str:
@@ -689,6 +707,8 @@ CALLS: dict[str, Call] = {
         f"/api/v1/cover/plans/{A_PLAN}/cancel", mutates=True
     ),
     "GET /api/v1/cover/analytics": Call("/api/v1/cover/analytics", query=WEEK),
+    "POST /api/v1/imports": Call("/api/v1/imports", files=_students_workbook, mutates=True),
+    "GET /api/v1/imports/templates/{kind}": Call("/api/v1/imports/templates/students"),
     **_crud(
         "cover/preferences",
         "{preference_id}",
@@ -887,6 +907,7 @@ def _call(world: World, key: str, actor: str, context: Context) -> int:
         call.path,
         params=dict(call.query),
         json=body,
+        files=call.files() if call.files is not None else None,
         headers=world.headers(actor),
     )
     assert answer.status_code < 500, answer.text

@@ -20,9 +20,9 @@ import openpyxl
 from ams_adapters.identity import JwtAccessTokens
 from ams_adapters.memory import SeededRandomSource
 from ams_core.domain import FacultyId
+from ams_core.ports.workbooks import XLSX_MEDIA_TYPE
 from ams_core.testing.builders import OPERATOR
 from ams_core.use_cases import IssueLocalToken, IssueLocalTokenCommand, SignInLifetimes
-from ams_core.ports.workbooks import XLSX_MEDIA_TYPE
 from tests.http.conftest import SECRET, World
 from tests.http.test_management_api import call, error_fields
 

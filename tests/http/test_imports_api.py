@@ -295,3 +295,18 @@ def test_a_template_of_one_kind_and_an_unknown_kind(world: World) -> None:
 
     assert list(read_back(one.content)) == ["Students", "Notes"]
     assert unknown.status_code == 422
+
+
+def test_the_legacy_replace_field_is_refused_with_the_way_to_do_it_and_unknown_fields_too(
+    world: World,
+) -> None:
+    replacing = upload(world, workbook({"Sheet1": LEGACY_STUDENTS}), replace="true", year="E2")
+    unknown = upload(world, workbook({"Sheet1": LEGACY_STUDENTS}), colour="red")
+    kept = upload(
+        world, workbook({"Sheet1": LEGACY_STUDENTS}), replace="false", year="E2", department="X"
+    )
+
+    assert replacing.status_code == 422
+    assert "deactivateMissing" in replacing.json()["errors"][0]["message"]
+    assert unknown.status_code == 422
+    assert kept.json()["sheets"][0]["created"] == 3

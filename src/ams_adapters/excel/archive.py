@@ -4,8 +4,9 @@ An ``.xlsx`` file is a ZIP archive of XML documents. Its directory is checked fi
 count, declared sizes, compression ratio, member names) without decompressing anything;
 then every member is decompressed once, in bounded chunks, by :mod:`zipfile`, which stops at
 the declared size and checks the CRC, so an archive that lies about its sizes is refused, and
-the XML is searched for a document type declaration (no part of a real workbook has one; it
-is how entity-expansion and external-entity attacks start).
+the XML (any part named or starting like XML, in UTF-8, UTF-16 or UTF-32) is searched for a
+document type declaration (no part of a real workbook has one; it is how entity-expansion and
+external-entity attacks start).
 """
 
 from __future__ import annotations
@@ -21,7 +22,14 @@ _ZIP_MAGIC = b"PK\x03\x04"
 _OLE_MAGIC = b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1"
 _REQUIRED_MEMBERS = ("[Content_Types].xml", "xl/workbook.xml")
 _CHUNK = 1 << 20
-_DOCTYPE = b"<!DOCTYPE"
+#: a document type declaration as it starts in each encoding an XML parser must or may detect
+#: (UTF-8 and its ASCII subset, UTF-16 and UTF-32 in either byte order): a part written in
+#: UTF-16 would otherwise hide its declaration from a search for the UTF-8 bytes
+_DOCTYPES = tuple(
+    "<!DOCTYPE".encode(encoding)
+    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+)
+_OVERLAP = max(len(d) for d in _DOCTYPES) - 1
 #: below this size a member's compression ratio is not judged (tiny XML compresses well)
 _RATIO_FLOOR = 1 << 20
 
@@ -99,19 +107,34 @@ def _check_directory(members: list[zipfile.ZipInfo], limits: WorkbookLimits) -> 
         )
 
 
+def _declares_doctype(xml: bytes) -> bool:
+    window = xml.upper()
+    return any(doctype in window for doctype in _DOCTYPES)
+
+
+def _looks_like_xml(head: bytes) -> bool:
+    """Whether a part starts like an XML document (after a byte order mark and white space),
+    whatever its name: a sheet is found through the workbook's relationships, so it can be
+    stored under any name.
+    """
+    return head[:256].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<")
+
+
 def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
     xml = member.filename.endswith((".xml", ".rels", ".vml"))
     tail = b""
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(_CHUNK):
-                if xml and _DOCTYPE in (tail + chunk).upper():
+                if not tail:
+                    xml = xml or _looks_like_xml(chunk)
+                if xml and _declares_doctype(tail + chunk):
                     raise _refuse(
                         FileRefusal.XML_ENTITIES,
                         f"the workbook part {member.filename!r} declares a document type "
                         "(XML entities are refused)",
                     )
-                tail = chunk[-len(_DOCTYPE) :]
+                tail = chunk[-_OVERLAP:]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError):
         raise _refuse(
             FileRefusal.UNSAFE_ARCHIVE,

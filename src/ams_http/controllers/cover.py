@@ -25,8 +25,10 @@ from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ams_core.domain import (
     AbsenceId,
+    CoverNeed,
     CoverNeedId,
     CoverOfferId,
+    CoverPlan,
     CoverPlanId,
     FacultyId,
     PreferenceId,
@@ -242,15 +244,128 @@ async def list_cover_plans(
     )
 
 
-@get(PLAN, tags=TAGS, operation_id="getCoverPlan", responses=READ)
+PLAN_NEED_COLUMNS = (
+    "Need ID",
+    "Date",
+    "Start",
+    "End",
+    "Section",
+    "Subject code",
+    "Absent teacher",
+)
+#: needs read per page while looking up a plan's needs for its workbook
+PLAN_NEEDS_PAGE = 500
+
+
+def _plan_needs(
+    needs: ListCoverNeeds, actor: Principal, plan: CoverPlan
+) -> dict[CoverNeedId, CoverNeed]:
+    """The needs a plan names (every one lies on the plan's days), by id."""
+    wanted = {a.need_id for a in plan.assignments} | {u.need_id for u in plan.uncovered}
+    found: dict[CoverNeedId, CoverNeed] = {}
+    offset = 0
+    while wanted - found.keys():
+        page = needs(
+            ListCoverNeedsCommand(
+                actor,
+                limit=PLAN_NEEDS_PAGE,
+                offset=offset,
+                first_day=plan.first_day,
+                last_day=plan.last_day,
+            )
+        )
+        found.update((n.id, n) for n in page.items if n.id in wanted)
+        offset += len(page.items)
+        if not page.items or offset >= page.total:
+            break
+    return found
+
+
+def _need_cells(need_id: CoverNeedId, need: CoverNeed | None) -> tuple[str | date | None, ...]:
+    if need is None:  # not found (it should always be): the id alone
+        return (need_id, None, None, None, None, None, None)
+    return (
+        need.id,
+        need.day,
+        need.starts_at.isoformat(timespec="minutes"),
+        need.ends_at.isoformat(timespec="minutes"),
+        need.section_id,
+        need.subject_code,
+        need.absent_faculty_id,
+    )
+
+
+def _plan_workbook(
+    writer: WorkbookWriter, needs: ListCoverNeeds, actor: Principal, plan: CoverPlan
+) -> bytes:
+    by_id = _plan_needs(needs, actor, plan)
+    assignments = Sheet(
+        "Assignments",
+        (*PLAN_NEED_COLUMNS, "Substitute", "Score", "Reasons", "Need status"),
+        (
+            (
+                *_need_cells(a.need_id, by_id.get(a.need_id)),
+                a.substitute_id,
+                a.score,
+                "; ".join(f"{r.rule.value} {r.points:+d}" for r in a.reasons),
+                by_id[a.need_id].status.value if a.need_id in by_id else None,
+            )
+            for a in plan.assignments
+        ),
+    )
+    uncovered = Sheet(
+        "Uncovered",
+        (*PLAN_NEED_COLUMNS, "Reason", "Need status"),
+        (
+            (
+                *_need_cells(u.need_id, by_id.get(u.need_id)),
+                u.reason.value,
+                by_id[u.need_id].status.value if u.need_id in by_id else None,
+            )
+            for u in plan.uncovered
+        ),
+    )
+    return writer.write([assignments, uncovered])
+
+
+@get(
+    PLAN,
+    tags=TAGS,
+    operation_id="getCoverPlan",
+    response_headers=[ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")],
+    operation_class=with_alternative_media_type(
+        XLSX_MEDIA_TYPE,
+        "With `Accept: " + XLSX_MEDIA_TYPE + "`: an Excel workbook with the sheets "
+        "Assignments (each planned cover with its class, substitute, score and reasons) and "
+        "Uncovered (each need left, and why); start and end are the class's instants.",
+    ),
+    responses={
+        200: ResponseSpec(CoverPlanOut, generate_examples=False, description="Cover plan"),
+        **READ,
+    },
+)
 @inject
 async def get_cover_plan(
+    request: Request[Any, Any, Any],
     actor: FromDishka[Principal],
     plan_id: PlanPath,
     use_case: FromDishka[GetCoverPlan],
-) -> CoverPlanOut:
+    needs: FromDishka[ListCoverNeeds],
+    workbooks: FromDishka[WorkbookWriter],
+) -> CoverPlanOut | Response[bytes]:
     """Admin: one cover plan."""
-    return CoverPlanOut.of(await run(use_case, CoverPlanCommand(actor, CoverPlanId(plan_id))))
+    plan = await run(use_case, CoverPlanCommand(actor, CoverPlanId(plan_id)))
+    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
+    if wanted != XLSX_MEDIA_TYPE:
+        return CoverPlanOut.of(plan)
+    workbook = await run(functools.partial(_plan_workbook, workbooks, needs), actor, plan)
+    dates = f"{plan.first_day.isoformat()}-to-{plan.last_day.isoformat()}"
+    filename = _UNSAFE_IN_FILENAME.sub("_", f"cover-plan-{dates}-{plan.status.value}") + ".xlsx"
+    return Response(
+        workbook,
+        media_type=XLSX_MEDIA_TYPE,
+        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
+    )
 
 
 @post(f"{PLAN}/publish", tags=TAGS, operation_id="publishCoverPlan", **acts(body=False))

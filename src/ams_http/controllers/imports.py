@@ -49,6 +49,14 @@ def _form_values(form: ImportForm) -> tuple[ImportDefaults, SheetKind | None]:
             kind = SheetKind(form.kind.strip().lower())
         except ValueError:
             issues.append(FieldProblem("kind", f"must be one of {_KINDS}"))
+    if form.replace and form.replace.strip().lower() not in ("false", "0", "no", ""):
+        issues.append(
+            FieldProblem(
+                "replace",
+                "an import never deletes (sessions and marks would go with the people); "
+                "re-import the full roster with deactivateMissing=true instead",
+            )
+        )
     if issues:
         raise ValidationError(issues)
     return ImportDefaults(year, department), kind

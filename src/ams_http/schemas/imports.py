@@ -2,27 +2,27 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
-
 from litestar.datastructures import UploadFile
 
 from ams_core.domain.imports import ImportReport, SheetCounts
 from ams_http.schemas.base import CamelStruct
 
 
-@dataclass
-class ImportForm:
+class ImportForm(CamelStruct):
     """``multipart/form-data``: the ``.xlsx`` file, and the legacy upload forms' fields.
 
     ``year`` (1–12 or E1–E12) and ``department`` stand in for missing Year and Department
     columns; ``kind`` (students, faculty, subjects, assignments, timetable, holidays, terms)
-    names what a one-sheet upload holds when its sheet name does not say.
+    names what a one-sheet upload holds when its sheet name does not say. The legacy
+    ``replace`` field is accepted only as ``false``: an import never deletes (see
+    ``deactivateMissing``).
     """
 
     file: UploadFile
     year: str | None = None
     department: str | None = None
     kind: str | None = None
+    replace: str | None = None
 
 
 class SheetCountsOut(CamelStruct):

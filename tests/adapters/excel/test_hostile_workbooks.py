@@ -9,6 +9,7 @@ also read in a separate process, whose peak memory must not grow by more than 50
 from __future__ import annotations
 
 import io
+import math
 import os
 import stat
 import struct
@@ -27,7 +28,6 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from ams_adapters.excel import archive
 from ams_adapters.excel.reader import CalamineWorkbookReader
 from ams_core.domain.errors import FileRefusal, UnacceptableFileError
 from ams_core.ports.workbooks import WorkbookLimits, WorksheetRows
@@ -265,7 +265,8 @@ def test_an_external_entity_naming_a_local_file_is_refused_without_reading_it() 
 
 def test_a_document_type_split_across_decompression_chunks_is_still_found() -> None:
     # the declaration straddles the 1 MiB boundary of the chunked scan
-    body = b" " * ((1 << 20) - 4) + EXTERNAL_ENTITY.split("\n", 1)[1].encode()
+    filler = os.urandom(1 << 19).hex().encode()[: (1 << 20) - 4]  # incompressible
+    body = filler + EXTERNAL_ENTITY.split("\n", 1)[1].encode()
     error = refusal(rewrite(workbook(["a"]), replace={SHEET: body}))
     assert error.reason is FileRefusal.XML_ENTITIES
 
@@ -274,6 +275,24 @@ def test_a_document_type_in_a_utf16_part_is_refused() -> None:
     xml = BILLION_LAUGHS.replace('encoding="UTF-8"', 'encoding="UTF-16"')
     data = rewrite(workbook(["a"]), add=[(SHARED, xml.encode("utf-16"))])
     assert refusal(data).reason is FileRefusal.XML_ENTITIES
+
+
+def test_a_document_type_in_a_sheet_stored_under_a_non_xml_name_is_refused() -> None:
+    # calamine finds the sheet through the workbook's relationships, whatever its name
+    base = workbook(["a"])
+    renamed = "xl/worksheets/sheet1.dat"
+    data = rewrite(
+        base,
+        replace={
+            name: part(base, name).replace(b"sheet1.xml", b"sheet1.dat")
+            for name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
+        },
+        drop=[SHEET],
+        add=[(renamed, EXTERNAL_ENTITY.encode())],
+    )
+    error = refusal(data)
+    assert error.reason is FileRefusal.XML_ENTITIES
+    assert renamed in str(error)
 
 
 # -- 3: decompression bombs -------------------------------------------------------------
@@ -473,7 +492,7 @@ def test_a_fifty_megabyte_file_is_refused_as_too_large_without_opening_it(
     def must_not_open(*_: object, **__: object) -> None:
         raise AssertionError("the oversized file was opened")
 
-    monkeypatch.setattr(archive.zipfile, "ZipFile", must_not_open)
+    monkeypatch.setattr(zipfile, "ZipFile", must_not_open)
     error = refusal(data)
     assert error.reason is FileRefusal.TOO_LARGE
     assert "52,428,804" in str(error)
@@ -513,13 +532,17 @@ def test_openpyxl_parses_xml_through_defusedxml() -> None:
 _CHARACTERS = st.characters(blacklist_categories=("Cs", "Cc", "Cn"))
 _TEXT = (
     st.text(_CHARACTERS, min_size=1, max_size=30)
-    | st.builds(lambda c, n: c * n, st.text(_CHARACTERS, min_size=1, max_size=3), st.integers(1, 3_400))
+    | st.builds(
+        lambda c, n: c * n, st.text(_CHARACTERS, min_size=1, max_size=3), st.integers(1, 3_400)
+    )
 ).filter(lambda s: not s.startswith("="))  # openpyxl writes "=…" as a formula
-_NUMBERS = st.integers(-(10**15), 10**15) | st.floats(
-    allow_nan=False, allow_infinity=False, width=64
-)
+#: Excel's numbers are doubles below 1e308 (near the double limit openpyxl's 16-digit text
+#: would round to infinity); integers beyond 2**53 would lose digits as doubles
+_NUMBERS = st.integers(-(10**15), 10**15) | st.floats(-1e300, 1e300, allow_nan=False)
 _CELLS = st.none() | _TEXT | _NUMBERS
-_HEADERS = st.lists(st.sampled_from(["Name", "Email", "Name", "名前", "Ünïcødé", " x "]), min_size=1, max_size=6)
+_HEADERS = st.lists(
+    st.sampled_from(["Name", "Email", "Name", "名前", "Ünïcødé", " x "]), min_size=1, max_size=6
+)
 
 
 @st.composite
@@ -534,7 +557,7 @@ def _expected(grid: list[list[Any]]) -> list[list[Any]]:
     """What the reader returns for ``grid`` written from A1: empty cells as ``""``, numbers as
     floats, trailing empty rows dropped, rows as wide as the widest used column.
     """
-    used = [[c for c in row] for row in grid]
+    used = [list(row) for row in grid]
     width = max((i + 1 for row in used for i, c in enumerate(row) if c is not None), default=0)
     rows = [
         ["" if c is None else float(c) if isinstance(c, int | float) else c for c in row[:width]]
@@ -565,4 +588,15 @@ def test_sheets_written_by_openpyxl_read_back_with_the_same_rows_and_text(
     assert [s.name for s in got] == [f"Sheet {n}" for n in range(len(sheets))]
     for sheet_rows, grid in zip(got, sheets, strict=True):
         assert sheet_rows.first_row == 1
-        assert [list(row) for row in sheet_rows.rows] == _expected(grid)
+        rows = [list(row) for row in sheet_rows.rows]
+        expected = _expected(grid)
+        assert len(rows) == len(expected)
+        for row, wanted in zip(rows, expected, strict=True):
+            assert len(row) == len(wanted)
+            for cell, value in zip(row, wanted, strict=True):
+                if isinstance(value, float):
+                    # openpyxl writes a float with at most 16 significant digits
+                    assert isinstance(cell, float)
+                    assert math.isclose(cell, value, rel_tol=1e-15, abs_tol=1e-300)
+                else:
+                    assert cell == value

@@ -256,7 +256,8 @@ def test_a_full_roster_deactivates_who_it_leaves_out_and_a_later_import_brings_t
     uow, c = college
     kept, left_out = c.students[:4], c.students[4]
     header: list[CellValue] = ["Student ID", "Name", "Email", "Section"]
-    roster = [header, *([s.id, s.name, s.email, s.section_id] for s in kept)]
+    roster: list[list[CellValue]] = [header]
+    roster += [[s.id, s.name, s.email, s.section_id] for s in kept]
 
     counts = run(uow, c, {"Students": roster}, deactivate_missing=True)
 
@@ -265,7 +266,10 @@ def test_a_full_roster_deactivates_who_it_leaves_out_and_a_later_import_brings_t
         assert left_out.id not in uow.students.ids_in_section(c.section_a.id)
         assert uow.students.get(c.outsider.id).active  # section B was not on the roster
     assert counts == {"Students": (0, 0, 4)}
-    again = [*roster, [left_out.id, left_out.name, left_out.email, left_out.section_id]]
+    again: list[list[CellValue]] = [
+        *roster,
+        [left_out.id, left_out.name, left_out.email, left_out.section_id],
+    ]
     assert run(uow, c, {"Students": again}) == {"Students": (0, 1, 4)}
     with uow.for_institution(c.institution.id):
         assert uow.students.get(left_out.id).active
@@ -289,7 +293,8 @@ def test_a_faculty_roster_deactivates_only_with_the_option_and_never_an_admin(
         )
         uow.commit()
     header: list[CellValue] = ["Faculty ID", "Name", "Email", "Department"]
-    faculty = [header, [c.alice.id, c.alice.name, c.alice.email, c.bob.department]]
+    faculty: list[list[CellValue]] = [header]
+    faculty.append([c.alice.id, c.alice.name, c.alice.email, c.bob.department])
 
     run(uow, c, {"Faculty": faculty})
     with uow.for_institution(c.institution.id):

@@ -6,10 +6,11 @@ from __future__ import annotations
 import dataclasses
 import functools
 import json
+import operator
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, Generic, TypeVar
 
-from sqlalchemy import String, Table, any_, bindparam, delete, literal, select, update
+from sqlalchemy import JSON, String, Table, any_, bindparam, delete, literal, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import BindParameter, ColumnElement
 
@@ -151,6 +152,8 @@ class SqlRepository:
         names = ", ".join(columns)
         stage = f"ams_stage_{table.name}_{len(columns)}"
         raw = self._transaction.connection().connection.driver_connection
+        values = operator.itemgetter(*columns)
+        as_json = any(isinstance(table.c[c].type, JSON) for c in columns)
         try:
             with raw.cursor() as cursor:  # type: ignore[union-attr]
                 # names come from our table definitions, never from input
@@ -161,7 +164,10 @@ class SqlRepository:
                 cursor.execute(create_stage)
                 with cursor.copy(f"COPY {stage} ({names}) FROM STDIN") as copy:
                     for row in rows:
-                        copy.write_row([_copy_value(row[c]) for c in columns])
+                        if as_json:
+                            copy.write_row([_copy_value(row[c]) for c in columns])
+                        else:
+                            copy.write_row(values(row))
                 cursor.execute(statement.format(stage=stage))
                 result = cursor.fetchall() if cursor.description else []
                 cursor.execute(f"TRUNCATE {stage}")

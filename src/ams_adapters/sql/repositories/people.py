@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
@@ -77,9 +76,9 @@ class SqlStudentRepository(KeyedTableRepository[StudentId, Student], StudentRepo
         require_distinct_ids(students)
         if not students:
             return UpsertCounts(0, 0, 0)
-        rows = self._owned_rows(
-            (dataclasses.replace(s, version=0) for s in students), m.student_row
-        )
+        rows = self._owned_rows(students, m.student_row)
+        for row in rows:
+            row["version"] = 0
         with self._transaction.savepoint():
             if self._transaction.is_postgres:
                 created, updated = self._upsert_postgres(rows)

@@ -32,6 +32,8 @@ _WEEKDAYS = {
     )
     for name in names
 }
+#: C0 and C1 controls (line breaks and tabs included), DEL, and unpaired surrogates
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\ud800-\udfff]")
 _TRUE = {"yes", "y", "true", "1", "x"}
 _FALSE = {"no", "n", "false", "0", ""}
 
@@ -46,7 +48,17 @@ def is_blank(value: CellValue) -> bool:
 
 
 def text(value: CellValue, max_length: int) -> str:
-    """A cell as trimmed text of at most ``max_length`` characters (numbers without ``.0``)."""
+    """A cell as trimmed text of at most ``max_length`` characters (numbers without ``.0``),
+    without control characters or line breaks (joiners and other format characters of
+    names in many scripts are kept).
+    """
+    if type(value) is str:  # the common case first: one strip, one length, one search
+        result = value.strip()
+        if len(result) > max_length:
+            raise CellError(f"must be at most {max_length} characters (has {len(result)})")
+        if _CONTROL.search(result):
+            raise CellError("must not contain control characters or line breaks")
+        return result
     if isinstance(value, bool):
         raise CellError("must be text, not TRUE/FALSE")
     if isinstance(value, float) and value.is_integer():
@@ -56,8 +68,8 @@ def text(value: CellValue, max_length: int) -> str:
     result = "" if value is None else str(value).strip()
     if len(result) > max_length:
         raise CellError(f"must be at most {max_length} characters (has {len(result)})")
-    if any(not ch.isprintable() for ch in result):
-        raise CellError("must not contain control characters")
+    if _CONTROL.search(result):
+        raise CellError("must not contain control characters or line breaks")
     return result
 
 

@@ -4,6 +4,7 @@ sections, and emails unique among the people after the import.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Hashable
 from typing import Protocol, TypeVar
 
@@ -12,6 +13,7 @@ from ams_core.domain.imports.cells import (
     CellError,
     CellValue,
     code_list,
+    is_blank,
     text,
     whole_number,
     yes_no,
@@ -19,14 +21,16 @@ from ams_core.domain.imports.cells import (
 from ams_core.domain.people import Faculty, Student, fold_email
 from ams_core.domain.teaching import Subject
 from ams_core.use_cases.imports.sheet_input import Row, SheetInput, rows_of
-from ams_core.use_cases.imports.state import ImportState, Records
+from ams_core.use_cases.imports.state import ImportState, Records, Tally
+from ams_core.use_cases.imports.student_rows import StudentRows
 
 MAX_NAME = 200
+_SPACE = re.compile(r"\s")
 
 
 def _id_text(value: CellValue) -> str:
     result = text(value, 64)
-    if any(ch.isspace() for ch in result):
+    if _SPACE.search(result):
         raise CellError("must not contain spaces")
     return result
 
@@ -116,37 +120,57 @@ def check_faculty(
 
 
 def check_students(
-    state: ImportState, sheet: SheetInput, students: Records[StudentId, Student]
+    state: ImportState,
+    sheet: SheetInput,
+    students: Records[StudentId, Student],
+    *,
+    fast: bool = True,
 ) -> None:
     """Students keyed by id: name, email, section, roll number and class representative.
 
-    A section named by year, department and name is created when it does not exist.
+    A section named by year, department and name is created when it does not exist. Plain
+    rows are read by :class:`StudentRows` (``fast``), the others by the checked path.
     """
     tally = state.tally(sheet)
-    iid = state.institution.id
-    has_cr = sheet.header.has("class_representative")
-    has_roll = sheet.header.has("roll_number")
-    for row in rows_of(sheet, state.log):
-        tally.rows += 1
-        if tally.rows % 5_000 == 0:
+    plain = StudentRows(state, sheet, students) if fast else None
+    number = sheet.first_data_row
+    for cells in sheet.rows:
+        number += 1
+        student = plain.student(cells) if plain is not None else None
+        if student is not None:
+            tally.rows += 1
+            students.take_new(student.id, student, (sheet.name, number - 1), tally)
+        elif not all(is_blank(c) for c in cells):
+            tally.rows += 1
+            _check_student(state, Row(sheet, number - 1, cells, state.log), students, tally)
+        if tally.rows % 5_000 == 0 and tally.rows:
             state.progress(5_000)
-        key = row.read("id", _id_text, required=True)
-        name = row.read("name", _name, required=True)
-        email = email_for(state, row, key) if key is not None else None
-        section = state.sections.resolve(row, state.defaults)
-        roll = row.read("roll_number", _roll_number) if has_roll else None
-        if row.failed or key is None or name is None or email is None or section is None:
-            continue
-        stored = students.stored.get(StudentId(key))
-        if not has_roll and stored is not None:
-            roll = stored.roll_number
-        is_cr = stored.is_class_representative if stored is not None else False
-        if has_cr:
-            is_cr = bool(row.read("class_representative", yes_no))
-        new = Student(StudentId(key), iid, name, email, section, roll, is_cr)
-        students.take(StudentId(key), new, row, "id", tally)
     state.progress(tally.rows % 5_000)
     _check_unique_emails(state, students, "a student")
+
+
+def _check_student(
+    state: ImportState, row: Row, students: Records[StudentId, Student], tally: Tally
+) -> None:
+    """One student row read cell by cell, every problem worded."""
+    iid = state.institution.id
+    has_cr = row.has("class_representative")
+    has_roll = row.has("roll_number")
+    key = row.read("id", _id_text, required=True)
+    name = row.read("name", _name, required=True)
+    email = email_for(state, row, key) if key is not None else None
+    section = state.sections.resolve(row, state.defaults)
+    roll = row.read("roll_number", _roll_number) if has_roll else None
+    if row.failed or key is None or name is None or email is None or section is None:
+        return
+    stored = students.stored.get(StudentId(key))
+    if not has_roll and stored is not None:
+        roll = stored.roll_number
+    is_cr = stored.is_class_representative if stored is not None else False
+    if has_cr:
+        is_cr = bool(row.read("class_representative", yes_no))
+    new = Student(StudentId(key), iid, name, email, section, roll, is_cr)
+    students.take(StudentId(key), new, row, "id", tally)
 
 
 class _Person(Protocol):

@@ -78,6 +78,21 @@ class Records(Generic[K, E]):
         """The record as it will be after the import (``None``: neither stored nor given)."""
         return self.created.get(key) or self.updated.get(key) or self.stored.get(key)
 
+    def take_new(self, key: K, new: E, where: tuple[str, int], tally: Tally) -> None:
+        """:meth:`take` for a key not given before in the workbook."""
+        self.seen[key] = where
+        old = self.stored.get(key)
+        if old is None:
+            self.created[key] = new
+            tally.created += 1
+            return
+        candidate = dataclasses.replace(new, version=old.version)  # type: ignore[type-var, attr-defined]
+        if candidate == old:
+            tally.unchanged += 1
+        else:
+            self.updated[key] = candidate
+            tally.updated += 1
+
     def take(self, key: K, new: E, row: Row, key_column: str, tally: Tally) -> bool:
         """Count ``new`` as created, updated or unchanged; refuse a key given twice.
 
@@ -126,10 +141,28 @@ class Sections:
         self._by_name = {
             (s.year, s.department.casefold(), s.name.casefold()): s.id for s in stored.values()
         }
+        #: (section, year, department) cells → the section they resolved to without a problem
+        self._resolved: dict[tuple[CellValue, CellValue, CellValue], SectionId] = {}
+
+    def cached(
+        self, section: CellValue, year: CellValue, department: CellValue
+    ) -> SectionId | None:
+        """The section these cells resolved to before (``None``: not seen yet)."""
+        try:
+            return self._resolved.get((section, year, department))
+        except TypeError:  # an unhashable cell value
+            return None
 
     def resolve(self, row: Row, defaults: ImportDefaults) -> SectionId | None:
         """The section a row names, created when named by year, department and name."""
         before = row.problems
+        found = self._resolve(row, defaults, before)
+        if found is not None and row.problems == before:
+            raw = (row.raw("section"), row.raw("year"), row.raw("department"))
+            self._resolved[raw] = found
+        return found
+
+    def _resolve(self, row: Row, defaults: ImportDefaults, before: int) -> SectionId | None:
         name = row.read("section", _section_text, required=True)
         if name is None:
             return None

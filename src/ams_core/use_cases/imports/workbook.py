@@ -170,9 +170,10 @@ class _Workbook:
             uow.faculty.add(teacher)
         for teacher in self.faculty.updated.values():
             uow.faculty.update(teacher)
-        students = [*self.students.created.values(), *self.students.updated.values()]
-        if students:
-            uow.students.upsert_many(students)
+        if self.students.created:
+            uow.students.add_many(self.students.created.values())
+        if self.students.updated:
+            uow.students.upsert_many(list(self.students.updated.values()))
         for assignment in self.assignments.created.values():
             uow.assignments.add(assignment)
         for slot in self.slots.created.values():
