@@ -518,9 +518,10 @@ def _run(db: Databases, sizes: Sizes) -> list[Row]:
             for n, runs in smaller:
                 rows += _first_imports(family, n, files[n], runs)
             before = _status_mb(worker, "VmHWM")
-            timed, floor = _first_imports(family, largest, files[largest], largest_runs)
+            largest_rows = _first_imports(family, largest, files[largest], largest_runs)
             after = _status_mb(worker, "VmHWM")
-            rows += [timed, floor, _memory_row(worker, largest, at_start, before, after, timed)]
+            timed = largest_rows[0]
+            rows += [*largest_rows, _memory_row(worker, largest, at_start, before, after, timed)]
     finally:
         tokens.close()
     return rows

@@ -25,11 +25,10 @@ _CHUNK = 1 << 20
 #: a document type declaration as it starts in each encoding an XML parser must or may detect
 #: (UTF-8 and its ASCII subset, UTF-16 and UTF-32 in either byte order): a part written in
 #: UTF-16 would otherwise hide its declaration from a search for the UTF-8 bytes
-_DOCTYPES = tuple(
-    "<!DOCTYPE".encode(encoding)
-    for encoding in ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
-)
-_OVERLAP = max(len(d) for d in _DOCTYPES) - 1
+_ENCODINGS = ("utf-8", "utf-16-le", "utf-16-be", "utf-32-le", "utf-32-be")
+#: per encoding: how ``<!`` starts and how ``DOCTYPE`` (any case) follows it
+_MARKUP = tuple(("<!".encode(e), len("DOCTYPE".encode(e)), e) for e in _ENCODINGS)
+_OVERLAP = max(len("<!DOCTYPE".encode(e)) for e in _ENCODINGS) - 1
 #: below this size a member's compression ratio is not judged (tiny XML compresses well)
 _RATIO_FLOOR = 1 << 20
 
@@ -108,8 +107,20 @@ def _check_directory(members: list[zipfile.ZipInfo], limits: WorkbookLimits) -> 
 
 
 def _declares_doctype(xml: bytes) -> bool:
-    window = xml.upper()
-    return any(doctype in window for doctype in _DOCTYPES)
+    """Whether ``<!DOCTYPE`` (in any letter case, in any of the encodings) occurs in ``xml``.
+
+    Only the few ``<!`` of a part (comments, CDATA) are looked at closely, so a large sheet
+    costs one fast byte search per encoding rather than a copy of it in upper case.
+    """
+    for opening, width, encoding in _MARKUP:
+        at = xml.find(opening)
+        while at != -1:
+            start = at + len(opening)
+            word = xml[start : start + width].decode(encoding, errors="replace")
+            if word.upper() == "DOCTYPE":
+                return True
+            at = xml.find(opening, at + 1)
+    return False
 
 
 def _looks_like_xml(head: bytes) -> bool:

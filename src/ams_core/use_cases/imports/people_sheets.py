@@ -5,7 +5,7 @@ sections, and emails unique among the people after the import.
 from __future__ import annotations
 
 import re
-from collections.abc import Hashable
+from collections.abc import Hashable, Sequence
 from typing import Protocol, TypeVar
 
 from ams_core.domain.ids import FacultyId, StudentId, SubjectCode
@@ -25,6 +25,8 @@ from ams_core.use_cases.imports.state import ImportState, Records, Tally
 from ams_core.use_cases.imports.student_rows import StudentRows
 
 MAX_NAME = 200
+#: rows checked between two progress reports
+_PROGRESS_ROWS = 5_000
 _SPACE = re.compile(r"\s")
 
 
@@ -132,20 +134,24 @@ def check_students(
     rows are read by :class:`StudentRows` (``fast``), the others by the checked path.
     """
     tally = state.tally(sheet)
-    plain = StudentRows(state, sheet, students) if fast else None
-    number = sheet.first_data_row
-    for cells in sheet.rows:
-        number += 1
-        student = plain.student(cells) if plain is not None else None
-        if student is not None:
+    log = state.log
+
+    def checked(number: int, cells: Sequence[CellValue]) -> None:
+        if not all(is_blank(c) for c in cells):
             tally.rows += 1
-            students.take_new(student.id, student, (sheet.name, number - 1), tally)
-        elif not all(is_blank(c) for c in cells):
-            tally.rows += 1
-            _check_student(state, Row(sheet, number - 1, cells, state.log), students, tally)
-        if tally.rows % 5_000 == 0 and tally.rows:
-            state.progress(5_000)
-    state.progress(tally.rows % 5_000)
+            _check_student(state, Row(sheet, number, cells, log), students, tally)
+
+    reported = 0
+    for start in range(0, len(sheet.rows), _PROGRESS_ROWS):
+        batch = sheet.rows[start : start + _PROGRESS_ROWS]
+        first = sheet.first_data_row + start
+        if fast:
+            StudentRows(state, sheet, students).read(batch, first, tally, checked)
+        else:
+            for offset, cells in enumerate(batch):
+                checked(first + offset, cells)
+        state.progress(tally.rows - reported)
+        reported = tally.rows
     _check_unique_emails(state, students, "a student")
 
 
