@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
 
 from ams_core.domain import SectionId, StudentId
 from ams_core.ports.workbooks import XLSX_MEDIA_TYPE
+from tests.adapters.excel import test_hostile_workbooks as hostile
 from tests.http.conftest import World
 from tests.http.workbooks import read_back, workbook
 
@@ -15,11 +17,17 @@ URL = "/api/v1/imports"
 
 
 def upload(
-    world: World, data: bytes, *, dry_run: bool = False, who: str = "a.admin", **form: str
+    world: World,
+    data: bytes,
+    *,
+    dry_run: bool = False,
+    who: str = "a.admin",
+    deactivateMissing: str = "false",  # noqa: N803 - the query parameter's name
+    **form: str,
 ) -> Any:
     return world.client.post(
         URL,
-        params={"dryRun": str(dry_run).lower()},
+        params={"dryRun": str(dry_run).lower(), "deactivateMissing": deactivateMissing},
         files={"file": ("upload.xlsx", data, XLSX_MEDIA_TYPE)},
         data=form,
         headers=world.headers(who),
@@ -186,22 +194,45 @@ def test_a_dry_run_counts_what_would_change_and_writes_nothing(world: World) -> 
     assert world.snapshot() == before
 
 
-def test_marks_and_sessions_survive_an_import_that_moves_a_student(world: World) -> None:
+def test_marks_and_sessions_survive_imports_that_move_deactivate_and_bring_back_a_student(
+    any_world: World,
+) -> None:
+    world = any_world
     marked = world.a.students[0]
-    with world.uow().for_institution(world.a.id) as uow:
-        sessions_before = len(uow.sessions.list_for_assignment(world.a.alice_cs_a.id))
-    sheet = [
-        ["Student ID", "Name", "Email", "Section"],
-        [marked.id, "Renamed", marked.email, world.a.section_b.id],
+    put = world.client.put(
+        f"/api/v1/sessions/{world.session_a}/attendance",
+        json={"marks": [{"studentId": marked.id, "status": "late"}]},
+        headers=world.headers("a.faculty"),
+    )
+    assert put.status_code == 200, put.text
+
+    def history() -> tuple[int, list[str]]:
+        with world.uow().for_institution(world.a.id) as uow:
+            sessions = uow.sessions.list_for_assignment(world.a.alice_cs_a.id)
+            marks = uow.marks.list_for_sessions([s.id for s in sessions])
+        return len(sessions), sorted(f"{m.student_id}:{m.status.value}" for m in marks)
+
+    before = history()
+    header = ["Student ID", "Name", "Email", "Section"]
+    moved = [header, [marked.id, "Renamed", marked.email, world.a.section_b.id]]
+    roster = [
+        header,
+        [world.a.outsider.id, "Outsider", world.a.outsider.email, world.a.section_b.id],
     ]
 
-    answer = upload(world, workbook({"Students": sheet}))
+    answers = [
+        upload(world, workbook({"Students": moved})),
+        upload(world, workbook({"Students": roster}), deactivateMissing="true"),
+        upload(world, workbook({"Students": moved})),
+    ]
 
-    assert answer.status_code == 200
-    assert _counts(answer)["Students"] == (0, 1, 0)
+    assert [a.status_code for a in answers] == [200, 200, 200]
+    assert [_counts(a)["Students"] for a in answers] == [(0, 1, 0), (0, 0, 1), (0, 1, 0)]
+    assert answers[1].json()["sheets"][0]["deactivated"] == 1
+    assert f"{marked.id}:late" in before[1]
+    assert history() == before
     with world.uow().for_institution(world.a.id) as uow:
-        assert len(uow.sessions.list_for_assignment(world.a.alice_cs_a.id)) == sessions_before
-        assert uow.students.get(marked.id).section_id == world.a.section_b.id
+        assert uow.students.get(marked.id).active
 
 
 def test_a_tenant_column_is_ignored_and_rows_land_in_the_admins_institution(
@@ -310,3 +341,38 @@ def test_the_legacy_replace_field_is_refused_with_the_way_to_do_it_and_unknown_f
     assert "deactivateMissing" in replacing.json()["errors"][0]["message"]
     assert unknown.status_code == 422
     assert kept.json()["sheets"][0]["created"] == 3
+
+
+@pytest.mark.parametrize(
+    ("kind", "status", "code"),
+    [
+        ("entity bomb", 422, "xml_entities_refused"),
+        ("zip bomb", 422, "unsafe_archive"),
+        ("old xls", 415, "not_xlsx"),
+        ("zip slip", 422, "unsafe_archive"),
+    ],
+)
+def test_hostile_files_are_refused_with_a_clear_problem_and_nothing_written(
+    world: World, kind: str, status: int, code: str
+) -> None:
+    before = world.snapshot()
+    data = HOSTILE[kind]()
+
+    answer = upload(world, data)
+
+    assert (answer.status_code, answer.json()["code"]) == (status, code)
+    assert answer.json()["detail"]
+    assert world.snapshot() == before
+
+
+def _zip_bomb() -> bytes:
+    sheet = b"<worksheet>" + b" " * (64 * 1024 * 1024) + b"</worksheet>"
+    return hostile.rewrite(hostile.workbook(["a"]), replace={"xl/worksheets/sheet1.xml": sheet})
+
+
+HOSTILE: dict[str, Callable[[], bytes]] = {
+    "entity bomb": hostile.entity_bomb,
+    "zip bomb": _zip_bomb,
+    "old xls": lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096),
+    "zip slip": lambda: hostile.rewrite(hostile.workbook(["a"]), add=[("../evil.xml", b"<a/>")]),
+}
