@@ -11,31 +11,26 @@ may withdraw an open one. Lists are paged (``limit``, ``offset``) and answer
 from __future__ import annotations
 
 import functools
-import re
 from datetime import date
 from typing import Annotated, Any, Literal
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
 from litestar import Request, Response, get, post
-from litestar.datastructures import ResponseHeader
-from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ams_core.domain import (
     AbsenceId,
-    CoverNeed,
     CoverNeedId,
     CoverOfferId,
-    CoverPlan,
     CoverPlanId,
     FacultyId,
     PreferenceId,
     PreferenceKind,
     Principal,
 )
-from ams_core.ports.workbooks import XLSX_MEDIA_TYPE, Sheet, WorkbookWriter
+from ams_core.ports.workbooks import XLSX_MEDIA_TYPE, WorkbookWriter
 from ams_core.use_cases import (
     AcceptCoverOffer,
     AnswerOfferCommand,
@@ -45,7 +40,6 @@ from ams_core.use_cases import (
     CancelCoverPlan,
     CoverAnalytics,
     CoverAnalyticsCommand,
-    CoverAnalyticsReport,
     CoverNeedCommand,
     CoverPlanCommand,
     DeclineCoverOffer,
@@ -69,6 +63,8 @@ from ams_core.use_cases import (
 from ams_http.controllers._params import CREATES, READ, Limit, Offset, acts
 from ams_http.controllers._resource import ListFilter, Resource, ResourceDocs, resource_controller
 from ams_http.controllers._run import created, run
+from ams_http.controllers._xlsx import VARY_ACCEPT, attachment, wants_xlsx, xlsx_name
+from ams_http.controllers.cover_workbooks import analytics_workbook, plan_workbook
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.cover import (
     AnswerOut,
@@ -99,7 +95,6 @@ TAGS = ["cover"]
 NeedPath = Annotated[str, PathParameter(max_length=64, description="cover need id")]
 PlanPath = Annotated[str, PathParameter(max_length=64, description="cover plan id")]
 OfferPath = Annotated[str, PathParameter(max_length=64, description="cover offer id")]
-_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 # -- needs ------------------------------------------------------------------------------
@@ -244,95 +239,11 @@ async def list_cover_plans(
     )
 
 
-PLAN_NEED_COLUMNS = (
-    "Need ID",
-    "Date",
-    "Start",
-    "End",
-    "Section",
-    "Subject code",
-    "Absent teacher",
-)
-#: needs read per page while looking up a plan's needs for its workbook
-PLAN_NEEDS_PAGE = 500
-
-
-def _plan_needs(
-    needs: ListCoverNeeds, actor: Principal, plan: CoverPlan
-) -> dict[CoverNeedId, CoverNeed]:
-    """The needs a plan names (every one lies on the plan's days), by id."""
-    wanted = {a.need_id for a in plan.assignments} | {u.need_id for u in plan.uncovered}
-    found: dict[CoverNeedId, CoverNeed] = {}
-    offset = 0
-    while wanted - found.keys():
-        page = needs(
-            ListCoverNeedsCommand(
-                actor,
-                limit=PLAN_NEEDS_PAGE,
-                offset=offset,
-                first_day=plan.first_day,
-                last_day=plan.last_day,
-            )
-        )
-        found.update((n.id, n) for n in page.items if n.id in wanted)
-        offset += len(page.items)
-        if not page.items or offset >= page.total:
-            break
-    return found
-
-
-def _need_cells(need_id: CoverNeedId, need: CoverNeed | None) -> tuple[str | date | None, ...]:
-    if need is None:  # not found (it should always be): the id alone
-        return (need_id, None, None, None, None, None, None)
-    return (
-        need.id,
-        need.day,
-        need.starts_at.isoformat(timespec="minutes"),
-        need.ends_at.isoformat(timespec="minutes"),
-        need.section_id,
-        need.subject_code,
-        need.absent_faculty_id,
-    )
-
-
-def _plan_workbook(
-    writer: WorkbookWriter, needs: ListCoverNeeds, actor: Principal, plan: CoverPlan
-) -> bytes:
-    by_id = _plan_needs(needs, actor, plan)
-    assignments = Sheet(
-        "Assignments",
-        (*PLAN_NEED_COLUMNS, "Substitute", "Score", "Reasons", "Need status"),
-        (
-            (
-                *_need_cells(a.need_id, by_id.get(a.need_id)),
-                a.substitute_id,
-                a.score,
-                "; ".join(f"{r.rule.value} {r.points:+d}" for r in a.reasons),
-                by_id[a.need_id].status.value if a.need_id in by_id else None,
-            )
-            for a in plan.assignments
-        ),
-    )
-    uncovered = Sheet(
-        "Uncovered",
-        (*PLAN_NEED_COLUMNS, "Reason", "Need status"),
-        (
-            (
-                *_need_cells(u.need_id, by_id.get(u.need_id)),
-                u.reason.value,
-                by_id[u.need_id].status.value if u.need_id in by_id else None,
-            )
-            for u in plan.uncovered
-        ),
-    )
-    return writer.write([assignments, uncovered])
-
-
 @get(
     PLAN,
     tags=TAGS,
     operation_id="getCoverPlan",
-    response_headers=[ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")],
+    response_headers=[VARY_ACCEPT],
     operation_class=with_alternative_media_type(
         XLSX_MEDIA_TYPE,
         "With `Accept: " + XLSX_MEDIA_TYPE + "`: an Excel workbook with the sheets "
@@ -355,17 +266,11 @@ async def get_cover_plan(
 ) -> CoverPlanOut | Response[bytes]:
     """Admin: one cover plan."""
     plan = await run(use_case, CoverPlanCommand(actor, CoverPlanId(plan_id)))
-    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
-    if wanted != XLSX_MEDIA_TYPE:
+    if not wants_xlsx(request):
         return CoverPlanOut.of(plan)
-    workbook = await run(functools.partial(_plan_workbook, workbooks, needs), actor, plan)
+    workbook = await run(functools.partial(plan_workbook, workbooks, needs), actor, plan)
     dates = f"{plan.first_day.isoformat()}-to-{plan.last_day.isoformat()}"
-    filename = _UNSAFE_IN_FILENAME.sub("_", f"cover-plan-{dates}-{plan.status.value}") + ".xlsx"
-    return Response(
-        workbook,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(workbook, xlsx_name(("cover-plan", dates, plan.status.value)))
 
 
 @post(f"{PLAN}/publish", tags=TAGS, operation_id="publishCoverPlan", **acts(body=False))
@@ -495,60 +400,11 @@ async def withdraw_cover_offer(
 
 
 # -- analytics --------------------------------------------------------------------------
-def _analytics_workbook(writer: WorkbookWriter, report: CoverAnalyticsReport) -> bytes:
-    by_day = Sheet(
-        "By day",
-        ("Date", "Needs", "Covered", "Uncovered", "Fill rate %"),
-        (
-            (d.day, d.figures.needs, d.figures.covered, d.figures.uncovered, d.figures.fill_rate)
-            for d in report.by_day
-        ),
-    )
-    by_lead_time = Sheet(
-        "By lead time",
-        ("Lead time", "From hours", "To hours", "Needs", "Covered", "Fill rate %"),
-        (
-            (
-                b.label,
-                b.from_hours,
-                b.to_hours,
-                b.figures.needs,
-                b.figures.covered,
-                b.figures.fill_rate,
-            )
-            for b in report.by_lead_time
-        ),
-    )
-    load = Sheet(
-        "Load",
-        ("Teacher ID", "Teacher", "Covers"),
-        ((t.faculty_id, t.name, t.covers) for t in report.load),
-    )
-    uncovered = Sheet(
-        "Uncovered",
-        ("Need ID", "Date", "Start", "End", "Section", "Subject code", "Absent teacher", "Status"),
-        (
-            (
-                n.id,
-                n.day,
-                n.starts_at.isoformat(timespec="minutes"),
-                n.ends_at.isoformat(timespec="minutes"),
-                n.section_id,
-                n.subject_code,
-                n.absent_faculty_id,
-                n.status.value,
-            )
-            for n in report.uncovered
-        ),
-    )
-    return writer.write([by_day, by_lead_time, load, uncovered])
-
-
 @get(
     f"{COVER}/analytics",
     tags=TAGS,
     operation_id="getCoverAnalytics",
-    response_headers=[ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")],
+    response_headers=[VARY_ACCEPT],
     operation_class=with_alternative_media_type(
         XLSX_MEDIA_TYPE,
         "With `Accept: " + XLSX_MEDIA_TYPE + "`: an Excel workbook with the sheets "
@@ -579,17 +435,11 @@ async def get_cover_analytics(
     how that load spreads. Cancelled needs are left out.
     """
     report = await run(use_case, CoverAnalyticsCommand(actor, start, end))
-    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
-    if wanted != XLSX_MEDIA_TYPE:
+    if not wants_xlsx(request):
         return CoverAnalyticsOut.of(report)
-    workbook = await run(functools.partial(_analytics_workbook, workbooks), report)
+    workbook = await run(functools.partial(analytics_workbook, workbooks), report)
     dates = f"{report.first_day.isoformat()}-to-{report.last_day.isoformat()}"
-    filename = _UNSAFE_IN_FILENAME.sub("_", f"cover-analytics-{dates}") + ".xlsx"
-    return Response(
-        workbook,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
+    return attachment(workbook, xlsx_name(("cover-analytics", dates)))
 
 
 # -- substitute preferences -------------------------------------------------------------

@@ -23,6 +23,7 @@ from ams_core.use_cases.imports import (
 )
 from ams_http.controllers._params import acts
 from ams_http.controllers._run import run
+from ams_http.controllers._xlsx import attachment, xlsx_name
 from ams_http.openapi import INPUT, SIGNED_IN, problems
 from ams_http.schemas.imports import ImportForm, ImportReportOut
 
@@ -133,12 +134,8 @@ class ImportsController(Controller):
         Notes sheet explaining each column."""
         wanted = None if kind == "workbook" else _kind(kind)
         body = await run(use_case, ImportTemplateCommand(actor, wanted))
-        name = "ams-import-template" if wanted is None else f"ams-{wanted.value}-template"
-        return Response(
-            body,
-            media_type=XLSX_MEDIA_TYPE,
-            headers={"Content-Disposition": f'attachment; filename="{name}.xlsx"'},
-        )
+        kind_name = "import" if wanted is None else wanted.value
+        return attachment(body, xlsx_name(("ams", kind_name, "template")))
 
 
 def _kind(value: str) -> SheetKind:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import functools
-import re
 from datetime import date
 from decimal import Decimal
 from typing import Annotated, Any
@@ -11,8 +10,6 @@ from typing import Annotated, Any
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
 from litestar import Request, Response, get
-from litestar.datastructures import ResponseHeader
-from litestar.enums import MediaType
 from litestar.openapi.datastructures import ResponseSpec
 from litestar.params import QueryParameter
 
@@ -34,6 +31,7 @@ from ams_core.use_cases import (
     Register,
 )
 from ams_http.controllers._run import run
+from ams_http.controllers._xlsx import VARY_ACCEPT, attachment, wants_xlsx, xlsx_name
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.reports import DefaultersOut, RegisterOut
 
@@ -55,7 +53,6 @@ DEFAULTER_COLUMNS = (
     "Need to attend",
     "Threshold %",
 )
-_UNSAFE_IN_FILENAME = re.compile(r"[^A-Za-z0-9_.-]+")
 
 
 def _defaulters_workbook(writer: WorkbookWriter, result: DefaultersResult) -> bytes:
@@ -81,8 +78,7 @@ def _defaulters_workbook(writer: WorkbookWriter, result: DefaultersResult) -> by
 
 def _defaulters_filename(result: DefaultersResult, *narrowed_to: str | None) -> str:
     dates = f"{result.dates.start.isoformat()}-to-{result.dates.end.isoformat()}"
-    parts = ["defaulters", *(part for part in narrowed_to if part), dates]
-    return _UNSAFE_IN_FILENAME.sub("_", "-".join(parts)) + ".xlsx"
+    return xlsx_name(["defaulters", *narrowed_to, dates])
 
 
 REGISTER_STUDENT_COLUMNS = ("Student ID", "Student name", "Roll number")
@@ -115,24 +111,7 @@ def _register_workbook(writer: WorkbookWriter, register: Register) -> bytes:
 
 def _register_filename(register: Register) -> str:
     dates = f"{register.dates.start.isoformat()}-to-{register.dates.end.isoformat()}"
-    parts = ("register", register.section_id, register.subject_code, dates)
-    return _UNSAFE_IN_FILENAME.sub("_", "-".join(parts)) + ".xlsx"
-
-
-def _attachment(workbook: bytes, filename: str) -> Response[bytes]:
-    return Response(
-        workbook,
-        media_type=XLSX_MEDIA_TYPE,
-        headers={"Content-Disposition": f'attachment; filename="{filename}"'},
-    )
-
-
-def _wants_xlsx(request: Request[Any, Any, Any]) -> bool:
-    wanted = request.accept.best_match([MediaType.JSON.value, XLSX_MEDIA_TYPE], MediaType.JSON)
-    return wanted == XLSX_MEDIA_TYPE
-
-
-VARY_ACCEPT = ResponseHeader(name="Vary", value="Accept", description="JSON or xlsx")
+    return xlsx_name(("register", register.section_id, register.subject_code, dates))
 
 
 @get(
@@ -178,10 +157,10 @@ async def list_defaulters(
         subject_code=SubjectCode(subject_code) if subject_code else None,
     )
     result = await run(use_case, command)
-    if not _wants_xlsx(request):
+    if not wants_xlsx(request):
         return DefaultersOut.of(result, limit, offset)
     workbook = await run(functools.partial(_defaulters_workbook, workbooks), result)
-    return _attachment(workbook, _defaulters_filename(result, section_id, subject_code))
+    return attachment(workbook, _defaulters_filename(result, section_id, subject_code))
 
 
 @get(
@@ -229,10 +208,10 @@ async def get_register(
         dates = DateRange(start, end)
     command = GetRegisterCommand(actor, SectionId(section_id), SubjectCode(subject_code), dates)
     register = await run(use_case, command)
-    if not _wants_xlsx(request):
+    if not wants_xlsx(request):
         return RegisterOut.of(register)
     workbook = await run(functools.partial(_register_workbook, workbooks), register)
-    return _attachment(workbook, _register_filename(register))
+    return attachment(workbook, _register_filename(register))
 
 
 ROUTES = [list_defaulters, get_register]

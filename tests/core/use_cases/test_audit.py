@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
+from ams_adapters.memory import InMemoryUnitOfWork
 from ams_core.domain import (
     AttendanceStatus,
     AuditEntry,
@@ -24,7 +24,6 @@ from ams_core.domain import (
 )
 from ams_core.ports import SecurityEventFilter
 from ams_core.testing.builders import (
-    SmallCollege,
     admin_principal,
     seed_small_college,
     student_principal,
@@ -44,18 +43,6 @@ PRESENT = AttendanceStatus.PRESENT
 LATE = AttendanceStatus.LATE
 ABSENT = AttendanceStatus.ABSENT
 EXCUSED = AttendanceStatus.EXCUSED
-
-
-@pytest.fixture
-def app(
-    uow: InMemoryUnitOfWork,
-    clock: FixedClock,
-    random_source: SeededRandomSource,
-    college: SmallCollege,
-) -> App:
-    app = App(uow, clock, random_source, college)
-    app.generate()
-    return app
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
+from ams_adapters.memory import InMemoryUnitOfWork
 from ams_core.domain import (
     AttendanceStatus,
     CheckInRefusal,
@@ -22,22 +22,10 @@ from ams_core.domain import (
     SecurityEventKind,
     SessionId,
 )
-from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college, student_principal
+from ams_core.testing.builders import MONDAY, seed_small_college, student_principal
 from ams_core.use_cases import CheckInCommand
 from tests.conftest import CLASS_START
 from tests.core.use_cases.helpers import App, phone_of, wrong_code
-
-
-@pytest.fixture
-def app(
-    uow: InMemoryUnitOfWork,
-    clock: FixedClock,
-    random_source: SeededRandomSource,
-    college: SmallCollege,
-) -> App:
-    app = App(uow, clock, random_source, college)
-    app.generate()
-    return app
 
 
 @pytest.fixture

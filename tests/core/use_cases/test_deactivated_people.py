@@ -7,26 +7,14 @@ import dataclasses
 
 import pytest
 
-from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
+from ams_adapters.memory import FixedClock, SeededRandomSource
 from ams_core.domain import CheckInRefusal, CheckInRefusedError, PermissionDeniedError
 from ams_core.domain.cover_matching import CoverBoard
-from ams_core.testing.builders import OPERATOR, SmallCollege
+from ams_core.testing.builders import OPERATOR
 from ams_core.use_cases import IssueLocalToken, IssueLocalTokenCommand, SignInLifetimes
 from ams_core.use_cases._cover import load_board
 from tests.core.use_cases.helpers import App
 from tests.core.use_cases.identity_fakes import PlainAccessTokens
-
-
-@pytest.fixture
-def app(
-    uow: InMemoryUnitOfWork,
-    clock: FixedClock,
-    random_source: SeededRandomSource,
-    college: SmallCollege,
-) -> App:
-    app = App(uow, clock, random_source, college)
-    app.generate()
-    return app
 
 
 def _set_active(app: App, active: bool) -> None:

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
+from ams_adapters.memory import InMemoryUnitOfWork
 from ams_core.domain import (
     AttendanceStatus,
     ClassSession,
@@ -42,18 +42,6 @@ LATE = AttendanceStatus.LATE
 ABSENT = AttendanceStatus.ABSENT
 EXCUSED = AttendanceStatus.EXCUSED
 UNMARKED_REASON = "unmarked when the class was completed"
-
-
-@pytest.fixture
-def app(
-    uow: InMemoryUnitOfWork,
-    clock: FixedClock,
-    random_source: SeededRandomSource,
-    college: SmallCollege,
-) -> App:
-    app = App(uow, clock, random_source, college)
-    app.generate()
-    return app
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ from datetime import timedelta
 
 import pytest
 
-from ams_adapters.memory import FixedClock, InMemoryUnitOfWork, SeededRandomSource
+from ams_adapters.memory import InMemoryUnitOfWork
 from ams_core.domain import (
     AttendanceStatus,
     ConflictError,
@@ -17,22 +17,10 @@ from ams_core.domain import (
     PermissionDeniedError,
     SessionStatus,
 )
-from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
+from ams_core.testing.builders import MONDAY, seed_small_college
 from ams_core.use_cases import OpenAttendanceCommand
 from tests.conftest import CLASS_START
 from tests.core.use_cases.helpers import App
-
-
-@pytest.fixture
-def app(
-    uow: InMemoryUnitOfWork,
-    clock: FixedClock,
-    random_source: SeededRandomSource,
-    college: SmallCollege,
-) -> App:
-    app = App(uow, clock, random_source, college)
-    app.generate()
-    return app
 
 
 def test_the_teacher_of_record_gets_a_six_digit_code_and_a_ten_minute_window(app: App) -> None:

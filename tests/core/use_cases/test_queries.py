@@ -10,10 +10,8 @@ from decimal import Decimal
 import pytest
 
 from ams_adapters.memory import (
-    FixedClock,
     InMemoryUnitOfWork,
     RecordingNotifier,
-    SeededRandomSource,
 )
 from ams_core.domain import (
     AttendanceStatus,
@@ -37,7 +35,7 @@ from ams_core.domain import (
     SubjectCode,
     ValidationError,
 )
-from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college, student_principal
+from ams_core.testing.builders import MONDAY, seed_small_college, student_principal
 from ams_core.use_cases import (
     DeliverNotifications,
     DeliverNotificationsCommand,
@@ -64,18 +62,6 @@ L = AttendanceStatus.LATE
 A = AttendanceStatus.ABSENT
 E = AttendanceStatus.EXCUSED
 WEEK_DATES = DateRange(MONDAY, MONDAY + timedelta(days=6))
-
-
-@pytest.fixture
-def app(
-    uow: InMemoryUnitOfWork,
-    clock: FixedClock,
-    random_source: SeededRandomSource,
-    college: SmallCollege,
-) -> App:
-    app = App(uow, clock, random_source, college)
-    app.generate()
-    return app
 
 
 #: Alice's CS101 classes for section A, Monday to Wednesday, per student (index 0–4).
