@@ -64,8 +64,35 @@ def check_upload(data: bytes, limits: WorkbookLimits) -> None:
     with archive:
         members = archive.infolist()
         _check_directory(members, limits)
+        rows = _RowCount(limits.max_rows)
         for member in members:
-            _check_member(archive, member)
+            _check_member(archive, member, rows)
+
+
+class _RowCount:
+    """Rows of every worksheet part, counted while the parts are decompressed, so a sheet
+    of a million rows is refused before a parser builds them (a header row per sheet is
+    allowed on top of the data rows)."""
+
+    def __init__(self, max_rows: int) -> None:
+        self._max_rows = max_rows
+        self._rows = 0
+        self._sheets = 0
+
+    def start(self) -> None:
+        self._sheets += 1
+
+    def add(self, window: bytes, tail: bytes) -> None:
+        # a row element starts "<row " or "<row>"; the tail (shorter than either) only
+        # completes one that the previous chunk cut
+        self._rows += window.count(b"<row ") + window.count(b"<row>")
+        self._rows -= tail.count(b"<row ") + tail.count(b"<row>")
+        if self._rows > self._max_rows + self._sheets:
+            raise _refuse(
+                FileRefusal.TOO_MANY_ROWS,
+                f"the workbook has more than {self._max_rows:,} data rows; at most "
+                f"{self._max_rows:,} are accepted per upload",
+            )
 
 
 def _check_directory(members: list[zipfile.ZipInfo], limits: WorkbookLimits) -> None:
@@ -131,20 +158,26 @@ def _looks_like_xml(head: bytes) -> bool:
     return head[:256].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<")
 
 
-def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo) -> None:
+def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, rows: _RowCount) -> None:
     xml = member.filename.endswith((".xml", ".rels", ".vml"))
+    worksheet = member.filename.startswith("xl/worksheets/") and xml
+    if worksheet:
+        rows.start()
     tail = b""
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(_CHUNK):
                 if not tail:
                     xml = xml or _looks_like_xml(chunk)
-                if xml and _declares_doctype(tail + chunk):
+                window = tail + chunk
+                if xml and _declares_doctype(window):
                     raise _refuse(
                         FileRefusal.XML_ENTITIES,
                         f"the workbook part {member.filename!r} declares a document type "
                         "(XML entities are refused)",
                     )
+                if worksheet:
+                    rows.add(window, tail)
                 tail = chunk[-_OVERLAP:]
     except (zipfile.BadZipFile, zipfile.LargeZipFile, NotImplementedError, ValueError, OSError):
         raise _refuse(

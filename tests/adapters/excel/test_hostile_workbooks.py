@@ -28,6 +28,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from ams_adapters.excel.archive import check_upload
 from ams_adapters.excel.reader import CalamineWorkbookReader
 from ams_core.domain.errors import FileRefusal, UnacceptableFileError
 from ams_core.ports.workbooks import WorkbookLimits, WorksheetRows
@@ -600,3 +601,22 @@ def test_sheets_written_by_openpyxl_read_back_with_the_same_rows_and_text(
                     assert math.isclose(cell, value, rel_tol=1e-15, abs_tol=1e-300)
                 else:
                     assert cell == value
+
+
+def test_a_sheet_of_too_many_rows_is_refused_while_it_is_unpacked_before_any_parser(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 3003))
+    sheet = sheet_xml(rows.decode())
+    data = rewrite(workbook(["a"]), replace={"xl/worksheets/sheet1.xml": sheet})
+    parsed: list[bytes] = []
+    monkeypatch.setattr(
+        "ams_adapters.excel.reader.CalamineWorkbook.from_filelike",
+        lambda *_: parsed.append(b"parsed"),
+    )
+
+    refused = refusal(data, WorkbookLimits(max_rows=3_000))
+
+    assert refused.reason is FileRefusal.TOO_MANY_ROWS
+    assert parsed == []
+    check_upload(data, WorkbookLimits(max_rows=3_001))  # one more allowed: it passes
