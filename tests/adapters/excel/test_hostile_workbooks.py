@@ -556,12 +556,21 @@ def _sheets(draw: st.DrawFn) -> list[list[Any]]:
 
 def _expected(grid: list[list[Any]]) -> list[list[Any]]:
     """What the reader returns for ``grid`` written from A1: empty cells as ``""``, numbers as
-    floats, trailing empty rows dropped, rows as wide as the widest used column.
+    floats, trailing empty rows dropped, rows as wide as the widest used column. A text cell
+    of only white space comes back empty (calamine drops white-space-only text; an import
+    takes it as blank either way).
     """
     used = [list(row) for row in grid]
     width = max((i + 1 for row in used for i, c in enumerate(row) if c is not None), default=0)
     rows = [
-        ["" if c is None else float(c) if isinstance(c, int | float) else c for c in row[:width]]
+        [
+            ""
+            if c is None or (isinstance(c, str) and not c.strip())
+            else float(c)
+            if isinstance(c, int | float)
+            else c
+            for c in row[:width]
+        ]
         + [""] * (width - len(row))
         for row in used
     ]
