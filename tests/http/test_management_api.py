@@ -199,6 +199,7 @@ def test_students_are_listed_by_roll_number_filtered_searched_and_paged(world: W
         "sectionId": "E2-CSE-A",
         "rollNumber": 3,
         "isClassRepresentative": False,
+        "active": True,
         "version": 0,
     }
 
