@@ -1,10 +1,12 @@
 """A fake FCM v1 service at firebase-admin's HTTP seam: no network, answers per token.
 
 This is the one module of the suite that touches firebase-admin's private attributes: it
-reaches the messaging service's ``requests`` session (``messaging._get_messaging_service``
-and ``._client.session``) to mount :class:`FakeFcm` in place of the real HTTP adapter, as
-firebase-admin's own tests do. It also sets ``requests.Response._content`` to build answers.
-Should a firebase-admin upgrade move these, only this module needs to change.
+reaches the messaging service (``messaging._get_messaging_service``) to mount :class:`FakeFcm`
+in place of the real HTTP transports — on the ``requests`` session of the synchronous sends
+(``._client.session``, as firebase-admin's own tests do) and, as an httpx transport, on the
+client of the asynchronous ones (``._async_client._async_client``, which AMS uses). It also
+sets ``requests.Response._content`` to build answers. Should a firebase-admin upgrade move
+these, only this module needs to change.
 """
 
 from __future__ import annotations
@@ -17,8 +19,9 @@ from dataclasses import dataclass, field
 from typing import Any
 
 import firebase_admin  # type: ignore[import-untyped]
+import httpx
 import requests
-from firebase_admin import credentials, messaging
+from firebase_admin import _http_client, credentials, messaging
 from google.oauth2.credentials import Credentials as OAuthCredentials
 from requests.structures import CaseInsensitiveDict
 
@@ -153,10 +156,14 @@ class FakeFcm(requests.adapters.HTTPAdapter):
     ) -> requests.Response:
         if self.down:
             raise requests.exceptions.ConnectionError("[Errno 111] Connection refused")
-        assert request.url == f"{FCM_PREFIX}/v1/projects/{PROJECT_ID}/messages:send"
-        assert request.headers["Authorization"] == "Bearer test-access-token"
         body = request.body
         assert isinstance(body, bytes | str), "firebase-admin posts a JSON body"
+        answer = self._answer(request.url or "", str(request.headers["Authorization"]), body)
+        return _response(request, answer)
+
+    def _answer(self, url: str, authorization: str, body: bytes | str) -> Answer:
+        assert url == f"{FCM_PREFIX}/v1/projects/{PROJECT_ID}/messages:send"
+        assert authorization == "Bearer test-access-token"
         message = json.loads(body)["message"]
         with self._lock:
             self.messages.append(message)
@@ -164,7 +171,25 @@ class FakeFcm(requests.adapters.HTTPAdapter):
             answer = queue.pop(0) if len(queue) > 1 else (queue[0] if queue else ok())
             if answer.status == 200:
                 self.delivered.append(message)
-        return _response(request, answer)
+        return answer
+
+    def httpx_transport(self) -> httpx.AsyncBaseTransport:
+        """The same answers for firebase-admin's asynchronous (httpx) client."""
+        return _HttpxSide(self)
+
+
+class _HttpxSide(httpx.AsyncBaseTransport):
+    def __init__(self, fake: FakeFcm) -> None:
+        self._fake = fake
+
+    async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
+        if self._fake.down:
+            raise httpx.ConnectError("[Errno 111] Connection refused", request=request)
+        content = await request.aread()
+        authorization = str(request.headers["Authorization"])
+        answer = self._fake._answer(str(request.url), authorization, content)
+        headers = {"Content-Type": "application/json", **answer.headers}
+        return httpx.Response(answer.status, headers=headers, json=answer.body, request=request)
 
 
 def _response(request: requests.PreparedRequest, answer: Answer) -> requests.Response:
@@ -187,4 +212,11 @@ def fake_app(fake: FakeFcm) -> Any:
     )
     service = messaging._get_messaging_service(app)
     service._client.session.mount(FCM_PREFIX, fake)
+    async_client = service._async_client
+    async_client._async_client = httpx.AsyncClient(
+        timeout=10,
+        headers=async_client._headers,
+        auth=_http_client.GoogleAuthCredentialFlow(service._credential),
+        transport=fake.httpx_transport(),
+    )
     return app

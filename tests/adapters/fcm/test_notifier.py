@@ -72,15 +72,15 @@ def notifier(app: Any, fake_fcm: FakeFcm) -> FcmNotifier:
 
 @pytest.fixture
 def sdk_batches(monkeypatch: pytest.MonkeyPatch) -> list[int]:
-    """The size of every list of messages handed to ``messaging.send_each``."""
+    """The size of every list of messages handed to ``messaging.send_each_async``."""
     sizes: list[int] = []
-    real = messaging.send_each
+    real = messaging.send_each_async
 
     def spy(messages: list[Any], *args: Any, **kwargs: Any) -> Any:
         sizes.append(len(messages))
         return real(messages, *args, **kwargs)
 
-    monkeypatch.setattr(messaging, "send_each", spy)
+    monkeypatch.setattr(messaging, "send_each_async", spy)
     return sizes
 
 
