@@ -32,7 +32,6 @@ import sys
 import tempfile
 import time
 import uuid
-import warnings
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -46,6 +45,7 @@ from sqlalchemy import text
 from tests.adapters.fcm.fake_fcm import FakeFcm, fake_app
 
 from ams_adapters.dramatiq import DramatiqJobQueue, QueueSettings, make_broker, make_redis
+from ams_adapters.fcm.payload import Payload
 from ams_adapters.memory import SystemClock, SystemRandomSource
 from ams_adapters.sql import tables as t
 from ams_adapters.sql.mappers import notification_row, push_token_row
@@ -500,22 +500,30 @@ def bench_floor(stack: Stack, count: int) -> list[Row]:
 
 
 def bench_push_floor(sizes: Sizes) -> Row:
-    """firebase-admin alone: ``send_each_async`` (what AMS calls) of the broadcast's tokens in
-    batches of 500 to the same fake transport, in this process, no AMS code (the SDK's own
-    cost per token)."""
+    """firebase-admin alone: ``send_each_async`` (what AMS calls) of the messages AMS builds
+    for the broadcast's tokens, in batches of 500, to the same fake transport, in this
+    process: no outbox, Redis, worker or database (the SDK's own cost per token)."""
     fake = FakeFcm()
     app = fake_app(fake)
     try:
-        with warnings.catch_warnings():  # firebase-admin 7 deprecates token= (see ams_adapters.fcm)
-            warnings.simplefilter("ignore", DeprecationWarning)
-            messages = [
-                messaging.Message(
-                    token=f"floor-token-{n:05d}",
-                    notification=messaging.Notification(title="Lab moved", body="Room 204"),
-                    data={"event_id": "floor"},
-                )
-                for n in range(sizes.tokens)
-            ]
+        # the very messages AMS hands to the SDK: a broadcast's payload (notification, data,
+        # and the Android / APNs / web collapse settings), one per token
+        notification = Notification(
+            NotificationId("floor"),
+            InstitutionId("floor"),
+            "broadcast",
+            "Lab moved",
+            "Room 204",
+            (),
+            "floor-key",
+            datetime.now(UTC),
+            {"section": "floor"},
+        )
+        payload = Payload.of(notification)
+        tokens = [f"floor-token-{n:05d}" for n in range(sizes.tokens)]
+        messages = [
+            m for i in range(0, len(tokens), 500) for m in payload.messages(tokens[i : i + 500])
+        ]
 
         async def send_all() -> None:
             for first in range(0, len(messages), 500):
@@ -527,9 +535,8 @@ def bench_push_floor(sizes: Sizes) -> Row:
     finally:
         firebase_admin.delete_app(app)
     return Row(
-        f"floor: firebase-admin send_each_async of {sizes.tokens:,} tokens to the same fake "
-        "transport, "
-        "one process, no AMS code (batches of 500)",
+        f"floor: firebase-admin send_each_async of the same {sizes.tokens:,} messages to the "
+        "same fake transport, one process, no outbox, Redis or database (batches of 500)",
         sizes.tokens,
         elapsed,
         "tokens",
