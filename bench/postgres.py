@@ -246,10 +246,12 @@ UPSERT_ID = "bench-upsert"
 
 def bench_upsert(db: Databases, count: int) -> list[Row]:
     shape = Shape(sections=max(1, count // 125), students_per_section=0, faculty=6, subjects=6)
-    _seed(db.owner, 900, shape, UPSERT_ID)
+    # one institution per size: it is seeded once and kept, and a run of another size (say
+    # --quick, with fewer sections) must not leave it too small for this one
+    iid = InstitutionId(f"{UPSERT_ID}-{count}")
+    _seed(db.owner, 900 + len(str(count)), shape, iid)  # its own index: its own email domain
     with db.owner.begin() as connection:
-        connection.execute(text("DELETE FROM students WHERE institution_id = :i"), {"i": UPSERT_ID})
-    iid = InstitutionId(UPSERT_ID)
+        connection.execute(text("DELETE FROM students WHERE institution_id = :i"), {"i": iid})
     sections = [SectionId(f"S{n:03d}") for n in range(shape.sections)]
     students = [
         Student(
@@ -284,11 +286,11 @@ def bench_upsert(db: Databases, count: int) -> list[Row]:
                 goal="≥ 400,000 rows/s",
             )
         )
-    rows += _upsert_floors(db, count)
+    rows += _upsert_floors(db, count, iid)
     return rows
 
 
-def _upsert_floors(db: Databases, count: int) -> list[Row]:
+def _upsert_floors(db: Databases, count: int, institution_id: str) -> list[Row]:
     """COPY of the same student rows by psycopg alone, as the owner, into an empty copy of
     ``students`` with its primary key, unique email and indexes (no foreign keys), and into
     a bare copy."""
@@ -299,7 +301,8 @@ def _upsert_floors(db: Databases, count: int) -> list[Row]:
         with pg.cursor() as cursor:
             data = bytearray()
             with cursor.copy(
-                "COPY (SELECT * FROM students WHERE institution_id = %s) TO STDOUT", (UPSERT_ID,)
+                "COPY (SELECT * FROM students WHERE institution_id = %s) TO STDOUT",
+                (institution_id,),
             ) as copy:
                 for block in copy:
                     data += block
