@@ -8,7 +8,7 @@ from ams_core.domain import CoverNeed, CoverNeedId, CoverPlan, Principal
 from ams_core.ports.workbooks import Sheet, WorkbookWriter
 from ams_core.use_cases import CoverAnalyticsReport, ListCoverNeeds, ListCoverNeedsCommand
 
-PLAN_NEED_COLUMNS = (
+NEED_COLUMNS = (
     "Need ID",
     "Date",
     "Start",
@@ -65,7 +65,7 @@ def plan_workbook(
     by_id = _plan_needs(needs, actor, plan)
     assignments = Sheet(
         "Assignments",
-        (*PLAN_NEED_COLUMNS, "Substitute", "Score", "Reasons", "Need status"),
+        (*NEED_COLUMNS, "Substitute", "Score", "Reasons", "Need status"),
         (
             (
                 *_need_cells(a.need_id, by_id.get(a.need_id)),
@@ -79,7 +79,7 @@ def plan_workbook(
     )
     uncovered = Sheet(
         "Uncovered",
-        (*PLAN_NEED_COLUMNS, "Reason", "Need status"),
+        (*NEED_COLUMNS, "Reason", "Need status"),
         (
             (
                 *_need_cells(u.need_id, by_id.get(u.need_id)),
@@ -123,19 +123,7 @@ def analytics_workbook(writer: WorkbookWriter, report: CoverAnalyticsReport) -> 
     )
     uncovered = Sheet(
         "Uncovered",
-        ("Need ID", "Date", "Start", "End", "Section", "Subject code", "Absent teacher", "Status"),
-        (
-            (
-                n.id,
-                n.day,
-                n.starts_at.isoformat(timespec="minutes"),
-                n.ends_at.isoformat(timespec="minutes"),
-                n.section_id,
-                n.subject_code,
-                n.absent_faculty_id,
-                n.status.value,
-            )
-            for n in report.uncovered
-        ),
+        (*NEED_COLUMNS, "Status"),
+        ((*_need_cells(n.id, n), n.status.value) for n in report.uncovered),
     )
     return writer.write([by_day, by_lead_time, load, uncovered])

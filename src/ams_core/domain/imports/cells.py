@@ -52,20 +52,16 @@ def text(value: CellValue, max_length: int) -> str:
     without control characters or line breaks (joiners and other format characters of
     names in many scripts are kept).
     """
-    if type(value) is str:  # the common case first: one strip, one length, one search
+    if type(value) is str:  # the common case: no conversion
         result = value.strip()
-        if len(result) > max_length:
-            raise CellError(f"must be at most {max_length} characters (has {len(result)})")
-        if _CONTROL.search(result):
-            raise CellError("must not contain control characters or line breaks")
-        return result
-    if isinstance(value, bool):
+    elif isinstance(value, bool):
         raise CellError("must be text, not TRUE/FALSE")
-    if isinstance(value, float) and value.is_integer():
-        value = int(value)
-    if isinstance(value, datetime | date | time | timedelta):
+    elif isinstance(value, datetime | date | time | timedelta):
         raise CellError("must be text, not a date or time")
-    result = "" if value is None else str(value).strip()
+    elif isinstance(value, float) and value.is_integer():
+        result = str(int(value))
+    else:
+        result = "" if value is None else str(value).strip()
     if len(result) > max_length:
         raise CellError(f"must be at most {max_length} characters (has {len(result)})")
     if _CONTROL.search(result):

@@ -8,6 +8,7 @@ import re
 from collections.abc import Hashable, Sequence
 from typing import Protocol, TypeVar
 
+from ams_core.domain.errors import ValidationError
 from ams_core.domain.ids import FacultyId, StudentId, SubjectCode
 from ams_core.domain.imports.cells import (
     CellError,
@@ -18,7 +19,7 @@ from ams_core.domain.imports.cells import (
     whole_number,
     yes_no,
 )
-from ams_core.domain.people import Faculty, Student, fold_email
+from ams_core.domain.people import Faculty, Student, normalise_email
 from ams_core.domain.teaching import Subject
 from ams_core.use_cases.imports.sheet_input import Row, SheetInput, rows_of
 from ams_core.use_cases.imports.state import ImportState, Records, Tally
@@ -56,11 +57,12 @@ def email_for(state: ImportState, row: Row, person_id: str) -> str | None:
             row.problem("email", "must be given: the institution signs in from several domains")
             return None
         return f"{person_id.lower()}@{next(iter(domains))}"
-    address = fold_email(given)
-    local, at, domain = address.partition("@")
-    if not at or not local or "." not in domain or "@" in domain or " " in address:
-        row.problem("email", f"{given!r} is not an email address")
+    try:
+        address = normalise_email(given)
+    except ValidationError as error:
+        row.problem("email", error.problems[0].message)
         return None
+    domain = address.rpartition("@")[2]
     if domain not in domains:
         allowed = ", ".join(sorted(domains))
         row.problem("email", f"{domain!r} is not one of the institution's domains ({allowed})")

@@ -79,37 +79,18 @@ class Records(Generic[K, E]):
         return self.created.get(key) or self.updated.get(key) or self.stored.get(key)
 
     def take_new(self, key: K, new: E, where: tuple[str, int], tally: Tally) -> None:
-        """:meth:`take` for a key not given before in the workbook."""
+        """:meth:`take` for a key not given before in the workbook.
+
+        ``new`` carries version 0: it is compared with the stored record with the stored
+        version, and an update keeps that version (the repositories check it; a record
+        without versions, a holiday, is compared as it is).
+        """
         self.seen[key] = where
         old = self.stored.get(key)
         if old is None:
             self.created[key] = new
             tally.created += 1
             return
-        candidate = dataclasses.replace(new, version=old.version)  # type: ignore[type-var, attr-defined]
-        if candidate == old:
-            tally.unchanged += 1
-        else:
-            self.updated[key] = candidate
-            tally.updated += 1
-
-    def take(self, key: K, new: E, row: Row, key_column: str, tally: Tally) -> bool:
-        """Count ``new`` as created, updated or unchanged; refuse a key given twice.
-
-        ``new`` carries version 0: it is compared with the stored record with the stored
-        version, and an update keeps that version (the repositories check it).
-        """
-        if key in self.seen:
-            sheet, number = self.seen[key]
-            where = f"row {number}" if sheet == row.sheet_name else f"row {number} of {sheet}"
-            row.problem(key_column, f"{_shown(key)} is given twice (first on {where})")
-            return False
-        self.seen[key] = (row.sheet_name, row.number)
-        old = self.stored.get(key)
-        if old is None:
-            self.created[key] = new
-            tally.created += 1
-            return True
         candidate = (
             dataclasses.replace(new, version=old.version)  # type: ignore[type-var]
             if hasattr(old, "version")
@@ -120,6 +101,15 @@ class Records(Generic[K, E]):
         else:
             self.updated[key] = candidate
             tally.updated += 1
+
+    def take(self, key: K, new: E, row: Row, key_column: str, tally: Tally) -> bool:
+        """Count ``new`` as created, updated or unchanged; refuse a key given twice."""
+        if key in self.seen:
+            sheet, number = self.seen[key]
+            where = f"row {number}" if sheet == row.sheet_name else f"row {number} of {sheet}"
+            row.problem(key_column, f"{_shown(key)} is given twice (first on {where})")
+            return False
+        self.take_new(key, new, (row.sheet_name, row.number), tally)
         return True
 
 
