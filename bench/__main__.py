@@ -1,4 +1,6 @@
-"""`python -m bench [--quick] [--only FAMILY]`: run the benchmarks and print a Markdown table."""
+"""`python -m bench [--quick] [--only FAMILY[,FAMILY…]]`: run the benchmarks and print a
+Markdown table. Families run in the order given, each as often as named, on one database
+(`--only http,postgres,http` runs three)."""
 
 from __future__ import annotations
 
@@ -18,6 +20,18 @@ from bench.memory import bench_check_ins, bench_complete, bench_generate_week, b
 from bench.postgres import run as bench_postgres
 from bench.timing import Row, render
 
+FAMILIES = ("memory", "postgres", "http", "floor", "background", "cover", "imports")
+
+
+def _families(text: str) -> list[str]:
+    names = [name.strip() for name in text.split(",") if name.strip()]
+    unknown = [name for name in names if name not in FAMILIES]
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown family {', '.join(unknown) or '(none)'}; use {', '.join(FAMILIES)}"
+        )
+    return names
+
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
@@ -29,10 +43,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["memory", "postgres", "http", "floor", "background", "cover", "imports"],
-        help="run one family (default: all; PostgreSQL on 127.0.0.1:5432 or "
-        "AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve --workers 2`; floor "
-        "serves the smallest app on the same stack for comparison; background delivers "
+        type=_families,
+        help="families to run, comma-separated, in this order (default: all; PostgreSQL on "
+        "127.0.0.1:5432 or AMS_BENCH_POSTGRES_URL; http serves the API with `ams serve "
+        "--workers 3` and the check-in floor app beside it; floor serves the smallest app on "
+        "the same stack for comparison; background delivers "
         "notifications through Redis and `ams worker` processes, Redis on 127.0.0.1:6379 or "
         "AMS_BENCH_REDIS_URL; cover solves cover plans with the pure solver and OR-Tools; "
         "imports uploads Excel workbooks to POST /api/v1/imports of `ams serve --workers 1`)",
@@ -57,7 +72,7 @@ def main(argv: list[str] | None = None) -> int:
         ("PostgreSQL", lambda: bench_postgres(quick)),
     ]
     http: list[tuple[str, Callable[[], list[Row]]]] = [
-        ("HTTP (ams serve, 2 processes)", lambda: bench_http(quick)),
+        ("HTTP (ams serve, 3 processes)", lambda: bench_http(quick)),
     ]
     floor: list[tuple[str, Callable[[], list[Row]]]] = [
         ("floor (bare Litestar app, 2 processes)", lambda: bench_floor(quick)),
@@ -80,9 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         "cover": cover,
         "imports": imports,
     }
-    plan = families.get(
-        args.only or "", memory + postgres + http + floor + background + cover + imports
-    )
+    plan = [step for name in (args.only or FAMILIES) for step in families[name]]
     rows: list[Row] = []
     for name, run in plan:
         started = time.perf_counter()

@@ -70,19 +70,22 @@ def app() -> Litestar:
     return Litestar([check_in, schedule, ready])
 
 
-def main(argv: list[str] | None = None) -> int:
+def serve(factory: str, argv: list[str] | None, workers: int = 2) -> int:
+    """``python -m MODULE serve --host H --port P --workers N``: the app ``factory``
+    (``module:function``) under uvicorn, N processes on their own ``SO_REUSEPORT`` sockets,
+    as ``ams serve`` runs AMS."""
     import uvicorn
 
     from ams_http.serve.workers import Workers
 
-    parser = argparse.ArgumentParser(prog="python -m bench.floor_app")
+    parser = argparse.ArgumentParser(prog=f"python -m {factory.split(':')[0]}")
     parser.add_argument("command", choices=["serve"])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8000)
-    parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument("--workers", type=int, default=workers)
     args = parser.parse_args(argv)
     config = uvicorn.Config(
-        "bench.floor_app:app",
+        factory,
         factory=True,
         host=args.host,
         port=args.port,
@@ -92,6 +95,10 @@ def main(argv: list[str] | None = None) -> int:
         server_header=False,
     )
     return Workers(config, args.workers).run()
+
+
+def main(argv: list[str] | None = None) -> int:
+    return serve("bench.floor_app:app", argv)
 
 
 if __name__ == "__main__":

@@ -20,7 +20,7 @@ from datetime import time as clock_time
 from typing import Any
 
 from sqlalchemy import create_engine, text
-from sqlalchemy.engine import Engine, make_url
+from sqlalchemy.engine import Connection, Engine, make_url
 
 from ams_adapters.memory import FixedClock, SystemRandomSource
 from ams_adapters.settings import SqlSettings
@@ -336,9 +336,30 @@ def _upsert_floors(db: Databases, count: int, institution_id: str) -> list[Row]:
 COMPLETE_ID = "bench-complete"
 
 
-def bench_complete(db: Databases, sessions: int, students: int = 150) -> Row:
+def seed_complete_institution(owner: Engine, students: int = 150) -> None:
+    """The institution of the completion benchmarks: one section of ``students``."""
     shape = Shape(sections=1, students_per_section=students, faculty=6, subjects=6)
-    _seed(db.owner, 901, shape, COMPLETE_ID)
+    _seed(owner, 901, shape, COMPLETE_ID)
+
+
+def check_in_half(connection: Connection, sessions_like: str) -> None:
+    """Half the class (even roll numbers) present in the completion institution's sessions
+    whose id is ``LIKE sessions_like``, as if checked in."""
+    connection.execute(
+        text(
+            "INSERT INTO attendance_marks (institution_id, session_id, student_id, status, "
+            "marked_at, marked_by, source, version, subject_code, day, counted) "
+            "SELECT s.institution_id, s.id, st.id, 'present', now(), st.email, 'check_in', "
+            "0, s.subject_code, s.day, false FROM class_sessions s JOIN students st "
+            "ON st.institution_id = s.institution_id AND st.section_id = s.section_id "
+            "WHERE s.institution_id = :i AND s.id LIKE :p AND st.roll_number % 2 = 0"
+        ),
+        {"i": COMPLETE_ID, "p": sessions_like},
+    )
+
+
+def bench_complete(db: Databases, sessions: int, students: int = 150) -> Row:
+    seed_complete_institution(db.owner, students)
     _delete_sessions(db.owner, [COMPLETE_ID])
     iid = InstitutionId(COMPLETE_ID)
     uow = SqlUnitOfWork(db.app)
@@ -352,17 +373,7 @@ def bench_complete(db: Databases, sessions: int, students: int = 150) -> Row:
             text("UPDATE class_sessions SET status = 'open' WHERE institution_id = :i"),
             {"i": COMPLETE_ID},
         )
-        connection.execute(
-            text(
-                "INSERT INTO attendance_marks (institution_id, session_id, student_id, status, "
-                "marked_at, marked_by, source, version, subject_code, day, counted) "
-                "SELECT s.institution_id, s.id, st.id, 'present', now(), st.email, 'check_in', "
-                "0, s.subject_code, s.day, false FROM class_sessions s JOIN students st "
-                "ON st.institution_id = s.institution_id AND st.section_id = s.section_id "
-                "WHERE s.institution_id = :i AND st.roll_number % 2 = 0"
-            ),
-            {"i": COMPLETE_ID},
-        )
+        check_in_half(connection, "%")
     with db.owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         # as autovacuum would have by then: fresh rows with no statistics make the planner
         # take the institution's whole report index for a session's marks

@@ -49,6 +49,12 @@ class HttpSettings:
             database connections on every request.
         max_header_bytes: largest request line plus headers ``ams serve`` reads (431 above).
         max_header_count: most headers in one request ``ams serve`` reads (431 above).
+        queue_limit: requests one ``ams serve`` process holds at once, running or waiting
+            for its event loop; one more is answered ``503`` (``overloaded``) with
+            ``Retry-After`` at once (ADR 0020).
+        queue_wait_ms: longest a request may wait for its process's event loop; one that
+            waited longer is answered ``503`` (``overloaded``) instead of run, since its
+            client has most likely given up or will retry (ADR 0020).
 
     A limit of 0 (or less) switches that limit off.
     """
@@ -70,6 +76,8 @@ class HttpSettings:
     worker_threads: int = 10
     max_header_bytes: int = 16 * 1024
     max_header_count: int = 100
+    queue_limit: int = 64
+    queue_wait_ms: int = 500
 
     def __post_init__(self) -> None:
         if self.worker_threads < 1:
@@ -88,8 +96,9 @@ class HttpSettings:
         ``AMS_EXPOSE_DOCS``, ``AMS_EXPOSE_METRICS``, ``AMS_HSTS_SECONDS``,
         ``AMS_RATE_SIGN_IN``, ``AMS_RATE_REFRESH_PER_IP``, ``AMS_RATE_CHECK_IN``,
         ``AMS_RATE_CHECK_IN_PER_IP``, ``AMS_RATE_REQUESTS``, ``AMS_REDIS_URL``,
-        ``AMS_REDIS_PREFIX``, ``AMS_WORKER_THREADS``, ``AMS_MAX_HEADER_BYTES`` and
-        ``AMS_MAX_HEADER_COUNT`` (rate limits are per minute)."""
+        ``AMS_REDIS_PREFIX``, ``AMS_WORKER_THREADS``, ``AMS_MAX_HEADER_BYTES``,
+        ``AMS_MAX_HEADER_COUNT``, ``AMS_QUEUE_LIMIT`` and ``AMS_QUEUE_WAIT_MS`` (rate limits
+        are per minute)."""
         env = os.environ if environ is None else environ
         defaults = cls()
         try:
@@ -115,6 +124,8 @@ class HttpSettings:
                 worker_threads=int(env.get("AMS_WORKER_THREADS", defaults.worker_threads)),
                 max_header_bytes=int(env.get("AMS_MAX_HEADER_BYTES", defaults.max_header_bytes)),
                 max_header_count=int(env.get("AMS_MAX_HEADER_COUNT", defaults.max_header_count)),
+                queue_limit=int(env.get("AMS_QUEUE_LIMIT", defaults.queue_limit)),
+                queue_wait_ms=int(env.get("AMS_QUEUE_WAIT_MS", defaults.queue_wait_ms)),
             )
         except ValueError as error:
             raise ValueError(f"invalid AMS_* HTTP setting: {error}") from None

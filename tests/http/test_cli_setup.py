@@ -222,7 +222,7 @@ def test_the_help_states_the_real_worker_defaults(tmp_path: Path) -> None:
 
     assert demo.returncode == serve.returncode == 0
     assert "worker processes (default 1)" in " ".join(demo.stdout.split())
-    assert "the number of CPU cores, at least 2" in " ".join(serve.stdout.split())
+    assert "one per CPU core, plus one" in " ".join(serve.stdout.split())
     assert "≥ 2" not in demo.stdout
 
 

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Iterator
-from typing import Any, cast
+from typing import Any
 
 import anyio
-import httpx
 import pytest
 from dishka import Provider, decorate
 from litestar.testing import TestClient
@@ -204,32 +203,33 @@ class SlowBroadcast(Provider):
         return Slow()  # type: ignore[return-value]
 
 
-def test_a_duplicate_while_the_first_is_in_flight_is_refused(world: World) -> None:
+@pytest.mark.redis
+def test_a_duplicate_while_the_first_is_in_flight_in_another_process_is_refused(
+    world: World, redis_prefix: str
+) -> None:
+    # handlers run on their process's event loop (ADR 0020): a duplicate arrives while the
+    # first is in flight at another process, which the shared store tells about
     slow = SlowBroadcast()
-    app = make_app(world, HttpSettings(), slow)
-    answers: dict[str, httpx.Response] = {}
+    settings = HttpSettings(redis_url=REDIS_URL, redis_prefix=redis_prefix)
+    answers: dict[str, Any] = {}
+    with (
+        TestClient(app=make_app(world, settings, slow)) as busy,
+        TestClient(app=make_app(world, settings)) as other,
+    ):
 
-    async def scenario() -> None:
-        transport = httpx.ASGITransport(app=cast(Any, app))
-        async with httpx.AsyncClient(transport=transport, base_url="http://api") as client:
+        def first() -> None:
+            answers["first"] = _broadcast(busy, world, "a.cr", "k1")
 
-            async def first() -> None:
-                answers["first"] = await client.post(
-                    "/api/v1/notifications", json=NOTICE, headers=_key(world, "a.cr", "k1")
-                )
+        in_flight = threading.Thread(target=first)
+        in_flight.start()
+        try:
+            assert slow.started.wait(10)
+            answers["second"] = _broadcast(other, world, "a.cr", "k1")
+        finally:
+            slow.release.set()
+            in_flight.join(10)
+        answers["third"] = _broadcast(other, world, "a.cr", "k1")
 
-            async with anyio.create_task_group() as tasks:
-                tasks.start_soon(first)
-                await anyio.to_thread.run_sync(slow.started.wait, 10)
-                answers["second"] = await client.post(
-                    "/api/v1/notifications", json=NOTICE, headers=_key(world, "a.cr", "k1")
-                )
-                slow.release.set()
-            answers["third"] = await client.post(
-                "/api/v1/notifications", json=NOTICE, headers=_key(world, "a.cr", "k1")
-            )
-
-    anyio.run(scenario)
     assert answers["first"].status_code == 201, answers["first"].text
     assert answers["second"].status_code == 409
     assert answers["second"].json()["code"] == "idempotency_in_flight"

@@ -3,10 +3,12 @@
 On PostgreSQL a transaction's connection stays in autocommit mode until its first write.
 Until then each ``SELECT`` goes to the driver in one pipeline after the scope, which
 PostgreSQL runs as one implicit transaction: the scope holds for the statement and ends
-with it. :class:`DirectRead` is such a ``SELECT``, compiled once with SQLAlchemy's own value
+with it. :class:`DirectRead` is such a statement, compiled once with SQLAlchemy's own value
 processors; a statement is compiled only on its second sighting, so statements built
 afresh for each call keep SQLAlchemy's cache. The first write sends ``BEGIN`` and the scope
-together (:func:`begin_with_scope`).
+together (:func:`begin_with_scope`) — in the same pipeline as the write itself when that
+write returns rows and compiles once (:func:`run_directly` with ``begin``, ADR 0020), so
+a check-in's write costs one round trip and its commit another.
 
 Only :class:`~ams_adapters.sql.transaction.SqlTransaction` uses this module.
 """
@@ -22,9 +24,13 @@ from typing import Any
 from sqlalchemy.engine import Connection, Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
+from sqlalchemy.sql.dml import UpdateBase
 
 from ams_adapters.sql.errors import translate_driver_error
 from ams_core.domain import AmsError
+
+#: what runs directly: a SELECT, or an INSERT/UPDATE/DELETE with RETURNING
+DirectStatement = Select[Any] | UpdateBase
 
 # Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
 # never carries one institution's scope into the next transaction.
@@ -77,21 +83,25 @@ class DirectRead:
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
 
     @classmethod
-    def compile(cls, statement: Select[Any], engine: Engine) -> DirectRead | None:
+    def compile(cls, statement: DirectStatement, engine: Engine) -> DirectRead | None:
         """None when the statement needs per-call compilation (expanding ``IN`` lists)."""
         dialect = engine.dialect
         compiled: Any = statement.compile(dialect=dialect)
         if any(b.expanding for b in compiled.binds.values()):
             return None
+        columns = (
+            statement.selected_columns
+            if isinstance(statement, Select)
+            else statement.exported_columns
+        )
         processors = (
-            (i, c.type._cached_result_processor(dialect, None))
-            for i, c in enumerate(statement.selected_columns)
+            (i, c.type._cached_result_processor(dialect, None)) for i, c in enumerate(columns)
         )
         return cls(
             sql=str(compiled),
             defaults=dict(compiled.params),
             bind=dict(compiled._bind_processors),
-            keys=tuple(statement.selected_columns.keys()),
+            keys=tuple(map(str, columns.keys())),
             results=tuple((i, p) for i, p in processors if p is not None),
         )
 
@@ -116,14 +126,14 @@ class DirectRead:
 
 # statements seen once, then compiled on their second run: statements built afresh for
 # each call are never compiled here (SQLAlchemy's own cache serves them better)
-_SIGHTINGS: weakref.WeakKeyDictionary[Select[Any], object] = weakref.WeakKeyDictionary()
+_SIGHTINGS: weakref.WeakKeyDictionary[DirectStatement, object] = weakref.WeakKeyDictionary()
 _NEVER_SEEN = object()
 _SEEN_ONCE = object()
 _SIGHTINGS_LOCK = threading.Lock()
 
 
-def direct_read_of(statement: Select[Any], engine: Engine) -> DirectRead | None:
-    """The statement compiled for a direct read, from its second sighting on; None on its
+def direct_read_of(statement: DirectStatement, engine: Engine) -> DirectRead | None:
+    """The statement compiled to run directly, from its second sighting on; None on its
     first sighting and for statements that cannot run directly."""
     direct = _SIGHTINGS.get(statement)
     if not isinstance(direct, DirectRead):
@@ -139,26 +149,36 @@ def direct_read_of(statement: Select[Any], engine: Engine) -> DirectRead | None:
     return direct
 
 
-def read_directly(
+def run_directly(
     conn: Connection,
     direct: DirectRead,
     scope: tuple[str, str],
     parameters: Mapping[str, Any] | None,
     kind: str,
+    *,
+    begin: bool,
 ) -> Any:
-    """Run a SELECT outside any transaction: the scope and the statement go in one
-    pipeline, which PostgreSQL runs as one implicit transaction (so the scope holds
-    for the statement and ends with it)."""
+    """The scope and the statement in one pipeline: one round trip.
+
+    Without ``begin`` (a SELECT before any write), PostgreSQL runs the pipeline as one
+    implicit transaction, so the scope holds for the statement and ends with it. With
+    ``begin`` (the first write, one that returns rows), ``BEGIN`` goes first and the
+    transaction stays open.
+    """
     raw = driver_connection(conn)
     try:
-        with raw.cursor() as scoping, raw.cursor() as reading:
+        with raw.cursor() as scoping, raw.cursor() as running:
             values = direct.parameters(parameters)
+            if begin:
+                announce(conn, scoping, "BEGIN", ())
             announce(conn, scoping, SET_SCOPE, scope)
-            announce(conn, reading, direct.sql, values)
+            announce(conn, running, direct.sql, values)
             with raw.pipeline():
+                if begin:
+                    scoping.execute("BEGIN")
                 scoping.execute(SET_SCOPE, scope, prepare=True)
-                reading.execute(direct.sql, values, prepare=True)
-            rows = reading.fetchall()
+                running.execute(direct.sql, values, prepare=True)
+            rows = running.fetchall()
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise driver_failed(conn, error, direct.sql, kind) from None
     return direct.result(rows)
@@ -167,10 +187,11 @@ def read_directly(
 __all__ = [
     "SET_SCOPE",
     "DirectRead",
+    "DirectStatement",
     "announce",
     "begin_with_scope",
     "direct_read_of",
     "driver_connection",
     "driver_failed",
-    "read_directly",
+    "run_directly",
 ]

@@ -14,11 +14,12 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeGuard
 
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, RootTransaction
 from sqlalchemy.sql import Executable, Select
+from sqlalchemy.sql.dml import UpdateBase
 
 from ams_adapters.scope import NO_TRANSACTION, ScopedTransaction
 from ams_adapters.sql.cache import ReferenceCache
@@ -26,7 +27,7 @@ from ams_adapters.sql.direct import (
     begin_with_scope,
     direct_read_of,
     driver_connection,
-    read_directly,
+    run_directly,
 )
 from ams_adapters.sql.errors import translate
 from ams_core.domain import InstitutionId, PermissionDeniedError
@@ -191,11 +192,21 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         ``kind`` is the noun the error messages use for the row."""
         if not isinstance(statement, Select):
             self.written = True
-        elif self._scope_pending and (parameters is None or isinstance(parameters, Mapping)):
+        if not self._scope_pending or not (parameters is None or isinstance(parameters, Mapping)):
+            return self._run(self.connection(), statement, parameters, kind)
+        if isinstance(statement, Select):
             direct = direct_read_of(statement, self.engine)
             if direct is not None:
                 assert self._conn is not None  # noqa: S101 - only called inside a with block
-                return read_directly(self._conn, direct, self._scope_values(), parameters, kind)
+                scope = self._scope_values()
+                return run_directly(self._conn, direct, scope, parameters, kind, begin=False)
+        elif _returns_rows(statement):
+            direct = direct_read_of(statement, self.engine)
+            if direct is not None:  # BEGIN, the scope and the write in one round trip
+                assert self._conn is not None  # noqa: S101 - only called inside a with block
+                self._scope_pending = False
+                scope = self._scope_values()
+                return run_directly(self._conn, direct, scope, parameters, kind, begin=True)
         return self._run(self.connection(), statement, parameters, kind)
 
     @staticmethod
@@ -211,6 +222,11 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             return conn.execute(statement, parameters)
         except sa_exc.SQLAlchemyError as error:
             raise translate(error, kind) from None
+
+
+def _returns_rows(statement: Executable) -> TypeGuard[UpdateBase]:
+    """An INSERT, UPDATE or DELETE with RETURNING (its result reads like a SELECT's)."""
+    return isinstance(statement, UpdateBase) and bool(statement._returning)
 
 
 __all__ = ["SqlTransaction"]

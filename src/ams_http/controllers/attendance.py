@@ -42,7 +42,7 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import ClientAddress
 from ams_http.controllers._params import acts
-from ams_http.controllers._run import run
+from ams_http.controllers._run import run, run_in_thread
 from ams_http.edge.ratelimit import CHECK_IN, RATE_LIMIT
 from ams_http.openapi import INPUT, SIGNED_IN, problems
 from ams_http.schemas.attendance import (
@@ -272,7 +272,7 @@ async def generate_week(
         command = GenerateWeekCommand.for_week(actor, iso_week)
     except ValueError as error:
         raise ValidationError([FieldProblem("isoWeek", str(error))]) from None
-    return GenerateWeekOut.of(await run(use_case, command))
+    return GenerateWeekOut.of(await run_in_thread(use_case, command))
 
 
 ROUTES = [

@@ -27,7 +27,7 @@ from ams_core.use_cases import (
 )
 from ams_http.auth import ClientAddress
 from ams_http.controllers._params import acts
-from ams_http.controllers._run import run
+from ams_http.controllers._run import run_in_thread
 from ams_http.edge.ratelimit import RATE_LIMIT, REFRESH, SIGN_IN
 from ams_http.openapi import (
     SIGNED_IN,
@@ -74,7 +74,7 @@ class AuthController(Controller):
     ) -> TokenOut:
         """Sign in with a Google ID token; a student's first mobile sign-in binds the device."""
         command = SignInWithGoogleCommand(data.id_token, data.device_id, client.ip)
-        return TokenOut.of(await run(use_case, command))
+        return TokenOut.of(await run_in_thread(use_case, command))
 
     @post("/password", operation_id="signInWithPassword", **SIGN_IN_ENDPOINT)
     @inject
@@ -86,7 +86,7 @@ class AuthController(Controller):
     ) -> TokenOut:
         """Sign in with a password an admin gave (accounts without Google Workspace)."""
         command = SignInWithPasswordCommand(data.email, data.password, data.device_id, client.ip)
-        return TokenOut.of(await run(use_case, command))
+        return TokenOut.of(await run_in_thread(use_case, command))
 
     @post("/refresh", operation_id="refreshTokens", opt={RATE_LIMIT: REFRESH}, **TOKEN_ENDPOINT)
     @inject
@@ -94,7 +94,7 @@ class AuthController(Controller):
         self, data: JSONBody[RefreshBody], use_case: FromDishka[RefreshSignIn]
     ) -> TokenOut:
         """Exchange a refresh token for new tokens (the old refresh token stops working)."""
-        return TokenOut.of(await run(use_case, RefreshSignInCommand(data.refresh_token)))
+        return TokenOut.of(await run_in_thread(use_case, RefreshSignInCommand(data.refresh_token)))
 
     @post(
         "/sign-out",
@@ -105,7 +105,7 @@ class AuthController(Controller):
     @inject
     async def sign_out(self, actor: FromDishka[Principal], use_case: FromDishka[SignOut]) -> None:
         """End this session: its access and refresh tokens stop working."""
-        await run(use_case, SignOutCommand(actor))
+        await run_in_thread(use_case, SignOutCommand(actor))
 
 
 @get("/api/v1/me", tags=TAGS, operation_id="getMe", responses=problems(*SIGNED_IN))
@@ -129,7 +129,7 @@ async def set_password(
     use_case: FromDishka[SetPassword],
 ) -> None:
     """Admin: give a person of the institution a password; their sessions end."""
-    await run(use_case, SetPasswordCommand(actor, email, data.password))
+    await run_in_thread(use_case, SetPasswordCommand(actor, email, data.password))
 
 
 ROUTES = [AuthController, get_me, set_password]

@@ -62,7 +62,7 @@ from ams_core.use_cases import (
 )
 from ams_http.controllers._params import CREATES, READ, Limit, Offset, acts
 from ams_http.controllers._resource import ListFilter, Resource, ResourceDocs, resource_controller
-from ams_http.controllers._run import created, run
+from ams_http.controllers._run import created, run, run_in_thread
 from ams_http.controllers._xlsx import VARY_ACCEPT, attachment, wants_xlsx, xlsx_name
 from ams_http.controllers.cover_workbooks import analytics_workbook, plan_workbook
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
@@ -178,7 +178,7 @@ async def rank_cover_candidates(
     ``unavailable`` are ruled out by a hard rule (absent, excluded, teaching, covering,
     offered elsewhere, a cap reached, declined), by id.
     """
-    ranking = await run(use_case, CoverNeedCommand(actor, CoverNeedId(need_id)))
+    ranking = await run_in_thread(use_case, CoverNeedCommand(actor, CoverNeedId(need_id)))
     return CandidatesOut.of(need_id, ranking, ranking.names)
 
 
@@ -216,7 +216,7 @@ async def build_cover_plan(
     same days are superseded) until it is published.
     """
     command = BuildCoverPlanCommand(actor, data.first_day, data.last_day)
-    plan = await run(use_case, command)
+    plan = await run_in_thread(use_case, command)
     return created(CoverPlanOut.of(plan), f"{COVER}/plans/{plan.id}")
 
 
@@ -268,7 +268,7 @@ async def get_cover_plan(
     plan = await run(use_case, CoverPlanCommand(actor, CoverPlanId(plan_id)))
     if not wants_xlsx(request):
         return CoverPlanOut.of(plan)
-    workbook = await run(functools.partial(plan_workbook, workbooks, needs), actor, plan)
+    workbook = await run_in_thread(functools.partial(plan_workbook, workbooks, needs), actor, plan)
     dates = f"{plan.first_day.isoformat()}-to-{plan.last_day.isoformat()}"
     return attachment(workbook, xlsx_name(("cover-plan", dates, plan.status.value)))
 
@@ -434,10 +434,10 @@ async def get_cover_analytics(
     the need arose), the needs left uncovered, and how many covers each teacher held and
     how that load spreads. Cancelled needs are left out.
     """
-    report = await run(use_case, CoverAnalyticsCommand(actor, start, end))
+    report = await run_in_thread(use_case, CoverAnalyticsCommand(actor, start, end))
     if not wants_xlsx(request):
         return CoverAnalyticsOut.of(report)
-    workbook = await run(functools.partial(analytics_workbook, workbooks), report)
+    workbook = await run_in_thread(functools.partial(analytics_workbook, workbooks), report)
     dates = f"{report.first_day.isoformat()}-to-{report.last_day.isoformat()}"
     return attachment(workbook, xlsx_name(("cover-analytics", dates)))
 

@@ -10,7 +10,7 @@ from dishka.integrations.litestar import inject
 from litestar import Request, Response, get
 
 from ams_core.ports import HealthChecks
-from ams_http.controllers._run import run
+from ams_http.controllers._run import run_in_thread
 from ams_http.edge.ratelimit import EXEMPT, RATE_LIMIT
 from ams_http.openapi import PublicOperation, not_ready_problem
 from ams_http.problems import problem
@@ -71,7 +71,7 @@ async def ready(
     request: Request[Any, Any, Any], checks: FromDishka[HealthChecks]
 ) -> Response[ReadyOut]:
     """The database (and Redis when configured) answer; a 503 problem names what does not."""
-    report = await run(_probe, checks)
+    report = await run_in_thread(_probe, checks)
     if report.status == "ok":
         return Response(report)
     failing = [check for check in report.checks if not check.ok]

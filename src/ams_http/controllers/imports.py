@@ -22,7 +22,7 @@ from ams_core.use_cases.imports import (
     ImportWorkbookCommand,
 )
 from ams_http.controllers._params import acts
-from ams_http.controllers._run import run
+from ams_http.controllers._run import run_in_thread
 from ams_http.controllers._xlsx import attachment, xlsx_name
 from ams_http.openapi import INPUT, SIGNED_IN, problems
 from ams_http.schemas.imports import ImportForm, ImportReportOut
@@ -112,7 +112,7 @@ class ImportsController(Controller):
         command = ImportWorkbookCommand(
             actor, content, dry_run, defaults, kind, deactivate_missing=deactivate_missing
         )
-        return ImportReportOut.of(await run(use_case, command))
+        return ImportReportOut.of(await run_in_thread(use_case, command))
 
     @get(
         "/templates/{kind:str}",
@@ -133,7 +133,7 @@ class ImportsController(Controller):
         """Admin: an ``.xlsx`` template with headers, an example row, drop-down lists and a
         Notes sheet explaining each column."""
         wanted = None if kind == "workbook" else _kind(kind)
-        body = await run(use_case, ImportTemplateCommand(actor, wanted))
+        body = await run_in_thread(use_case, ImportTemplateCommand(actor, wanted))
         kind_name = "import" if wanted is None else wanted.value
         return attachment(body, xlsx_name(("ams", kind_name, "template")))
 

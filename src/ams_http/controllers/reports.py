@@ -30,7 +30,7 @@ from ams_core.use_cases import (
     ListDefaultersCommand,
     Register,
 )
-from ams_http.controllers._run import run
+from ams_http.controllers._run import run_in_thread
 from ams_http.controllers._xlsx import VARY_ACCEPT, attachment, wants_xlsx, xlsx_name
 from ams_http.openapi import INPUT, SIGNED_IN, problems, with_alternative_media_type
 from ams_http.schemas.reports import DefaultersOut, RegisterOut
@@ -156,10 +156,10 @@ async def list_defaulters(
         section_id=SectionId(section_id) if section_id else None,
         subject_code=SubjectCode(subject_code) if subject_code else None,
     )
-    result = await run(use_case, command)
+    result = await run_in_thread(use_case, command)
     if not wants_xlsx(request):
         return DefaultersOut.of(result, limit, offset)
-    workbook = await run(functools.partial(_defaulters_workbook, workbooks), result)
+    workbook = await run_in_thread(functools.partial(_defaulters_workbook, workbooks), result)
     return attachment(workbook, _defaulters_filename(result, section_id, subject_code))
 
 
@@ -207,10 +207,10 @@ async def get_register(
             raise ValidationError([FieldProblem("to", "must not be before from")])
         dates = DateRange(start, end)
     command = GetRegisterCommand(actor, SectionId(section_id), SubjectCode(subject_code), dates)
-    register = await run(use_case, command)
+    register = await run_in_thread(use_case, command)
     if not wants_xlsx(request):
         return RegisterOut.of(register)
-    workbook = await run(functools.partial(_register_workbook, workbooks), register)
+    workbook = await run_in_thread(functools.partial(_register_workbook, workbooks), register)
     return attachment(workbook, _register_filename(register))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import sys
 from collections.abc import Callable
 
@@ -12,6 +13,14 @@ from ams_adapters.composition import build_providers
 from ams_http.app import create_app
 from ams_http.serve.background import start_in_process
 from ams_http.serve.startup import configure_logging, load_settings
+
+
+def freeze_startup_heap() -> None:
+    """Keep what start-up built (modules, the app, the container), which lives as long as
+    the process, out of the collector's full passes: each pass would otherwise walk it all
+    and stall the event loop, and every request waiting on it (ADR 0020)."""
+    gc.collect()
+    gc.freeze()
 
 
 def app_from_env() -> Litestar:
@@ -33,6 +42,7 @@ def app_from_env() -> Litestar:
         )
 
     app = create_app(*providers(), settings=settings.http)
+    app.on_startup.append(freeze_startup_heap)
     background = settings.background
     if background.redis_url is None and background.in_process:  # no broker: relay here
         stops: list[Callable[[], None]] = []

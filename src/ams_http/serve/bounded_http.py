@@ -1,25 +1,52 @@
-"""uvicorn's httptools protocol with a bound on the request head (line and headers).
+"""uvicorn's httptools protocol with bounds: on the request head, and on the queue.
 
 uvicorn limits header size only for its h11 parser; with httptools a client can send a
 32 MB header and the worker holds all of it. Here the request line and headers together
 may take at most ``max_head_bytes`` and at most ``max_header_count`` headers: above that
 the connection is answered ``431 Request Header Fields Too Large`` and closed, before the
 application sees anything.
+
+A process also holds at most ``queue_limit`` requests at once, running or waiting for the
+event loop, and runs none that has waited longer than ``queue_wait_ms`` (ADR 0020). Any
+other is answered ``503`` with ``Retry-After`` by a few lines that never reach the
+application: under a burst above capacity the process keeps answering at its capacity
+with a bounded wait, and the rest are told to come back, instead of every request waiting
+behind all the others.
 """
 
 from __future__ import annotations
 
 import functools
 import json
+import logging
+import time
+from collections import deque
 from typing import Any
 
 import httptools
+from prometheus_client import Counter
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
 from ams_http.settings import HttpSettings
 
 MAX_HEAD_BYTES = HttpSettings().max_header_bytes
 MAX_HEADER_COUNT = HttpSettings().max_header_count
+QUEUE_LIMIT = HttpSettings().queue_limit
+QUEUE_WAIT_MS = HttpSettings().queue_wait_ms
+#: the ASGI scope key holding when the request's head arrived (``time.monotonic()``)
+ARRIVED = "ams.arrived"
+#: how long a shed client is asked to wait (seconds)
+RETRY_AFTER_SECONDS = 1
+#: at most one warning about shed requests per process in this many seconds
+SHED_LOG_SECONDS = 10.0
+
+SHED = Counter(
+    "ams_http_requests_shed",
+    "requests answered 503 overloaded: the process held AMS_QUEUE_LIMIT requests (full), "
+    "or the request waited longer than AMS_QUEUE_WAIT_MS (late)",
+    ["reason"],
+)
+shed_logger = logging.getLogger("ams.http.shed")
 
 
 class HeadTooLargeError(Exception):
@@ -48,18 +75,105 @@ def problem_431(detail: str) -> bytes:
     )
 
 
+def _problem_503() -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    body = json.dumps(
+        {
+            "type": "about:blank",
+            "title": "Service Unavailable",
+            "status": 503,
+            "detail": f"the server is busy: try again in {RETRY_AFTER_SECONDS} s",
+            "code": "overloaded",
+        }
+    ).encode()
+    headers = [
+        (b"content-type", b"application/problem+json"),
+        (b"content-length", str(len(body)).encode()),
+        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+        (b"cache-control", b"no-store"),
+    ]
+    return body, headers
+
+
+_OVERLOADED_BODY, _OVERLOADED_HEADERS = _problem_503()
+
+
+async def overloaded(scope: Any, receive: Any, send: Any) -> None:
+    """The ASGI answer to a request over the queue limit: a ``503`` problem, ``overloaded``."""
+    await send({"type": "http.response.start", "status": 503, "headers": _OVERLOADED_HEADERS})
+    await send({"type": "http.response.body", "body": _OVERLOADED_BODY})
+
+
+class _ShedLog:
+    """Counts shed requests and warns about them at most every ``SHED_LOG_SECONDS``."""
+
+    def __init__(self) -> None:
+        self.unreported = 0
+        self.reported_at = 0.0
+
+    def shed(self, why: str) -> None:
+        SHED.labels(why).inc()
+        self.unreported += 1
+        now = time.monotonic()
+        if now - self.reported_at >= SHED_LOG_SECONDS:
+            shed_logger.warning(
+                "overloaded: answered %d requests 503 in %.0f s, the last because %s",
+                self.unreported,
+                now - self.reported_at if self.reported_at else 0.0,
+                why,
+            )
+            self.unreported, self.reported_at = 0, now
+
+
+_shed_log = _ShedLog()
+
+
+class _Held:
+    """The requests this process holds: admitted, not answered yet (any connection)."""
+
+    count = 0
+
+
+class WaitBound:
+    """The application, run only for requests that waited at most ``max_wait`` seconds
+    since their head arrived; the others are answered ``overloaded`` at once."""
+
+    def __init__(self, app: Any, max_wait: float) -> None:
+        self.app = app
+        self.max_wait = max_wait
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        arrived = scope.get(ARRIVED)
+        if arrived is not None and time.monotonic() - arrived > self.max_wait:
+            _shed_log.shed("late")
+            await overloaded(scope, receive, send)
+            return
+        await self.app(scope, receive, send)
+
+
 class BoundedHttpToolsProtocol(HttpToolsProtocol):
-    """``HttpToolsProtocol`` refusing request heads above the configured bounds."""
+    """``HttpToolsProtocol`` refusing request heads above the configured bounds, and
+    requests above the process's queue limit."""
 
     max_head_bytes = MAX_HEAD_BYTES
     max_header_count = MAX_HEADER_COUNT
+    #: requests the process holds at once (every connection's, running or waiting); 0: no limit
+    queue_limit = QUEUE_LIMIT
+    #: longest wait before a request runs (ms); 0: no limit
+    queue_wait_ms = QUEUE_WAIT_MS
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
+        self._bound_wait()
         self._in_head = True
         self._received_in_head = 0  # bytes fed while the head was incomplete
         self._head_bytes = 0  # url and header bytes the parser has handed over
         self._header_count = 0
+        #: per request of this connection not answered yet, in order: whether it was admitted
+        self._unanswered: deque[bool] = deque()
+
+    def _bound_wait(self) -> None:
+        if self.queue_wait_ms > 0:
+            self.app = WaitBound(self.app, self.queue_wait_ms / 1000)
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's own data_received, plus the bounds
@@ -103,7 +217,31 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        # counted from the head's arrival to the answer's last byte: uvicorn's own task set
+        # also holds tasks still tidying up after their answer, which would shed too early
+        self.scope[ARRIVED] = time.monotonic()  # type: ignore[literal-required]
+        if 0 < self.queue_limit <= _Held.count:
+            _shed_log.shed("full")
+            self._unanswered.append(False)
+            app, self.app = self.app, overloaded
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
+            return
+        _Held.count += 1
+        self._unanswered.append(True)
         super().on_headers_complete()
+
+    def on_response_complete(self) -> None:
+        if self._unanswered and self._unanswered.popleft():
+            _Held.count -= 1
+        super().on_response_complete()
+
+    def connection_lost(self, exc: Exception | None) -> None:
+        _Held.count -= sum(self._unanswered)  # never answered now
+        self._unanswered.clear()
+        super().connection_lost(exc)
 
     def _count(self, size: int) -> None:
         self._head_bytes += size
@@ -120,18 +258,25 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
 
 
 @functools.cache
-def _configured_bounds() -> tuple[int, int]:
+def _configured_bounds() -> tuple[int, int, int, int]:
     settings = HttpSettings.from_env()
-    return settings.max_header_bytes, settings.max_header_count
+    return (
+        settings.max_header_bytes,
+        settings.max_header_count,
+        settings.queue_limit,
+        settings.queue_wait_ms,
+    )
 
 
 class ConfiguredHttpToolsProtocol(BoundedHttpToolsProtocol):
-    """The bounds of ``AMS_MAX_HEADER_BYTES`` and ``AMS_MAX_HEADER_COUNT``.
+    """The bounds of ``AMS_MAX_HEADER_BYTES``, ``AMS_MAX_HEADER_COUNT``,
+    ``AMS_QUEUE_LIMIT`` and ``AMS_QUEUE_WAIT_MS``.
 
     uvicorn takes a protocol class and pickles it by name into spawned workers, so the
     bounds are read from the environment in each process rather than set on a new class.
     """
 
-    def __init__(self, *args: Any, **kwargs: Any) -> None:
-        super().__init__(*args, **kwargs)
-        self.max_head_bytes, self.max_header_count = _configured_bounds()
+    def _bound_wait(self) -> None:
+        bounds = _configured_bounds()
+        self.max_head_bytes, self.max_header_count, self.queue_limit, self.queue_wait_ms = bounds
+        super()._bound_wait()

@@ -60,6 +60,12 @@ def _workers(text: str) -> int:
     return count
 
 
+def default_workers() -> int:
+    """One process per core and one more: requests run on each process's event loop
+    (ADR 0020), so while one process waits on PostgreSQL the spare one uses the core."""
+    return (os.cpu_count() or 1) + 1
+
+
 def _check_port(host: str, port: int) -> None:
     """Refuse at once, in one line, an address the server could not listen on."""
     try:
@@ -124,7 +130,7 @@ def _serve(args: argparse.Namespace) -> int:
     from ams_http.serve.bounded_http import ConfiguredHttpToolsProtocol
 
     _check_server(args)
-    workers = args.workers or max(2, os.cpu_count() or 1)
+    workers = args.workers or default_workers()
     print(
         f"AMS serving on http://{args.host}:{args.port} with {workers} worker processes "
         f"(API docs at /schema)",
@@ -412,7 +418,7 @@ def build_parser() -> argparse.ArgumentParser:
             "serve",
             _serve,
             "run the API (production server)",
-            "worker processes (default: the number of CPU cores, at least 2)",
+            "worker processes (default: one per CPU core, plus one; ADR 0020)",
         ),
         (
             "demo",
