@@ -77,7 +77,7 @@ class HttpSettings:
     max_header_bytes: int = 16 * 1024
     max_header_count: int = 100
     queue_limit: int = 64
-    queue_wait_ms: int = 500
+    queue_wait_ms: int = 250
 
     def __post_init__(self) -> None:
         if self.worker_threads < 1:
