@@ -44,9 +44,12 @@ def _answer(sock: socket.socket) -> tuple[int, dict[str, str], bytes]:
     return int(lines[0].split(" ")[1]), headers, body
 
 
-def _burst(server: LiveServer) -> list[tuple[int, dict[str, str], bytes]]:
+def _burst(
+    server: LiveServer, request: bytes = REQUEST, *, then: bytes | None = None
+) -> list[tuple[int, dict[str, str], bytes]]:
     """``BURST`` requests arriving together: sent while the process is stopped, so that
-    they are all waiting when it next looks at its sockets."""
+    they are all waiting when it next looks at its sockets. With ``then``, every connection
+    sends that request afterwards and must get a 200 on the same connection."""
     with ExitStack() as stack:
         socks = [
             stack.enter_context(socket.create_connection(("127.0.0.1", server.port), timeout=10))
@@ -58,10 +61,15 @@ def _burst(server: LiveServer) -> list[tuple[int, dict[str, str], bytes]]:
         os.kill(server.pid, signal.SIGSTOP)
         try:
             for sock in socks:
-                sock.sendall(REQUEST)
+                sock.sendall(request)
         finally:
             os.kill(server.pid, signal.SIGCONT)
-        return [_answer(sock) for sock in socks]
+        answers = [_answer(sock) for sock in socks]
+        if then is not None:
+            for sock in socks:
+                sock.sendall(then)
+                assert _answer(sock)[0] == 200
+        return answers
 
 
 def test_a_burst_above_the_queue_limit_is_partly_shed_with_503_and_retry_after(
@@ -78,6 +86,22 @@ def test_a_burst_above_the_queue_limit_is_partly_shed_with_503_and_retry_after(
         assert headers["content-type"] == "application/problem+json"
         problem = json.loads(body)
         assert (problem["status"], problem["code"]) == (503, "overloaded")
+
+
+def test_a_shed_request_with_a_body_leaves_its_connection_usable(server: LiveServer) -> None:
+    body = b'{"code":"123456","deviceId":"phone"}'
+    post = (
+        b"POST /api/v1/sessions/S1/check-in HTTP/1.1\r\nHost: x\r\n"
+        b"Content-Type: application/json\r\nContent-Length: "
+        + str(len(body)).encode()
+        + b"\r\n\r\n"
+    ) + body
+
+    answers = _burst(server, post, then=REQUEST)
+
+    statuses = [status for status, _, _ in answers]
+    assert statuses.count(503) >= BURST - 2 * LIMIT
+    assert set(statuses) <= {401, 503}  # admitted ones reach the app: no token
 
 
 def test_shed_requests_are_counted_in_the_metrics(server: LiveServer) -> None:

@@ -25,7 +25,7 @@ from typing import Any
 
 import httptools
 from prometheus_client import Counter
-from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
+from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol, RequestResponseCycle
 
 from ams_http.settings import HttpSettings
 
@@ -95,6 +95,17 @@ def _problem_503() -> tuple[bytes, list[tuple[bytes, bytes]]]:
 
 
 _OVERLOADED_BODY, _OVERLOADED_HEADERS = _problem_503()
+
+
+def _overloaded_response(*, keep_alive: bool) -> bytes:
+    """The whole ``503`` answer as bytes, for writing straight to the connection."""
+    headers = [*_OVERLOADED_HEADERS, *([] if keep_alive else [(b"connection", b"close")])]
+    lines = [b"HTTP/1.1 503 Service Unavailable", *(k + b": " + v for k, v in headers)]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + _OVERLOADED_BODY
+
+
+_OVERLOADED_KEEP_ALIVE = _overloaded_response(keep_alive=True)
+_OVERLOADED_CLOSE = _overloaded_response(keep_alive=False)
 
 
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:
@@ -170,6 +181,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._header_count = 0
         #: per request of this connection not answered yet, in order: whether it was admitted
         self._unanswered: deque[bool] = deque()
+        #: the request being read was answered 503 already: its body is skipped
+        self._shed_at_once = False
 
     def _bound_wait(self) -> None:
         if self.queue_wait_ms > 0:
@@ -223,6 +236,14 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         if 0 < self.queue_limit <= _Held.count:
             _shed_log.shed("full")
             self._unanswered.append(False)
+            if self._nothing_pending():
+                # answered right here, while the loop reads: no task waits behind the queue
+                self._shed_at_once = True
+                keep_alive = self.parser.should_keep_alive()
+                self.transport.write(_OVERLOADED_KEEP_ALIVE if keep_alive else _OVERLOADED_CLOSE)
+                if not keep_alive:
+                    self.transport.close()
+                return
             app, self.app = self.app, overloaded
             try:
                 super().on_headers_complete()
@@ -232,6 +253,24 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         _Held.count += 1
         self._unanswered.append(True)
         super().on_headers_complete()
+
+    def _nothing_pending(self) -> bool:
+        """No earlier request of this connection is still to be answered (answers go out in
+        the order the requests came)."""
+        cycle: RequestResponseCycle | None = self.cycle  # None before the first request
+        return not self.pipeline and (cycle is None or cycle.response_complete)
+
+    def on_body(self, body: bytes) -> None:
+        if not self._shed_at_once:
+            super().on_body(body)
+
+    def on_message_complete(self) -> None:
+        if self._shed_at_once:
+            self._shed_at_once = False
+            if not self.transport.is_closing():
+                self.on_response_complete()  # keep-alive timer, next pipelined request
+            return
+        super().on_message_complete()
 
     def on_response_complete(self) -> None:
         if self._unanswered and self._unanswered.popleft():
