@@ -53,59 +53,49 @@ class HeadTooLargeError(Exception):
     """Raised from a parser callback when the request head passes a bound."""
 
 
-def problem_431(detail: str) -> bytes:
-    """A complete ``431`` response carrying an RFC 9457 problem; the connection closes."""
+def _problem(
+    status: int, title: str, detail: str, code: str
+) -> tuple[bytes, list[tuple[bytes, bytes]]]:
+    """An RFC 9457 problem body and its headers."""
     body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Request Header Fields Too Large",
-            "status": 431,
-            "detail": detail,
-            "code": "headers_too_large",
-        }
+        {"type": "about:blank", "title": title, "status": status, "detail": detail, "code": code}
     ).encode()
-    return b"".join(
-        [
-            b"HTTP/1.1 431 Request Header Fields Too Large\r\n",
-            b"content-type: application/problem+json\r\n",
-            b"content-length: " + str(len(body)).encode() + b"\r\n",
-            b"connection: close\r\n\r\n",
-            body,
-        ]
-    )
-
-
-def _problem_503() -> tuple[bytes, list[tuple[bytes, bytes]]]:
-    body = json.dumps(
-        {
-            "type": "about:blank",
-            "title": "Service Unavailable",
-            "status": 503,
-            "detail": f"the server is busy: try again in {RETRY_AFTER_SECONDS} s",
-            "code": "overloaded",
-        }
-    ).encode()
-    headers = [
+    return body, [
         (b"content-type", b"application/problem+json"),
         (b"content-length", str(len(body)).encode()),
-        (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
-        (b"cache-control", b"no-store"),
     ]
-    return body, headers
 
 
-_OVERLOADED_BODY, _OVERLOADED_HEADERS = _problem_503()
+def _response(status: int, reason: str, headers: list[tuple[bytes, bytes]], body: bytes) -> bytes:
+    """A whole HTTP/1.1 response as bytes, for writing straight to the connection."""
+    lines = [f"HTTP/1.1 {status} {reason}".encode(), *(k + b": " + v for k, v in headers)]
+    return b"\r\n".join(lines) + b"\r\n\r\n" + body
 
 
-def _overloaded_response(*, keep_alive: bool) -> bytes:
-    """The whole ``503`` answer as bytes, for writing straight to the connection."""
-    headers = [*_OVERLOADED_HEADERS, *([] if keep_alive else [(b"connection", b"close")])]
-    lines = [b"HTTP/1.1 503 Service Unavailable", *(k + b": " + v for k, v in headers)]
-    return b"\r\n".join(lines) + b"\r\n\r\n" + _OVERLOADED_BODY
+def problem_431(detail: str) -> bytes:
+    """A complete ``431`` response carrying an RFC 9457 problem; the connection closes."""
+    title = "Request Header Fields Too Large"
+    body, headers = _problem(431, title, detail, "headers_too_large")
+    return _response(431, title, [*headers, (b"connection", b"close")], body)
 
 
-_OVERLOADED_KEEP_ALIVE = _overloaded_response(keep_alive=True)
-_OVERLOADED_CLOSE = _overloaded_response(keep_alive=False)
+_OVERLOADED_BODY, _PROBLEM_HEADERS = _problem(
+    503,
+    "Service Unavailable",
+    f"the server is busy: try again in {RETRY_AFTER_SECONDS} s",
+    "overloaded",
+)
+_OVERLOADED_HEADERS = [
+    *_PROBLEM_HEADERS,
+    (b"retry-after", str(RETRY_AFTER_SECONDS).encode()),
+    (b"cache-control", b"no-store"),
+]
+_OVERLOADED_KEEP_ALIVE = _response(
+    503, "Service Unavailable", _OVERLOADED_HEADERS, _OVERLOADED_BODY
+)
+_OVERLOADED_CLOSE = _response(
+    503, "Service Unavailable", [*_OVERLOADED_HEADERS, (b"connection", b"close")], _OVERLOADED_BODY
+)
 
 
 async def overloaded(scope: Any, receive: Any, send: Any) -> None:

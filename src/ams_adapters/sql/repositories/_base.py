@@ -33,6 +33,22 @@ _COPY_FROM = 1000
 _PREBUILT: dict[tuple[str, ...], Any] = {}
 
 
+def insert_from_arrays(
+    table: str, columns: Sequence[str], array_types: Mapping[str, str], tail: str = ""
+) -> str:
+    """``INSERT INTO table (columns) SELECT * FROM unnest(:c0, :c1, …) tail`` (PostgreSQL):
+    every row in one statement of column arrays, one fixed statement the server prepares
+    once where executemany sends a statement per row. Columns not in ``array_types`` are
+    ``varchar[]``; parameter ``c<i>`` holds column ``i``'s values."""
+    arrays = ", ".join(
+        f"CAST(:c{i} AS {array_types.get(c, 'varchar[]')})" for i, c in enumerate(columns)
+    )
+    return (
+        f"INSERT INTO {table} ({', '.join(columns)}) "  # noqa: S608 - our own names
+        f"SELECT * FROM unnest({arrays}) {tail}"
+    ).rstrip()
+
+
 def prebuilt(key: tuple[str, ...], build: Callable[[], Any]) -> Any:
     """A statement built once per process: building and hashing SQLAlchemy constructs costs
     more than running a simple indexed query, so hot paths reuse them with bound values."""

@@ -17,6 +17,7 @@ from ams_adapters.sql.repositories._base import (
     INSTITUTION_ID,
     JoinedEntity,
     SqlRepository,
+    insert_from_arrays,
     one_of,
     prebuilt,
 )
@@ -73,14 +74,11 @@ _MARK_UPSERT = (
 
 
 def _marks_from_arrays(conflict: str) -> str:
-    arrays = ", ".join(
-        f"CAST(:c{i} AS {_MARK_ARRAY_TYPES.get(c, 'varchar[]')})"
-        for i, c in enumerate(_MARK_COLUMNS)
-    )
-    return (
-        f"INSERT INTO attendance_marks ({', '.join(_MARK_COLUMNS)}) "  # noqa: S608 - our names
-        f"SELECT * FROM unnest({arrays}) "
-        f"ON CONFLICT (institution_id, session_id, student_id) {conflict}"
+    return insert_from_arrays(
+        "attendance_marks",
+        _MARK_COLUMNS,
+        _MARK_ARRAY_TYPES,
+        f"ON CONFLICT (institution_id, session_id, student_id) {conflict}",
     )
 
 

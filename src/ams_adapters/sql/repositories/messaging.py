@@ -12,7 +12,13 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
 from ams_adapters.sql import tables as t
-from ams_adapters.sql.repositories._base import INSTITUTION_ID, SqlRepository, one_of, prebuilt
+from ams_adapters.sql.repositories._base import (
+    INSTITUTION_ID,
+    SqlRepository,
+    insert_from_arrays,
+    one_of,
+    prebuilt,
+)
 from ams_adapters.sql.repositories.sessions import SESSIONS
 from ams_core.domain import (
     AuditEntry,
@@ -42,16 +48,6 @@ AUDIT_ENTRIES = t.audit_entries.c
 _AUDIT_ARRAY_TYPES = {"at": "timestamptz[]"}
 
 
-def _audit_from_arrays(columns: Sequence[str]) -> str:
-    arrays = ", ".join(
-        f"CAST(:c{i} AS {_AUDIT_ARRAY_TYPES.get(c, 'varchar[]')})" for i, c in enumerate(columns)
-    )
-    return (
-        f"INSERT INTO attendance_audit ({', '.join(columns)}) "  # noqa: S608 - our names
-        f"SELECT * FROM unnest({arrays})"
-    )
-
-
 class SqlAuditRepository(SqlRepository, AuditRepository):
     def add_many(self, entries: Sequence[AuditEntry]) -> None:
         rows = self._owned_rows(entries, m.audit_row)
@@ -63,7 +59,8 @@ class SqlAuditRepository(SqlRepository, AuditRepository):
         columns = tuple(rows[0])
         params = {f"c{i}": [row[c] for row in rows] for i, c in enumerate(columns)}
         stmt = prebuilt(
-            ("attendance_audit", "arrays", *columns), lambda: text(_audit_from_arrays(columns))
+            ("attendance_audit", "arrays", *columns),
+            lambda: text(insert_from_arrays("attendance_audit", columns, _AUDIT_ARRAY_TYPES)),
         )
         self._transaction.execute(stmt, params, kind="audit entry")
 
