@@ -65,6 +65,7 @@ from ams_core.ports import Job
 from ams_core.testing.builders import student_principal
 from ams_core.use_cases import (
     DELIVER_NOTIFICATION,
+    DELIVER_NOTIFICATION_PART,
     Broadcast,
     BroadcastCommand,
     BroadcastLimits,
@@ -285,7 +286,8 @@ def stack() -> Iterator[Stack]:
     floor = QueueSettings(redis_url=REDIS_URL, namespace=options.namespace, queue=FLOOR_QUEUE)
     client = make_redis(options)
     broker = make_broker(options, client=client)
-    jobs = DramatiqJobQueue(broker, client, {DELIVER_NOTIFICATION: _never}, options)
+    handlers = {DELIVER_NOTIFICATION: _never, DELIVER_NOTIFICATION_PART: _never}
+    jobs = DramatiqJobQueue(broker, client, handlers, options, spread={DELIVER_NOTIFICATION_PART})
     floor_jobs = DramatiqJobQueue(broker, client, {NOOP_JOB: _never}, floor)
     try:
         with tempfile.TemporaryDirectory(prefix="ams-bench-") as workdir:

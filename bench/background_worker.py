@@ -1,8 +1,9 @@
 """`python -m bench.background_worker`: one `ams worker` process for `bench.background`.
 
 It builds what `ams worker --no-relay` builds — the container of ``build_providers`` on the
-benchmark database as the app login, :class:`DramatiqJobQueue` on Redis, ``job_handlers``
-and :func:`run_worker` with the default threads and prefetch — except that the notifier
+benchmark database as the app login, ``dramatiq_jobs`` (every job handler on Redis, large
+notifications in parts on the spread queue) and :func:`run_worker` with the default
+threads, prefetch and part size — except that the notifier
 is :class:`FcmNotifier` over the suite's fake FCM transport (firebase-admin's HTTP seam;
 no network), which counts the tokens it accepted. ``--noop`` registers one empty job
 instead (the floor). The process warms up (database connection, Firebase app), writes
@@ -19,10 +20,12 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Mapping
+from collections.abc import Callable
 from pathlib import Path
 
+import redis
 from dishka import Container, Provider, Scope, make_container, provide
+from dramatiq.brokers.redis import RedisBroker
 from tests.adapters.fcm.fake_fcm import FakeFcm, fake_app
 
 from ams_adapters.composition import NotifierProvider, build_providers
@@ -37,9 +40,9 @@ from ams_adapters.fcm import FcmNotifier
 from ams_adapters.identity import IdentitySettings
 from ams_adapters.settings import BackgroundSettings, SqlSettings
 from ams_core.domain import InstitutionId, NotFoundError, NotificationId
-from ams_core.ports import Job, JobHandler, Notifier
+from ams_core.ports import Clock, Job, JobHandler, Notifier, UnitOfWork
 from ams_core.use_cases import DeliverNotification, DeliverNotificationCommand
-from ams_http.serve.background import job_handlers
+from ams_http.serve.background import dramatiq_jobs
 
 #: the empty job of the floor
 NOOP_JOB = "bench.noop"
@@ -60,8 +63,6 @@ class FakeFcmNotifierProvider(Provider):
     @provide
     def notifier(self) -> Notifier:
         return self._notifier
-
-    deliver = provide(DeliverNotification, scope=Scope.REQUEST)
 
 
 class JobCounter:
@@ -109,7 +110,9 @@ def _container(database_url: str, notifier: Notifier, threads: int) -> Container
 def _warm_up(container: Container) -> None:
     """One delivery of a notification that is not there: a database connection, RLS set."""
     with container() as request:
-        deliver = request.get(DeliverNotification)
+        deliver = DeliverNotification(
+            request.get(UnitOfWork), request.get(Notifier), request.get(Clock)
+        )
         command = DeliverNotificationCommand(NotificationId("warm-up"), InstitutionId("warm-up"))
         with contextlib.suppress(NotFoundError):
             deliver(command)
@@ -126,12 +129,12 @@ def _wait_for(go: Path, stop: threading.Event) -> bool:
 def _serve(
     args: argparse.Namespace,
     options: QueueSettings,
-    handlers: Mapping[str, JobHandler],
+    declare: Callable[[RedisBroker, redis.Redis], object],
     stop: threading.Event,
 ) -> None:
     client = make_redis(options)
     broker = make_broker(options, client=client)
-    DramatiqJobQueue(broker, client, handlers, options)
+    declare(broker, client)
     args.ready_file.write_text("ready")
     try:
         if _wait_for(args.go_file, stop):
@@ -159,15 +162,19 @@ def main(argv: list[str] | None = None) -> int:
     counter = JobCounter()
     fake = FakeFcm()
     if args.noop:
-        handlers: Mapping[str, JobHandler] = {NOOP_JOB: lambda job: None}
-        _serve(args, options, {n: counter.wrap(h) for n, h in handlers.items()}, stop)
+        handlers = {NOOP_JOB: counter.wrap(lambda job: None)}
+        _serve(args, options, lambda b, c: DramatiqJobQueue(b, c, handlers, options), stop)
     else:
         app = fake_app(fake)
         container = _container(args.database_url, FcmNotifier(app), options.threads)
         try:
             _warm_up(container)
-            handlers = job_handlers(container)
-            _serve(args, options, {n: counter.wrap(h) for n, h in handlers.items()}, stop)
+            _serve(
+                args,
+                options,
+                lambda b, c: dramatiq_jobs(container, b, options, defaults),
+                stop,
+            )
         finally:
             container.close()
             _delete_app(app)

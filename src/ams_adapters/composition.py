@@ -52,7 +52,6 @@ from ams_core.use_cases import (
     CoverAnalytics,
     CreateInstitution,
     DeclineCoverOffer,
-    DeliverNotification,
     ExpireCoverOffers,
     FacultyCatalogue,
     GenerateWeek,
@@ -223,8 +222,7 @@ class IdentityProvider(Provider):
 
 
 class NotifierProvider(Provider):
-    """Push through Firebase Cloud Messaging when credentials are configured, else the log;
-    and the delivery of one notification over it (what background jobs run)."""
+    """Push through Firebase Cloud Messaging when credentials are configured, else the log."""
 
     scope = Scope.APP
 
@@ -242,8 +240,6 @@ class NotifierProvider(Provider):
         app = firebase_app(self._settings.fcm_credentials, name=f"ams-{id(self):x}")
         notifier: Notifier = FcmNotifier(app)
         return notifier
-
-    deliver = provide(DeliverNotification, scope=Scope.REQUEST)
 
 
 class UseCaseProvider(Provider):

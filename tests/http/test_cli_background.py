@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import signal
+import threading
 import time
 import uuid
 from pathlib import Path
@@ -11,8 +12,18 @@ from pathlib import Path
 import pytest
 import redis
 
+from ams_adapters.dramatiq import (
+    DramatiqJobQueue,
+    QueueSettings,
+    dead_letters,
+    make_broker,
+    run_worker,
+)
+from ams_core.domain import ConflictError
+from ams_core.ports import Job
 from tests.http.cli_support import SECRET, clean_env, run_ams, start_ams
 from tests.redis_support import REDIS_URL, require_redis
+from tests.waiting import wait_until
 
 
 def _migrated(tmp_path: Path) -> dict[str, str]:
@@ -72,3 +83,51 @@ def test_a_worker_starts_on_redis_and_stops_cleanly_on_sigterm(tmp_path: Path) -
         if keys:
             client.delete(*keys)
         client.close()
+
+
+@pytest.mark.redis
+@pytest.mark.timeout(60)
+def test_jobs_that_failed_for_good_are_listed_and_requeued_by_the_operator_commands(
+    tmp_path: Path,
+) -> None:
+    require_redis()
+    prefix = f"ams-test-{uuid.uuid4().hex[:12]}:"
+    env = _migrated(tmp_path) | {"AMS_REDIS_URL": REDIS_URL, "AMS_REDIS_PREFIX": prefix}
+    options = QueueSettings(REDIS_URL, namespace=prefix.rstrip(":"))
+    broker = make_broker(options)
+
+    def refuse(job: Job) -> None:
+        raise ConflictError("the session is already completed")
+
+    try:
+        queue = DramatiqJobQueue(
+            broker, broker.client, {"refuse": refuse, "part": refuse}, options, spread={"part"}
+        )
+        queue.enqueue(Job("refuse", {"session_id": "S-1"}))
+        queue.enqueue(Job("part", {"part": 1}))
+        stop = threading.Event()
+        worker = threading.Thread(target=run_worker, args=(broker, options, stop), daemon=True)
+        worker.start()
+        assert wait_until(lambda: len(dead_letters(broker, queues=_queues(options))) == 2, 20)
+        stop.set()
+        worker.join(30)
+
+        listed = run_ams("jobs", "dead-letters", cwd=tmp_path, env=env)
+        requeued = run_ams("jobs", "requeue", cwd=tmp_path, env=env)
+
+        assert listed.returncode == 0, listed.stderr
+        assert "2 dead-lettered job(s)" in listed.stderr
+        assert "ConflictError: the session is already completed" in listed.stdout
+        assert "{'session_id': 'S-1'}" in listed.stdout
+        assert requeued.returncode == 0, requeued.stderr
+        assert "queued 2 job(s) again" in requeued.stderr
+        assert dead_letters(broker, queues=_queues(options)) == []
+    finally:
+        keys = list(broker.client.scan_iter(match=prefix.rstrip(":") + "*", count=500))
+        if keys:
+            broker.client.delete(*keys)
+        broker.client.close()
+
+
+def _queues(options: QueueSettings) -> tuple[str, str]:
+    return (options.queue, options.spread_queue)

@@ -23,6 +23,11 @@ from ams_core.domain import (
     CoverAssignment,
     CoverId,
     DateRange,
+    DeliveryReport,
+    Notification,
+    NotificationId,
+    Recipient,
+    RecipientKind,
     SessionId,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
@@ -308,3 +313,44 @@ def test_simultaneous_refreshes_with_one_token_keep_the_session_and_agree_on_the
     assert sign_in is not None
     assert sign_in.revoked_at is None
     assert sign_in.version == 1  # one rotation stored; the others agreed with it
+
+
+# -- one notification, its parts ---------------------------------------------------------------
+
+
+def test_the_parts_of_a_notification_recorded_at_once_all_count_and_the_last_delivers_it(
+    pg: PostgresDatabase,
+) -> None:
+    college = seed_small_college(SqlUnitOfWork(pg.app))
+    parts = 40
+    notification = Notification(
+        NotificationId("N-parts"),
+        college.id,
+        "broadcast",
+        "Lab moved",
+        "Room 204",
+        (Recipient(RecipientKind.SECTION, "E2-CSE-A"),),
+        "key-parts",
+        COVER_START,
+    )
+    with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
+        uow.outbox.add(notification)
+        uow.outbox.split(notification.id, parts)
+        uow.commit()
+
+    def record(part: int) -> bool:
+        with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
+            at = COVER_START + timedelta(seconds=part)
+            recorded = uow.outbox.record_part(notification.id, part, at, DeliveryReport(3, 1))
+            uow.commit()
+            return recorded
+
+    # every part twice, all released together: each counts once, none is lost
+    outcomes = race(2 * parts, parts, lambda index: record(index % parts))
+    assert sorted(o for o in outcomes if isinstance(o, bool)).count(True) == parts
+    with SqlUnitOfWork(pg.app).for_platform() as uow:
+        sent = uow.outbox.find(notification.id)
+    assert sent is not None
+    assert sent.parts_done == frozenset(range(parts))
+    assert (sent.delivered, sent.failed) == (3 * parts, parts)
+    assert sent.delivered_at is not None

@@ -28,7 +28,10 @@ class QueueSettings:
     Times are in milliseconds (dramatiq's unit) except ``key_ttl_seconds`` and
     ``socket_timeout_s``. ``prefetch`` is the number of messages one worker process fetches
     ahead: dramatiq's default (twice the threads) caps a one-process worker near 550 jobs/s
-    on Redis; 64 measured ~6,000/s.
+    on Redis; 64 measured ~6,000/s. Jobs queued on :attr:`spread_queue` (the parts of a
+    large notification) are the exception: each worker process takes one at a time, so a
+    burst of them spreads over the processes. An idle worker looks for work at least every
+    ``idle_poll_ms`` (dramatiq's default, 1 s, delays a lone job by up to a second).
     """
 
     redis_url: str
@@ -44,11 +47,17 @@ class QueueSettings:
     key_ttl_seconds: int = 7 * 24 * 3600
     prefetch: int = 64
     threads: int = 8
+    idle_poll_ms: int = 100
     #: how many Redis commands out of a million also run the broker's maintenance
     #: (requeue a dead worker's unacked messages, expire dead letters); dramatiq's default
     maintenance_chance: int = 1_000
     #: connect and read timeout of the Redis client, so a hung Redis cannot block a request
     socket_timeout_s: float = 5.0
+
+    @property
+    def spread_queue(self) -> str:
+        """The queue of jobs each worker process takes one at a time."""
+        return f"{self.queue}-spread"
 
 
 class PermanentJobError(Exception):

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Collection, Mapping
 
 import dramatiq
 import redis
@@ -49,6 +49,11 @@ class DramatiqJobQueue(JobQueue):
     whose key is already there is dropped. Handlers raising ``UnavailableError`` or a
     non-``AmsError`` are retried with backoff; another ``AmsError`` is permanent: not
     retried, logged at WARNING and kept in the dead-letter queue.
+
+    Jobs named in ``spread`` go to the settings' ``spread_queue``, which each worker process
+    consumes one job at a time (see :func:`~ams_adapters.dramatiq.run_worker`): a burst of
+    long jobs, such as the parts of a notification to thousands of devices, is shared by
+    every worker process instead of being fetched ahead by the first.
     """
 
     def __init__(
@@ -57,6 +62,8 @@ class DramatiqJobQueue(JobQueue):
         redis: redis.Redis,
         handlers: Mapping[str, JobHandler],
         settings: QueueSettings,
+        *,
+        spread: Collection[str] = (),
     ) -> None:
         self._broker = broker
         self._redis = redis
@@ -66,7 +73,7 @@ class DramatiqJobQueue(JobQueue):
             declare = dramatiq.actor(
                 broker=broker,
                 actor_name=name,
-                queue_name=settings.queue,
+                queue_name=settings.spread_queue if name in spread else settings.queue,
                 max_retries=settings.max_retries,
                 min_backoff=settings.min_backoff_ms,
                 max_backoff=settings.max_backoff_ms,

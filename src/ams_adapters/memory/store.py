@@ -124,6 +124,8 @@ class OutboxEntry:
     delivered_at: datetime | None = None
     report: DeliveryReport | None = None
     relayed_at: datetime | None = None
+    parts: int | None = None
+    parts_done: frozenset[int] = frozenset()
 
 
 class MemoryStore:

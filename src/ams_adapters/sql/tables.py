@@ -641,6 +641,9 @@ outbox = Table(
     Column("failed", Integer),
     # when the relay last handed it to the job queue (migration 0006)
     Column("relayed_at", Instant),
+    # a large audience delivered in parts: how many, and one bit per part done (0009)
+    Column("parts", SmallInteger),
+    Column("parts_done", BigInteger, nullable=False, server_default=text("0")),
     ForeignKeyConstraint([INST], ["institutions.id"], ondelete="RESTRICT"),
     Index(
         "ix_outbox_pending",

@@ -15,6 +15,7 @@ from ams_core.ports.identity import (
 from ams_core.ports.jobs import Job, JobHandler, JobQueue, JobValue
 from ams_core.ports.notifications import Notifier
 from ams_core.ports.persistence import (
+    MAX_PARTS,
     AbsenceRepository,
     AssignmentRepository,
     AuditRepository,
@@ -53,6 +54,7 @@ from ams_core.ports.persistence import (
 )
 
 __all__ = [
+    "MAX_PARTS",
     "AbsenceRepository",
     "AccessTokens",
     "AssignmentRepository",

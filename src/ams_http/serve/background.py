@@ -2,9 +2,11 @@
 
 Without ``AMS_REDIS_URL`` (the embedded default, ``ams demo``) each API process runs the
 relay in a thread and the jobs in that thread too (:func:`in_process_queue`). With it,
-``ams worker`` runs the relay and dramatiq's workers; the API processes only write the
-outbox. Either way the core's use cases do the work: :class:`~ams_core.use_cases.RelayOutbox`
-and :class:`~ams_core.use_cases.DeliverNotification`, one dishka request scope per job.
+``ams worker`` runs the relay and dramatiq's workers (:func:`dramatiq_jobs`), which share a
+large notification in parts; the API processes only write the outbox. Either way the core's
+use cases do the work: :class:`~ams_core.use_cases.RelayOutbox`,
+:class:`~ams_core.use_cases.DeliverNotification` and its parts, one dishka request scope per
+job.
 """
 
 from __future__ import annotations
@@ -17,18 +19,19 @@ import threading
 from collections.abc import Callable, Mapping
 from datetime import timedelta
 from pathlib import Path
-from typing import IO
+from typing import IO, TYPE_CHECKING
 
 from dishka import Container
 
 from ams_adapters.memory import InlineJobQueue
 from ams_adapters.settings import BackgroundSettings
 from ams_core.domain import AmsError, FieldProblem, InstitutionId, UnavailableError, ValidationError
-from ams_core.ports import Clock, Job, JobHandler, JobQueue, RandomSource, UnitOfWork
+from ams_core.ports import Clock, Job, JobHandler, JobQueue, Notifier, RandomSource, UnitOfWork
 from ams_core.use_cases import (
     CLEAN_UP,
     COMPLETE_OVERDUE,
     DELIVER_NOTIFICATION,
+    DELIVER_NOTIFICATION_PART,
     EXPIRE_OFFERS,
     GENERATE_WEEK,
     WEEKLY_DIGEST,
@@ -38,8 +41,11 @@ from ams_core.use_cases import (
     CompleteOverdueSessionsCommand,
     DeliverNotification,
     DeliverNotificationCommand,
+    DeliverNotificationPart,
+    DeliverNotificationPartCommand,
     ExpireCoverOffers,
     ExpireCoverOffersCommand,
+    FanOut,
     GenerateWeek,
     GenerateWeekCommand,
     PeriodicSettings,
@@ -51,18 +57,40 @@ from ams_core.use_cases import (
     scheduler_principal,
 )
 
+if TYPE_CHECKING:
+    from dramatiq.brokers.redis import RedisBroker
+
+    from ams_adapters.dramatiq import DramatiqJobQueue, QueueSettings
+
 logger = logging.getLogger("ams.background")
 
 #: the longest pause between relay passes while the queue or the transport is down
 MAX_BACKOFF_SECONDS = 30.0
 
 
-def job_handlers(container: Container) -> dict[str, JobHandler]:
-    """The handler of every job name, each opening a request scope of ``container``."""
+def job_handlers(container: Container, fan_out: FanOut | None = None) -> dict[str, JobHandler]:
+    """The handler of every job name, each opening a request scope of ``container``.
+
+    With ``fan_out``, a notification for many devices is split into part jobs on its queue.
+    """
 
     def deliver(job: Job) -> None:
         with container() as request:
-            request.get(DeliverNotification)(DeliverNotificationCommand.of(job))
+            uow, notifier, clock = (
+                request.get(UnitOfWork),
+                request.get(Notifier),
+                request.get(Clock),
+            )
+            DeliverNotification(uow, notifier, clock, fan_out)(DeliverNotificationCommand.of(job))
+
+    def deliver_part(job: Job) -> None:
+        with container() as request:
+            uow, notifier, clock = (
+                request.get(UnitOfWork),
+                request.get(Notifier),
+                request.get(Clock),
+            )
+            DeliverNotificationPart(uow, notifier, clock)(DeliverNotificationPartCommand.of(job))
 
     def generate_week(job: Job) -> None:
         institution_id = InstitutionId(str(job.payload["institution_id"]))
@@ -111,12 +139,50 @@ def job_handlers(container: Container) -> dict[str, JobHandler]:
 
     return {
         DELIVER_NOTIFICATION: deliver,
+        DELIVER_NOTIFICATION_PART: deliver_part,
         GENERATE_WEEK: generate_week,
         WEEKLY_DIGEST: weekly_digest,
         COMPLETE_OVERDUE: complete_overdue,
         EXPIRE_OFFERS: expire_offers,
         CLEAN_UP: clean_up,
     }
+
+
+class _QueueNamedLater(JobQueue):
+    """The queue that part jobs go to, known only once the queue (built from the handlers
+    that enqueue them) exists."""
+
+    def __init__(self) -> None:
+        self._target: JobQueue | None = None
+
+    def bind(self, target: JobQueue) -> None:
+        self._target = target
+
+    def enqueue(self, job: Job) -> None:
+        if self._target is None:
+            raise RuntimeError("the job queue was not bound")
+        self._target.enqueue(job)
+
+
+def dramatiq_jobs(
+    container: Container,
+    broker: RedisBroker,
+    options: QueueSettings,
+    settings: BackgroundSettings,
+) -> DramatiqJobQueue:
+    """The job queue of `ams worker` and `ams scheduler`: every job of :func:`job_handlers`
+    on dramatiq, a large notification split into parts of ``settings.push_part_size``
+    devices that every worker process takes one at a time (the spread queue). The
+    idempotency keys share the broker's Redis client."""
+    from ams_adapters.dramatiq import DramatiqJobQueue
+
+    later = _QueueNamedLater()
+    handlers = job_handlers(container, FanOut(later, settings.push_part_size))
+    jobs = DramatiqJobQueue(
+        broker, broker.client, handlers, options, spread={DELIVER_NOTIFICATION_PART}
+    )
+    later.bind(jobs)
+    return jobs
 
 
 class PeriodicScheduler:

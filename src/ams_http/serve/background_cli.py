@@ -124,8 +124,8 @@ def _container(settings: ServerSettings) -> Iterator[Container]:
 
 
 def _worker(args: argparse.Namespace) -> int:
-    from ams_adapters.dramatiq import DramatiqJobQueue, make_broker, make_redis, run_worker
-    from ams_http.serve.background import OutboxRelayLoop, job_handlers
+    from ams_adapters.dramatiq import make_broker, make_redis, run_worker
+    from ams_http.serve.background import OutboxRelayLoop, dramatiq_jobs
 
     settings = _settings()
     options = queue_settings(settings, args)
@@ -133,11 +133,13 @@ def _worker(args: argparse.Namespace) -> int:
     broker = make_broker(options, client=client)
     stop = _stop_on_signals()
     with _container(settings) as container:
-        jobs = DramatiqJobQueue(broker, client, job_handlers(container), options)
+        jobs = dramatiq_jobs(container, broker, options, settings.background)
         relay = None if args.no_relay else OutboxRelayLoop(container, jobs, settings.background)
         print(
             f"AMS worker: {options.threads} threads, prefetch {options.prefetch}, "
-            f"queue {options.queue!r}{'' if relay else ', not relaying'}",
+            f"queue {options.queue!r}; notifications for over "
+            f"{settings.background.push_part_size:,} devices in parts on queue "
+            f"{options.spread_queue!r}{'' if relay else '; not relaying'}",
             file=sys.stderr,
             flush=True,
         )
@@ -160,8 +162,8 @@ def _stop_on_signals() -> threading.Event:
 
 
 def _scheduler(args: argparse.Namespace) -> int:
-    from ams_adapters.dramatiq import DramatiqJobQueue, make_broker, make_redis
-    from ams_http.serve.background import PeriodicScheduler, job_handlers
+    from ams_adapters.dramatiq import make_broker, make_redis
+    from ams_http.serve.background import PeriodicScheduler, dramatiq_jobs
 
     settings = _settings()
     options = queue_settings(settings)
@@ -169,7 +171,7 @@ def _scheduler(args: argparse.Namespace) -> int:
     broker = make_broker(options, client=client)
     stop = _stop_on_signals()
     with _container(settings) as container:
-        jobs = DramatiqJobQueue(broker, client, job_handlers(container), options)
+        jobs = dramatiq_jobs(container, broker, options, settings.background)
         scheduler = PeriodicScheduler(container, jobs)
         print("AMS scheduler: queueing periodic jobs every minute", file=sys.stderr, flush=True)
         scheduler.start()
@@ -202,8 +204,10 @@ def _dead_letters(args: argparse.Namespace) -> int:
     from ams_adapters.dramatiq import dead_letters, make_broker
 
     settings = _settings()
-    broker = make_broker(queue_settings(settings))
-    letters = dead_letters(broker, limit=args.limit)
+    options = queue_settings(settings)
+    # a fresh broker declares no queue: name the ones `ams worker` consumes
+    queues = (options.queue, options.spread_queue)
+    letters = dead_letters(make_broker(options), limit=args.limit, queues=queues)
     for letter in letters:
         print(
             f"{letter.failed_at:%Y-%m-%d %H:%M:%S}  {letter.job_name}  "
@@ -217,6 +221,8 @@ def _requeue(args: argparse.Namespace) -> int:
     from ams_adapters.dramatiq import make_broker, requeue_dead_letters
 
     settings = _settings()
-    count = requeue_dead_letters(make_broker(queue_settings(settings)))
+    options = queue_settings(settings)
+    queues = (options.queue, options.spread_queue)
+    count = requeue_dead_letters(make_broker(options), queues=queues)
     print(f"queued {count} job(s) again", file=sys.stderr)
     return 0

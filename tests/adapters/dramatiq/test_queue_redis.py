@@ -20,6 +20,7 @@ from ams_adapters.dramatiq import (
     idempotency_key,
     make_broker,
     requeue_dead_letters,
+    run_worker,
 )
 from ams_core.domain import ConflictError, UnavailableError
 from ams_core.ports import Job, JobHandler
@@ -224,3 +225,52 @@ def test_an_unreachable_queue_raises_unavailable_and_keeps_no_key(
         assert ran == [Job("job", {}, "split-key")]
     finally:
         up.client.close()
+
+
+def test_a_burst_of_spread_jobs_is_shared_by_every_worker_instead_of_fetched_by_the_first(
+    settings: QueueSettings,
+) -> None:
+    # two brokers with their own workers stand for two `ams worker` processes
+    options = dataclasses.replace(settings, prefetch=64, threads=4)
+    ran_by: list[str] = []
+    lock = threading.Lock()
+
+    def handler_of(worker: str) -> JobHandler:
+        def run(job: Job) -> None:
+            time.sleep(0.2)
+            with lock:
+                ran_by.append(worker)
+
+        return run
+
+    brokers = [make_broker(options) for _ in range(2)]
+    queues = [
+        DramatiqJobQueue(b, b.client, {"part": handler_of(f"w{n}")}, options, spread={"part"})
+        for n, b in enumerate(brokers)
+    ]
+    stop = threading.Event()
+    ready = [threading.Event() for _ in brokers]
+    threads = [
+        threading.Thread(
+            target=run_worker, args=(b, options, stop), kwargs={"on_ready": r.set}, daemon=True
+        )
+        for b, r in zip(brokers, ready, strict=True)
+    ]
+    for thread in threads:
+        thread.start()
+    try:
+        assert all(r.wait(10) for r in ready)
+        for part in range(6):
+            queues[0].enqueue(Job("part", {"part": part}))
+        deadline = time.monotonic() + 20
+        while len(ran_by) < 6 and time.monotonic() < deadline:
+            time.sleep(0.02)
+    finally:
+        stop.set()
+        for thread in threads:
+            thread.join(15)
+        for b in brokers:
+            b.client.close()
+    assert len(ran_by) == 6
+    # one at a time per worker: each took about half, not all six
+    assert 2 <= ran_by.count("w0") <= 4

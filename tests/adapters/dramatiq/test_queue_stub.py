@@ -231,3 +231,37 @@ def test_a_job_older_than_max_age_is_not_run_and_is_logged(
         for r in caplog.records
         if r.name == "ams_adapters.dramatiq"
     )
+
+
+def test_spread_jobs_go_to_their_own_queue_which_a_worker_takes_one_at_a_time(
+    keys: FakeKeys,
+) -> None:
+    settings = dataclasses.replace(SETTINGS, prefetch=64, threads=2)
+    broker = PrefetchRecordingBroker(settings)
+    ran: list[Job] = []
+    handlers: dict[str, JobHandler] = {"stub.job": ran.append, "stub.part": ran.append}
+    queue = DramatiqJobQueue(
+        broker, cast(redis.Redis, keys), handlers, settings, spread={"stub.part"}
+    )
+    stop, ready = threading.Event(), threading.Event()
+    thread = threading.Thread(
+        target=run_worker, args=(broker, settings, stop), kwargs={"on_ready": ready.set}
+    )
+    thread.start()
+    try:
+        assert ready.wait(10)
+        queue.enqueue(Job("stub.part", {"part": 0}))
+        queue.enqueue(Job("stub.job", {"n": 1}))
+        broker.join(settings.spread_queue)
+        broker.join(settings.queue)
+        deadline = time.monotonic() + 10
+        while len(ran) < 2 and time.monotonic() < deadline:
+            time.sleep(0.01)
+    finally:
+        stop.set()
+        thread.join(15)
+    assert not thread.is_alive()
+    assert sorted(j.name for j in ran) == ["stub.job", "stub.part"]
+    assert broker.prefetches[settings.queue] == 64
+    assert broker.prefetches[settings.spread_queue] == 1
+    broker.close()

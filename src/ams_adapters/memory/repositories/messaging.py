@@ -26,6 +26,7 @@ from ams_core.domain import (
 )
 from ams_core.domain.people import fold_email
 from ams_core.ports import (
+    MAX_PARTS,
     AuditRepository,
     OutboxRepository,
     PushTokenRepository,
@@ -52,6 +53,8 @@ def _sent(entry: OutboxEntry) -> SentNotification:
         entry.delivered_at,
         report.delivered if report else 0,
         report.failed if report else 0,
+        entry.parts,
+        entry.parts_done,
     )
 
 
@@ -93,6 +96,45 @@ class InMemoryOutboxRepository(MemoryRepository, OutboxRepository):
             notification_id,
             replace(entry, delivered_at=at, report=report),
         )
+
+    def split(self, notification_id: NotificationId, parts: int) -> int:
+        if not 2 <= parts <= MAX_PARTS:
+            raise ValueError(f"parts must be in [2, {MAX_PARTS}], got {parts}")
+        log = self._tx.active_log()
+        entry = self._store.outbox.get(notification_id)
+        if entry is None or not self._visible(entry):
+            raise NotFoundError("notification", notification_id)
+        if entry.parts is not None:
+            return entry.parts
+        if entry.delivered_at is not None:
+            return 0
+        log.set(self._store.outbox, notification_id, replace(entry, parts=parts))
+        return parts
+
+    def record_part(
+        self, notification_id: NotificationId, part: int, at: datetime, report: DeliveryReport
+    ) -> bool:
+        log = self._tx.active_log()
+        entry = self._store.outbox.get(notification_id)
+        if (
+            entry is None
+            or not self._visible(entry)
+            or entry.parts is None
+            or entry.delivered_at is not None
+            or part in entry.parts_done
+            or not 0 <= part < entry.parts
+        ):
+            return False
+        done = entry.parts_done | {part}
+        before = entry.report or DeliveryReport(0)
+        total = DeliveryReport(before.delivered + report.delivered, before.failed + report.failed)
+        finished = len(done) == entry.parts
+        log.set(
+            self._store.outbox,
+            notification_id,
+            replace(entry, parts_done=done, report=total, delivered_at=at if finished else None),
+        )
+        return True
 
     def history(
         self, kind: str, recipient: Recipient | None = None, limit: int = 50

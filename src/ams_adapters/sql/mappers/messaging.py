@@ -101,6 +101,8 @@ def sent_from(row: Row) -> SentNotification:
         delivered_at=row["delivered_at"],
         delivered=row["delivered"] or 0,
         failed=row["failed"] or 0,
+        parts=row["parts"],
+        parts_done=frozenset(bit for bit in range(64) if row["parts_done"] >> bit & 1),
     )
 
 

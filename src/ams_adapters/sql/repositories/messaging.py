@@ -7,7 +7,21 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Integer, and_, bindparam, delete, func, or_, select, text, true, update
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    and_,
+    bindparam,
+    case,
+    delete,
+    func,
+    literal,
+    or_,
+    select,
+    text,
+    true,
+    update,
+)
 from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
@@ -35,6 +49,7 @@ from ams_core.domain import (
     digest_token,
 )
 from ams_core.ports import (
+    MAX_PARTS,
     AuditRepository,
     OutboxRepository,
     PushTokenRepository,
@@ -338,6 +353,59 @@ class SqlOutboxRepository(SqlRepository, OutboxRepository):
         )
         if result.rowcount == 0:
             raise NotFoundError("notification", notification_id)
+
+    def split(self, notification_id: NotificationId, parts: int) -> int:
+        if not 2 <= parts <= MAX_PARTS:
+            raise ValueError(f"parts must be in [2, {MAX_PARTS}], got {parts}")
+        self._transaction.execute(
+            update(t.outbox)
+            .where(
+                OUTBOX.id == notification_id,
+                OUTBOX.parts.is_(None),
+                OUTBOX.delivered_at.is_(None),
+                self._visible(),
+            )
+            .values(parts=parts)
+        )
+        row = self._transaction.execute(
+            select(OUTBOX.parts).where(OUTBOX.id == notification_id, self._visible())
+        ).first()
+        if row is None:
+            raise NotFoundError("notification", notification_id)
+        return int(row[0] or 0)
+
+    def record_part(
+        self, notification_id: NotificationId, part: int, at: datetime, report: DeliveryReport
+    ) -> bool:
+        if not 0 <= part < MAX_PARTS:
+            return False
+        bit = 1 << part
+        done = OUTBOX.parts_done.op("|")(bit)
+        # one statement: concurrent parts serialise on the row, each adds to what the one
+        # before it left (PostgreSQL re-reads the row after waiting for its lock)
+        result = self._transaction.execute(
+            update(t.outbox)
+            .where(
+                OUTBOX.id == notification_id,
+                OUTBOX.delivered_at.is_(None),
+                OUTBOX.parts > part,
+                OUTBOX.parts_done.op("&")(bit) == 0,
+                self._visible(),
+            )
+            .values(
+                parts_done=done,
+                delivered=func.coalesce(OUTBOX.delivered, 0) + report.delivered,
+                failed=func.coalesce(OUTBOX.failed, 0) + report.failed,
+                delivered_at=case(
+                    (
+                        done == literal(1, BigInteger).op("<<")(OUTBOX.parts) - 1,
+                        literal(at, OUTBOX.delivered_at.type),
+                    ),
+                    else_=OUTBOX.delivered_at,
+                ),
+            )
+        )
+        return bool(result.rowcount)
 
     def history(
         self, kind: str, recipient: Recipient | None = None, limit: int = 50

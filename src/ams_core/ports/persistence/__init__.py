@@ -52,6 +52,7 @@ from ams_core.ports.persistence.institutions import (
     InstitutionRepository,
 )
 from ams_core.ports.persistence.messaging import (
+    MAX_PARTS,
     AuditRepository,
     OutboxRepository,
     PushTokenRepository,
@@ -81,6 +82,7 @@ from ams_core.ports.persistence.teaching import (
 )
 
 __all__ = [
+    "MAX_PARTS",
     "AbsenceRepository",
     "AssignmentRepository",
     "AuditRepository",

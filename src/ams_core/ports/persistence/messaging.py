@@ -127,14 +127,25 @@ class PushTokenRepository(Protocol):
     def for_faculty(self, faculty_ids: Iterable[FacultyId]) -> Sequence[PushToken]: ...
 
 
+#: the most parts a notification is split into (each is one bit of a 64-bit integer)
+MAX_PARTS = 62
+
+
 @dataclass(frozen=True, slots=True)
 class SentNotification:
-    """A notification with what became of it (``delivered_at`` is ``None`` while pending)."""
+    """A notification with what became of it (``delivered_at`` is ``None`` while pending).
+
+    A notification delivered in parts (a large audience shared by several workers) has
+    ``parts`` set; ``parts_done`` lists the parts (``0 .. parts - 1``) delivered so far,
+    whose counts ``delivered`` and ``failed`` add up while it is pending.
+    """
 
     notification: Notification
     delivered_at: datetime | None = None
     delivered: int = 0
     failed: int = 0
+    parts: int | None = None
+    parts_done: frozenset[int] = frozenset()
 
 
 class OutboxRepository(Protocol):
@@ -152,6 +163,25 @@ class OutboxRepository(Protocol):
     def mark_delivered(
         self, notification_id: NotificationId, at: datetime, report: DeliveryReport
     ) -> None: ...
+
+    @abstractmethod
+    def split(self, notification_id: NotificationId, parts: int) -> int:
+        """Record that the pending notification goes out in ``parts`` parts (2 to
+        :data:`MAX_PARTS`), unless it was split already; return its number of parts (0: it
+        was delivered already, whole).
+
+        Raises:
+            NotFoundError: no such notification, or not visible.
+        """
+
+    @abstractmethod
+    def record_part(
+        self, notification_id: NotificationId, part: int, at: datetime, report: DeliveryReport
+    ) -> bool:
+        """Add the outcome of one part of a split, pending notification; the last part
+        marks it delivered at ``at`` with the counts of all parts. A part already recorded,
+        or a notification delivered or not split, changes nothing: returns ``False``.
+        """
 
     @abstractmethod
     def history(

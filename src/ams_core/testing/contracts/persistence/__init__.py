@@ -31,6 +31,7 @@ from ams_core.testing.contracts.persistence.cover_work import CoverWorkContract
 from ams_core.testing.contracts.persistence.covers import CoverContract
 from ams_core.testing.contracts.persistence.keyed import KeyedContract
 from ams_core.testing.contracts.persistence.outbox import OutboxContract
+from ams_core.testing.contracts.persistence.parts import OutboxPartsContract
 from ams_core.testing.contracts.persistence.people import PeopleContract
 from ams_core.testing.contracts.persistence.relay import OutboxRelayContract
 from ams_core.testing.contracts.persistence.removal import RemovalContract
@@ -50,6 +51,7 @@ __all__ = [
     "CoverWorkContract",
     "KeyedContract",
     "OutboxContract",
+    "OutboxPartsContract",
     "OutboxRelayContract",
     "PeopleContract",
     "RemovalContract",
@@ -71,6 +73,7 @@ class UnitOfWorkContract(
     AttendanceContract,
     OutboxContract,
     OutboxRelayContract,
+    OutboxPartsContract,
     AccountContract,
     CoverContract,
     CoverWorkContract,
