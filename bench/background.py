@@ -9,8 +9,9 @@ suite's fake transport (no network):
 * a class representative's broadcast to a section of 8,000 students with one push token
   each (seeded once and kept), three times after one untimed broadcast that wakes the
   workers: from the broadcast's commit, through one ``RelayOutbox`` pass in this process,
-  Redis and 2 worker processes (the audience resolved, the tokens handed to FCM in batches
-  of 500) until the outbox row records the 8,000 deliveries (polled every 10 ms);
+  Redis and 2 worker processes (the audience resolved, split into parts of 2,000 devices
+  that both processes take from the spread queue, each part's tokens handed to FCM in
+  batches of 500) until the outbox row records the 8,000 deliveries (polled every 10 ms);
 * the relay of 5,000 pending one-student notifications to Redis, and their delivery by 1
   and by 2 worker processes (timed from the moment the ready workers are told to start);
 * the floor: 5,000 empty dramatiq jobs queued the same way and run by 1 worker process.

@@ -102,8 +102,13 @@ def sent_from(row: Row) -> SentNotification:
         delivered=row["delivered"] or 0,
         failed=row["failed"] or 0,
         parts=row["parts"],
-        parts_done=frozenset(bit for bit in range(64) if row["parts_done"] >> bit & 1),
+        parts_done=_bits(row["parts_done"]),
     )
+
+
+def _bits(mask: int) -> frozenset[int]:
+    """The positions of the bits set in ``mask`` (the parts of a notification done)."""
+    return frozenset(bit for bit in range(mask.bit_length()) if mask >> bit & 1)
 
 
 def notification_from(row: Row) -> Notification:
