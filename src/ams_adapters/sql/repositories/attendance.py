@@ -7,7 +7,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date
 from typing import Any
 
-from sqlalchemy import Date, String, and_, bindparam, delete, func, literal, select, text, true
+from sqlalchemy import Date, String, and_, bindparam, delete, func, literal, select, true
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.sql.expression import BindParameter
 
@@ -71,15 +71,6 @@ _MARK_UPSERT = (
     "marked_by = EXCLUDED.marked_by, source = EXCLUDED.source, device_id = EXCLUDED.device_id, "
     "version = attendance_marks.version + 1"
 )
-
-
-def _marks_from_arrays(conflict: str) -> str:
-    return insert_from_arrays(
-        "attendance_marks",
-        _MARK_COLUMNS,
-        _MARK_ARRAY_TYPES,
-        f"ON CONFLICT (institution_id, session_id, student_id) {conflict}",
-    )
 
 
 # the mark columns a single check-in takes from its session row, in the INSERT itself
@@ -243,8 +234,10 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
     def _write_arrays(self, rows: Sequence[Mapping[str, Any]], conflict: str) -> Any:
         """One INSERT of every row as column arrays (PostgreSQL): a fixed statement the server
         prepares once, where executemany with RETURNING would go row by row."""
-        params = {f"c{i}": [row[c] for row in rows] for i, c in enumerate(_MARK_COLUMNS)}
-        stmt = prebuilt(("marks", "arrays", conflict), lambda: text(_marks_from_arrays(conflict)))
+        tail = f"ON CONFLICT (institution_id, session_id, student_id) {conflict}"
+        stmt, params = insert_from_arrays(
+            "attendance_marks", _MARK_COLUMNS, _MARK_ARRAY_TYPES, rows, tail
+        )
         return self._transaction.execute(stmt, params, kind="mark")
 
     def add_missing(self, marks: Sequence[AttendanceMark]) -> Sequence[AttendanceMark]:

@@ -71,11 +71,8 @@ class SqlAuditRepository(SqlRepository, AuditRepository):
             return
         # one statement of column arrays, as for marks: a completion's absences write their
         # entries in one round trip, where executemany sends a statement per entry
-        columns = tuple(rows[0])
-        params = {f"c{i}": [row[c] for row in rows] for i, c in enumerate(columns)}
-        stmt = prebuilt(
-            ("attendance_audit", "arrays", *columns),
-            lambda: text(insert_from_arrays("attendance_audit", columns, _AUDIT_ARRAY_TYPES)),
+        stmt, params = insert_from_arrays(
+            "attendance_audit", tuple(rows[0]), _AUDIT_ARRAY_TYPES, rows
         )
         self._transaction.execute(stmt, params, kind="audit entry")
 
