@@ -56,6 +56,9 @@ def complete_session(
         if topic is not None and topic != session.topic:
             uow.sessions.update(dataclasses.replace(session, topic=topic))
         return CompleteSessionResult(session.id, session.tally, 0, already_completed=True)
+    # completed first, its final tally last: the absences below are then stored as marks of
+    # a completed session from the start, instead of being inserted and then updated
+    completed = uow.sessions.update(session.complete(now, institution.tz, topic, session.tally))
     absent = [
         AttendanceMark(
             institution_id=session.institution_id,
@@ -86,7 +89,7 @@ def complete_session(
             ]
         )
     tally = uow.marks.tally(session.id)
-    uow.sessions.update(session.complete(now, institution.tz, topic, tally))
+    uow.sessions.update(dataclasses.replace(completed, tally=tally))
     return CompleteSessionResult(session.id, tally, len(inserted), already_completed=False)
 
 

@@ -205,8 +205,9 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
         for mark in marks:
             self._check_owned(mark)
             subject_code, day, counted = facts[mark.session_id]
-            fresh = dataclasses.replace(mark, version=0)
-            rows.append(m.mark_row(fresh, subject_code, day, counted))
+            row = m.mark_row(mark, subject_code, day, counted)
+            row["version"] = 0
+            rows.append(row)
         return rows
 
     def insert_if_absent(self, mark: AttendanceMark) -> tuple[AttendanceMark, bool]:
@@ -245,8 +246,16 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
             return []
         rows = self._rows(marks)
         if self._transaction.is_postgres:
-            result = self._write_arrays(rows, "DO NOTHING RETURNING *").mappings().all()
-            return [m.mark_from(r) for r in result]
+            # only the keys come back: the inserted marks are the given ones (version 0), so
+            # a completion's absences are not read back column by column
+            returned = self._write_arrays(rows, "DO NOTHING RETURNING session_id, student_id")
+            inserted = {(row[0], row[1]) for row in returned}
+            fresh: dict[tuple[str, str], AttendanceMark] = {}
+            for mark in marks:
+                key = (mark.session_id, mark.student_id)
+                if key in inserted and key not in fresh:
+                    fresh[key] = mark if mark.version == 0 else dataclasses.replace(mark, version=0)
+            return list(fresh.values())
         stmt = prebuilt(
             ("marks", "add missing", self._dialect),
             lambda: (
