@@ -124,3 +124,17 @@ def scratch_database(prefix: str = "ams_scratch") -> Iterator[str]:
         with admin.connect() as connection:
             connection.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
         admin.dispose()
+
+
+def monday_class(engine: Engine) -> tuple[SmallCollege, ClassSession]:
+    """The small college seeded on ``engine`` with week 47 generated, and Alice's Monday
+    CS101 class of section A."""
+    college = seed_small_college(SqlUnitOfWork(engine))
+    GenerateWeek(SqlUnitOfWork(engine), SeededRandomSource(1))(
+        GenerateWeekCommand.for_week(college.admin, WEEK)
+    )
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        (session,) = uow.sessions.list_for_assignment(
+            college.alice_cs_a.id, DateRange(MONDAY, MONDAY)
+        )
+    return college, session

@@ -7,41 +7,24 @@ from datetime import UTC, datetime
 
 import pytest
 
-from ams_adapters.memory import SeededRandomSource
 from ams_adapters.sql.persistence import SqlUnitOfWork
 from ams_core.domain import (
     AttendanceMark,
     AttendanceStatus,
     AuditEntry,
-    ClassSession,
-    DateRange,
     DeviceId,
     MarkSource,
 )
-from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
-from ams_core.use_cases import GenerateWeek, GenerateWeekCommand
 from tests.sql.conftest import PostgresDatabase
-from tests.sql.helpers import WEEK
+from tests.sql.helpers import monday_class
 
 pytestmark = pytest.mark.postgres
 
 AT = datetime(2027, 1, 4, 4, 0, tzinfo=UTC)
 
 
-def _session_and_college(pg: PostgresDatabase) -> tuple[SmallCollege, ClassSession]:
-    college = seed_small_college(SqlUnitOfWork(pg.app))
-    GenerateWeek(SqlUnitOfWork(pg.app), SeededRandomSource(1))(
-        GenerateWeekCommand.for_week(college.admin, WEEK)
-    )
-    with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
-        (session,) = uow.sessions.list_for_assignment(
-            college.alice_cs_a.id, DateRange(MONDAY, MONDAY)
-        )
-    return college, session
-
-
 def test_identical_audit_entries_stay_as_many_rows(pg: PostgresDatabase) -> None:
-    college, session = _session_and_college(pg)
+    college, session = monday_class(pg.app)
     entry = AuditEntry(
         college.id,
         session.id,
@@ -62,7 +45,7 @@ def test_identical_audit_entries_stay_as_many_rows(pg: PostgresDatabase) -> None
 def test_marks_alike_but_for_the_student_and_marks_that_differ_keep_every_value(
     pg: PostgresDatabase,
 ) -> None:
-    college, session = _session_and_college(pg)
+    college, session = monday_class(pg.app)
     alike = [
         AttendanceMark(
             college.id,

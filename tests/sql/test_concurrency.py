@@ -22,7 +22,6 @@ from ams_core.domain import (
     ConflictError,
     CoverAssignment,
     CoverId,
-    DateRange,
     DeliveryReport,
     Notification,
     NotificationId,
@@ -30,21 +29,19 @@ from ams_core.domain import (
     RecipientKind,
     SessionId,
 )
-from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
+from ams_core.testing.builders import SmallCollege, seed_small_college
 from ams_core.use_cases import (
     BindDevice,
     BindDeviceCommand,
     CheckIn,
     CheckInCommand,
     CheckInResult,
-    GenerateWeek,
-    GenerateWeekCommand,
     OpenAttendance,
     OpenAttendanceCommand,
 )
 from tests.conftest import CLASS_START
 from tests.sql.conftest import PostgresDatabase
-from tests.sql.helpers import WEEK, clock
+from tests.sql.helpers import clock, monday_class
 
 R = TypeVar("R")
 WORKERS = 50
@@ -74,14 +71,7 @@ def race(count: int, workers: int, attempt: Callable[[int], R]) -> list[R | Exce
 def test_two_hundred_simultaneous_check_ins_of_one_student_leave_one_mark(
     pg: PostgresDatabase,
 ) -> None:
-    college = seed_small_college(SqlUnitOfWork(pg.app))
-    GenerateWeek(SqlUnitOfWork(pg.app), SeededRandomSource(1))(
-        GenerateWeekCommand.for_week(college.admin, WEEK)
-    )
-    with SqlUnitOfWork(pg.app).for_institution(college.id) as uow:
-        (session,) = uow.sessions.list_for_assignment(
-            college.alice_cs_a.id, DateRange(MONDAY, MONDAY)
-        )
+    college, session = monday_class(pg.app)
     stopped = clock()
     student = college.as_student(0)
     device = f"phone-{college.students[0].id}"

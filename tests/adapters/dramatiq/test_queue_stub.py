@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import logging
 import threading
@@ -185,6 +186,18 @@ def test_run_worker_runs_jobs_with_the_configured_prefetch_until_stopped(
     broker = PrefetchRecordingBroker(settings)
     ran: list[Job] = []
     queue = _queue(broker, keys, ran.append)
+    with _worker_thread(broker, settings):
+        queue.enqueue(Job("stub.job", {"n": 1}, "run-worker"))
+        broker.join(settings.queue)
+        _wait_for(ran, 1)
+    assert ran == [Job("stub.job", {"n": 1}, "run-worker")]
+    assert broker.prefetches[settings.queue] == 64
+    broker.close()
+
+
+@contextlib.contextmanager
+def _worker_thread(broker: StubBroker, settings: QueueSettings) -> Iterator[None]:
+    """``run_worker`` in a thread, ready on entry, stopped (and checked gone) on exit."""
     stop, ready = threading.Event(), threading.Event()
     thread = threading.Thread(
         target=run_worker, args=(broker, settings, stop), kwargs={"on_ready": ready.set}
@@ -192,18 +205,17 @@ def test_run_worker_runs_jobs_with_the_configured_prefetch_until_stopped(
     thread.start()
     try:
         assert ready.wait(10)
-        queue.enqueue(Job("stub.job", {"n": 1}, "run-worker"))
-        broker.join(settings.queue)
-        deadline = time.monotonic() + 10
-        while not ran and time.monotonic() < deadline:
-            time.sleep(0.01)
-        assert ran == [Job("stub.job", {"n": 1}, "run-worker")]
+        yield
     finally:
         stop.set()
         thread.join(15)
     assert not thread.is_alive()
-    assert broker.prefetches[settings.queue] == 64
-    broker.close()
+
+
+def _wait_for(ran: list[Job], count: int) -> None:
+    deadline = time.monotonic() + 10
+    while len(ran) < count and time.monotonic() < deadline:
+        time.sleep(0.01)
 
 
 def test_a_job_older_than_max_age_is_not_run_and_is_logged(
@@ -243,24 +255,12 @@ def test_spread_jobs_go_to_their_own_queue_which_a_worker_takes_one_at_a_time(
     queue = DramatiqJobQueue(
         broker, cast(redis.Redis, keys), handlers, settings, spread={"stub.part"}
     )
-    stop, ready = threading.Event(), threading.Event()
-    thread = threading.Thread(
-        target=run_worker, args=(broker, settings, stop), kwargs={"on_ready": ready.set}
-    )
-    thread.start()
-    try:
-        assert ready.wait(10)
+    with _worker_thread(broker, settings):
         queue.enqueue(Job("stub.part", {"part": 0}))
         queue.enqueue(Job("stub.job", {"n": 1}))
         broker.join(settings.spread_queue)
         broker.join(settings.queue)
-        deadline = time.monotonic() + 10
-        while len(ran) < 2 and time.monotonic() < deadline:
-            time.sleep(0.01)
-    finally:
-        stop.set()
-        thread.join(15)
-    assert not thread.is_alive()
+        _wait_for(ran, 2)
     assert sorted(j.name for j in ran) == ["stub.job", "stub.part"]
     assert broker.prefetches[settings.queue] == 64
     assert broker.prefetches[settings.spread_queue] == 1
