@@ -244,18 +244,19 @@ class DeliverNotification:
         audience: int,
         parts: int,
     ) -> DeliverNotificationResult:
+        pending = [
+            DeliverNotificationPartCommand.of_part(command, part, parts)
+            for part in range(parts)
+            if part not in sent.parts_done
+        ]
         if self._fan_out is None:
             # split by a worker with a fan-out; without a queue, deliver the parts here
             part_delivery = DeliverNotificationPart(self._uow, self._notifier, self._clock)
-            for part in range(parts):
-                if part not in sent.parts_done:
-                    part_delivery(DeliverNotificationPartCommand.of_part(command, part, parts))
+            for part_command in pending:
+                part_delivery(part_command)
             return DeliverNotificationResult(audience, DeliveryReport(0), parts=parts)
-        for part in range(parts):
-            if part not in sent.parts_done:
-                self._fan_out.jobs.enqueue(
-                    DeliverNotificationPartCommand.of_part(command, part, parts).job()
-                )
+        for part_command in pending:
+            self._fan_out.jobs.enqueue(part_command.job())
         logger.info(
             "notification %s (%s) for %d people goes out in %d parts",
             sent.notification.id,

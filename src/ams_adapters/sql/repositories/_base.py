@@ -61,22 +61,23 @@ def insert_from_arrays(
     (that conversion was a sixth of a completion's time). Columns not in ``array_types``
     are ``varchar[]``; parameter ``c<i>`` holds column ``i``.
     """
+    values = [[row[column] for row in rows] for column in columns]
+    varying = {i for i, column in enumerate(values) if any(v != column[0] for v in column)}
+    if not varying and len(rows) > 1:
+        varying = {len(columns) - 1}  # at least one array, so that n alike rows stay n rows
     params: dict[str, Any] = {}
     picks: list[str] = []
     arrays: list[str] = []
     for i, column in enumerate(columns):
-        values = [row[column] for row in rows]
         array_type = array_types.get(column, "varchar[]")
-        same = all(value == values[0] for value in values)
-        # at least one array, so that n alike rows stay n rows
-        if same and (arrays or i < len(columns) - 1 or len(values) == 1):
-            params[f"c{i}"] = values[0]
-            picks.append(f"CAST(:c{i} AS {array_type.removesuffix('[]')})")
-        else:
-            params[f"c{i}"] = values
+        if i in varying:
+            params[f"c{i}"] = values[i]
             picks.append(f"u.v{i}")
             arrays.append(f"CAST(:c{i} AS {array_type})")
-    names = ", ".join(pick.removeprefix("u.") for pick in picks if pick.startswith("u."))
+        else:
+            params[f"c{i}"] = values[i][0]
+            picks.append(f"CAST(:c{i} AS {array_type.removesuffix('[]')})")
+    names = ", ".join(f"v{i}" for i in sorted(varying))
     source = f" FROM unnest({', '.join(arrays)}) AS u({names})" if arrays else ""
     sql = (
         f"INSERT INTO {table} ({', '.join(columns)}) SELECT {', '.join(picks)}{source} {tail}"
