@@ -33,6 +33,7 @@ from ams_http.controllers import (
     teaching,
 )
 from ams_http.edge.edge import EdgeServices
+from ams_http.edge.request_metrics import RequestMetrics
 from ams_http.edge.security_headers import SecurityHeaders
 from ams_http.openapi import ClosedStructSchemaPlugin
 from ams_http.problems import EXCEPTION_HANDLERS
@@ -118,6 +119,7 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         prefix="ams",
         group_path=True,
         exclude=["^/metrics", "^/health/", "^/schema"],
+        middleware_class=RequestMetrics,
     )
 
     def size_thread_pool() -> None:

@@ -81,6 +81,8 @@ class DirectRead:
     keys: tuple[str, ...]
     #: (column position, processor) of the columns SQLAlchemy converts
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
+    #: the result's column names, built once per statement (results only read it)
+    metadata: SimpleResultMetaData = dataclasses.field(compare=False)
 
     @classmethod
     def compile(cls, statement: DirectStatement, engine: Engine) -> DirectRead | None:
@@ -103,6 +105,7 @@ class DirectRead:
             bind=dict(compiled._bind_processors),
             keys=tuple(map(str, columns.keys())),
             results=tuple((i, p) for i, p in processors if p is not None),
+            metadata=SimpleResultMetaData(tuple(map(str, columns.keys()))),
         )
 
     def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -121,7 +124,7 @@ class DirectRead:
                     values[i] = process(values[i])
                 converted.append(tuple(values))
             rows = converted
-        return IteratorResult(SimpleResultMetaData(self.keys), iter(rows))
+        return IteratorResult(self.metadata, iter(rows))
 
 
 # statements seen once, then compiled on their second run: statements built afresh for

@@ -92,7 +92,7 @@ def _mark_from_session() -> Any:
         postgresql.insert(t.marks)
         .from_select(names, source)
         .on_conflict_do_nothing(index_elements=_MARK_KEY)
-        .returning(*t.marks.c)
+        .returning(t.marks.c.student_id)
     )
 
 
@@ -217,9 +217,9 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
             params = {f"v_{k}": v for k, v in row.items() if k not in _MARK_COLUMNS_FROM_SESSION}
             params["iid"] = self._institution_id()
             stmt = prebuilt(("marks", "one from session"), _mark_from_session)
-            stored = self._transaction.execute(stmt, params, kind="mark").mappings().first()
-            if stored is not None:
-                return m.mark_from(stored), True
+            # only a key comes back: the stored mark is the given one (version 0)
+            if self._transaction.execute(stmt, params, kind="mark").first() is not None:
+                return dataclasses.replace(mark, version=0), True
             existing = self.find(mark.session_id, mark.student_id)
             if existing is None:  # nothing conflicted, so the session row was not there
                 raise NotFoundError("session", mark.session_id)

@@ -1,0 +1,97 @@
+"""Request metrics: Litestar's Prometheus series, each labelled series looked up once.
+
+Litestar's ``PrometheusMiddleware`` looks up four labelled series (``.labels(...)``, a lock
+and a tuple of strings each) on every request. :class:`RequestMetrics` keeps the same
+metrics, names, labels and buckets (``<prefix>_requests_total``,
+``<prefix>_request_duration_seconds``, ``<prefix>_requests_in_progress``,
+``<prefix>_requests_error_total``; labels method, path template, status code, app name)
+and keeps each labelled series it has used, so a request costs the counts themselves. It
+serves AMS's configuration (``group_path``, no extra labels, no exemplars). A request
+refused by a middleware inside it (401, 429, ...) counts under the status its problem is
+answered with, where Litestar's counted it as 200.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any, ClassVar
+
+from litestar.enums import ScopeType
+from litestar.exceptions import HTTPException
+from litestar.plugins.prometheus import PrometheusMiddleware
+from litestar.types import Message, Receive, Scope, Send
+
+from ams_core.domain import AmsError
+from ams_http.problems import status_for
+
+#: (method, path template, status, app name)
+_Key = tuple[str, str, int, str]
+
+
+def _status_of(error: BaseException) -> int:
+    """The status the app's exception handlers answer ``error`` with."""
+    if isinstance(error, AmsError):
+        return int(status_for(error))
+    if isinstance(error, HTTPException):
+        return error.status_code
+    return 500
+
+
+class RequestMetrics(PrometheusMiddleware):
+    """Count, time and gauge every request as Litestar's middleware does, with the labelled
+    series kept per process (``PrometheusConfig(middleware_class=RequestMetrics)``)."""
+
+    _series: ClassVar[dict[tuple[str, _Key], Any]] = {}
+
+    def _labelled(self, kind: str, key: _Key) -> Any:
+        found = self._series.get((kind, key))
+        if found is None:
+            method, path, status, app_name = key
+            labels: dict[str, str | int | float] = {
+                "method": method,
+                "path": path,
+                "status_code": status,
+                "app_name": app_name,
+            }
+            metric = {
+                "progress": self.requests_in_progress,
+                "count": self.request_count,
+                "time": self.request_time,
+                "errors": self.requests_error_count,
+            }[kind](labels)
+            found = self._series[(kind, key)] = metric.labels(*labels.values())
+        return found
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        kind = scope["type"]
+        method = scope["method"] if kind == ScopeType.HTTP else str(kind)
+        path = scope["path_template"] if self._config.group_path else scope["path"]
+        app_name = self._config.app_name
+        started = time.perf_counter()
+        span = [200, 0.0]  # status, duration to the last body message
+
+        async def timed_send(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                span[0] = message["status"]
+            elif message["type"] == "http.response.body":
+                span[1] = time.perf_counter() - started
+            await send(message)
+
+        progress = self._labelled("progress", (method, path, 200, app_name))
+        progress.inc()
+        try:
+            await self.app(scope, receive, timed_send)
+        except BaseException as error:
+            # the problem this error becomes is answered outside this middleware: count it
+            # under that status, not as the 200 nothing was sent for yet
+            span[0] = _status_of(error)
+            span[1] = time.perf_counter() - started
+            raise
+        finally:
+            progress.dec()
+            status = int(span[0])
+            key = (method, path, status, app_name)
+            if status >= 500:
+                self._labelled("errors", key).inc()
+            self._labelled("count", key).inc()
+            self._labelled("time", key).observe(span[1])

@@ -1,0 +1,47 @@
+"""The request metrics an operator graphs: every answered request counted and timed under
+its route's path template and status, 5xx counted as errors, nothing left in progress."""
+
+from __future__ import annotations
+
+import re
+
+from tests.http.conftest import World
+
+
+def _sample(metrics: str, name: str, **labels: str) -> float:
+    """The value of one series in the Prometheus text format (0 when absent)."""
+    for line in metrics.splitlines():
+        if not line.startswith(name + "{"):
+            continue
+        found = dict(re.findall(r'(\w+)="([^"]*)"', line[: line.rindex("}")]))
+        if all(found.get(key) == value for key, value in labels.items()):
+            return float(line.rsplit(" ", 1)[1])
+    return 0.0
+
+
+def test_requests_are_counted_and_timed_by_path_template_and_status(world: World) -> None:
+    client = world.client
+    me = {"method": "GET", "path": "/api/v1/me", "app_name": "ams"}
+    before = client.get("/metrics").text
+    for _ in range(3):
+        assert client.get("/api/v1/me", headers=world.headers("a.student")).status_code == 200
+    assert client.get("/api/v1/me").status_code == 401
+    after = client.get("/metrics").text
+
+    def grew(name: str, **labels: str) -> float:
+        return _sample(after, name, **labels) - _sample(before, name, **labels)
+
+    assert grew("ams_requests_total", status_code="200", **me) == 3
+    assert grew("ams_requests_total", status_code="401", **me) == 1
+    assert grew("ams_request_duration_seconds_count", status_code="200", **me) == 3
+    assert grew("ams_request_duration_seconds_sum", status_code="200", **me) > 0
+    assert grew("ams_requests_error_total", status_code="401", **me) == 0
+    assert _sample(after, "ams_requests_in_progress", status_code="200", **me) == 0
+
+
+def test_probes_and_the_metrics_page_are_not_counted(world: World) -> None:
+    client = world.client
+    client.get("/health/live")
+    metrics = client.get("/metrics").text
+    assert 'path="/health/live"' not in metrics
+    assert 'path="/metrics"' not in metrics
