@@ -63,8 +63,7 @@ class RequestMetrics(PrometheusMiddleware):
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        kind = scope["type"]
-        method = scope["method"] if kind == ScopeType.HTTP else str(kind)
+        method = scope["method"] if scope["type"] == ScopeType.HTTP else str(scope["type"])
         path = scope["path_template"] if self._config.group_path else scope["path"]
         app_name = self._config.app_name
         started = time.perf_counter()
