@@ -35,6 +35,10 @@ def make_engine(settings: SqlSettings) -> Engine:
         pool_timeout=settings.pool_timeout,
         pool_pre_ping=settings.pre_ping,
         pool_recycle=3600,
+        # the most recently returned connection first: a process on the event loop needs
+        # one connection at a time, and the same warm backend serves it (FIFO would cycle
+        # through every pooled backend, each with cold caches)
+        pool_use_lifo=True,
         echo=settings.echo,
         connect_args={"options": options, "connect_timeout": 5},
     )
