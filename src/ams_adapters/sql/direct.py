@@ -99,13 +99,14 @@ class DirectRead:
         processors = (
             (i, c.type._cached_result_processor(dialect, None)) for i, c in enumerate(columns)
         )
+        keys = tuple(map(str, columns.keys()))
         return cls(
             sql=str(compiled),
             defaults=dict(compiled.params),
             bind=dict(compiled._bind_processors),
-            keys=tuple(map(str, columns.keys())),
+            keys=keys,
             results=tuple((i, p) for i, p in processors if p is not None),
-            metadata=SimpleResultMetaData(tuple(map(str, columns.keys()))),
+            metadata=SimpleResultMetaData(keys),
         )
 
     def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:

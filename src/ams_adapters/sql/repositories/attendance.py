@@ -213,13 +213,14 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
     def insert_if_absent(self, mark: AttendanceMark) -> tuple[AttendanceMark, bool]:
         if self._transaction.is_postgres:
             self._check_owned(mark)
-            row = m.mark_row(dataclasses.replace(mark, version=0), "", None, False)
+            fresh = dataclasses.replace(mark, version=0)
+            row = m.mark_row(fresh, "", None, False)
             params = {f"v_{k}": v for k, v in row.items() if k not in _MARK_COLUMNS_FROM_SESSION}
             params["iid"] = self._institution_id()
             stmt = prebuilt(("marks", "one from session"), _mark_from_session)
             # only a key comes back: the stored mark is the given one (version 0)
             if self._transaction.execute(stmt, params, kind="mark").first() is not None:
-                return dataclasses.replace(mark, version=0), True
+                return fresh, True
             existing = self.find(mark.session_id, mark.student_id)
             if existing is None:  # nothing conflicted, so the session row was not there
                 raise NotFoundError("session", mark.session_id)
