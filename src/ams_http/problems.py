@@ -229,6 +229,20 @@ def internal_error_handler(
     )
 
 
+def answered_status(error: BaseException) -> int:
+    """The status :data:`EXCEPTION_HANDLERS` answer ``error`` with (for the request
+    metrics, which see the error before it becomes a problem)."""
+    if isinstance(error, AmsError):
+        return int(status_for(error))
+    if isinstance(error, ValidationException | OverflowError):
+        return int(HTTPStatus.UNPROCESSABLE_ENTITY)
+    if isinstance(error, HTTPException):
+        return error.status_code
+    if isinstance(error, RecursionError):
+        return int(HTTPStatus.BAD_REQUEST)
+    return int(HTTPStatus.INTERNAL_SERVER_ERROR)
+
+
 EXCEPTION_HANDLERS: Any = {
     AmsError: ams_error_handler,
     ValidationException: validation_handler,
@@ -238,4 +252,4 @@ EXCEPTION_HANDLERS: Any = {
     Exception: internal_error_handler,
 }
 
-__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_MEDIA_TYPE", "problem", "status_for"]
+__all__ = ["EXCEPTION_HANDLERS", "PROBLEM_MEDIA_TYPE", "answered_status", "problem", "status_for"]

@@ -45,3 +45,19 @@ def test_probes_and_the_metrics_page_are_not_counted(world: World) -> None:
     metrics = client.get("/metrics").text
     assert 'path="/health/live"' not in metrics
     assert 'path="/metrics"' not in metrics
+
+
+def test_a_request_refused_before_its_handler_counts_under_the_status_it_got(
+    world: World,
+) -> None:
+    client = world.client
+    schedule = {"method": "GET", "path": "/api/v1/me/schedule", "app_name": "ams"}
+    before = client.get("/metrics").text
+    answer = client.get("/api/v1/me/schedule?from=%00", headers=world.headers("a.student"))
+    after = client.get("/metrics").text
+
+    assert answer.status_code == 422
+    for status in ("422", "200"):
+        grown = _sample(after, "ams_requests_total", status_code=status, **schedule)
+        grown -= _sample(before, "ams_requests_total", status_code=status, **schedule)
+        assert grown == (1 if status == "422" else 0)

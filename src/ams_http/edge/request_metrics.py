@@ -14,27 +14,17 @@ answered with, where Litestar's counted it as 200.
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from typing import Any, ClassVar
 
 from litestar.enums import ScopeType
-from litestar.exceptions import HTTPException
 from litestar.plugins.prometheus import PrometheusMiddleware
 from litestar.types import Message, Receive, Scope, Send
 
-from ams_core.domain import AmsError
-from ams_http.problems import status_for
+from ams_http.problems import answered_status
 
 #: (method, path template, status, app name)
 _Key = tuple[str, str, int, str]
-
-
-def _status_of(error: BaseException) -> int:
-    """The status the app's exception handlers answer ``error`` with."""
-    if isinstance(error, AmsError):
-        return int(status_for(error))
-    if isinstance(error, HTTPException):
-        return error.status_code
-    return 500
 
 
 class RequestMetrics(PrometheusMiddleware):
@@ -43,8 +33,9 @@ class RequestMetrics(PrometheusMiddleware):
 
     _series: ClassVar[dict[tuple[str, _Key], Any]] = {}
 
-    def _labelled(self, kind: str, key: _Key) -> Any:
-        found = self._series.get((kind, key))
+    def _labelled(self, metric: Callable[[dict[str, str | int | float]], Any], key: _Key) -> Any:
+        """The series of ``metric`` (one of the parent's metric getters) for ``key``."""
+        found = self._series.get((metric.__name__, key))
         if found is None:
             method, path, status, app_name = key
             labels: dict[str, str | int | float] = {
@@ -53,13 +44,8 @@ class RequestMetrics(PrometheusMiddleware):
                 "status_code": status,
                 "app_name": app_name,
             }
-            metric = {
-                "progress": self.requests_in_progress,
-                "count": self.request_count,
-                "time": self.request_time,
-                "errors": self.requests_error_count,
-            }[kind](labels)
-            found = self._series[(kind, key)] = metric.labels(*labels.values())
+            found = metric(labels).labels(*key)
+            self._series[(metric.__name__, key)] = found
         return found
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -76,14 +62,14 @@ class RequestMetrics(PrometheusMiddleware):
                 span[1] = time.perf_counter() - started
             await send(message)
 
-        progress = self._labelled("progress", (method, path, 200, app_name))
+        progress = self._labelled(self.requests_in_progress, (method, path, 200, app_name))
         progress.inc()
         try:
             await self.app(scope, receive, timed_send)
         except BaseException as error:
             # the problem this error becomes is answered outside this middleware: count it
             # under that status, not as the 200 nothing was sent for yet
-            span[0] = _status_of(error)
+            span[0] = answered_status(error)
             span[1] = time.perf_counter() - started
             raise
         finally:
@@ -91,6 +77,6 @@ class RequestMetrics(PrometheusMiddleware):
             status = int(span[0])
             key = (method, path, status, app_name)
             if status >= 500:
-                self._labelled("errors", key).inc()
-            self._labelled("count", key).inc()
-            self._labelled("time", key).observe(span[1])
+                self._labelled(self.requests_error_count, key).inc()
+            self._labelled(self.request_count, key).inc()
+            self._labelled(self.request_time, key).observe(span[1])
