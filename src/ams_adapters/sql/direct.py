@@ -19,14 +19,13 @@ import dataclasses
 import threading
 import weakref
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, Protocol
 
-from sqlalchemy.engine import Connection, Engine
+from sqlalchemy.engine import Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
 
-from ams_adapters.sql.errors import translate_driver_error
 from ams_core.domain import AmsError
 
 #: what runs directly: a SELECT, or an INSERT/UPDATE/DELETE with RETURNING
@@ -37,38 +36,30 @@ DirectStatement = Select[Any] | UpdateBase
 SET_SCOPE = "SELECT set_config('app.institution_id', %s, true), set_config('app.scope', %s, true)"
 
 
-def driver_connection(conn: Connection) -> Any:
-    """The psycopg connection under a SQLAlchemy one."""
-    return conn.connection.driver_connection
+class DriverSide(Protocol):
+    """What a direct statement needs of the transaction it runs in."""
+
+    def driver(self) -> Any:
+        """The psycopg connection the transaction holds."""
+
+    def announce(self, cursor: Any, sql: str, parameters: Any) -> None:
+        """Tell the engine's ``before_cursor_execute`` listeners about a statement."""
+
+    def driver_failed(self, error: Exception, statement: str, kind: str) -> AmsError:
+        """The core error for a failed statement (a broken connection is invalidated)."""
 
 
-def announce(conn: Connection, cursor: Any, sql: str, parameters: Any) -> None:
-    """Tell the engine's ``before_cursor_execute`` listeners (statement spies, tracing)
-    about a statement sent on the driver connection, as SQLAlchemy does for its own."""
-    if conn._has_events or conn.engine._has_events:
-        conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
-
-
-def driver_failed(conn: Connection, error: Exception, statement: str, kind: str) -> AmsError:
-    """The core error for a statement sent on the driver connection; a connection the
-    failure broke is invalidated, as SQLAlchemy does on a disconnect it sees."""
-    raw = driver_connection(conn)
-    if raw.closed or raw.broken:
-        conn.invalidate()
-    return translate_driver_error(error, statement, kind)
-
-
-def begin_with_scope(conn: Connection, scope: tuple[str, str]) -> None:
+def begin_with_scope(side: DriverSide, scope: tuple[str, str]) -> None:
     """``BEGIN`` and the scope (institution, scope name) in one round trip (pipeline)."""
-    raw = driver_connection(conn)
+    raw = side.driver()
     try:
         with raw.cursor() as cursor, raw.pipeline():
-            announce(conn, cursor, "BEGIN", ())
+            side.announce(cursor, "BEGIN", ())
             cursor.execute("BEGIN")
-            announce(conn, cursor, SET_SCOPE, scope)
+            side.announce(cursor, SET_SCOPE, scope)
             cursor.execute(SET_SCOPE, scope, prepare=True)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-        raise driver_failed(conn, error, SET_SCOPE, "scope") from None
+        raise side.driver_failed(error, SET_SCOPE, "scope") from None
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -154,7 +145,7 @@ def direct_read_of(statement: DirectStatement, engine: Engine) -> DirectRead | N
 
 
 def run_directly(
-    conn: Connection,
+    side: DriverSide,
     direct: DirectRead,
     scope: tuple[str, str],
     parameters: Mapping[str, Any] | None,
@@ -169,14 +160,14 @@ def run_directly(
     ``begin`` (the first write, one that returns rows), ``BEGIN`` goes first and the
     transaction stays open.
     """
-    raw = driver_connection(conn)
+    raw = side.driver()
     try:
         with raw.cursor() as scoping, raw.cursor() as running:
             values = direct.parameters(parameters)
             if begin:
-                announce(conn, scoping, "BEGIN", ())
-            announce(conn, scoping, SET_SCOPE, scope)
-            announce(conn, running, direct.sql, values)
+                side.announce(scoping, "BEGIN", ())
+            side.announce(scoping, SET_SCOPE, scope)
+            side.announce(running, direct.sql, values)
             with raw.pipeline():
                 if begin:
                     scoping.execute("BEGIN")
@@ -184,7 +175,7 @@ def run_directly(
                 running.execute(direct.sql, values, prepare=True)
             rows = running.fetchall()
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-        raise driver_failed(conn, error, direct.sql, kind) from None
+        raise side.driver_failed(error, direct.sql, kind) from None
     return direct.result(rows)
 
 
@@ -192,10 +183,8 @@ __all__ = [
     "SET_SCOPE",
     "DirectRead",
     "DirectStatement",
-    "announce",
+    "DriverSide",
     "begin_with_scope",
     "direct_read_of",
-    "driver_connection",
-    "driver_failed",
     "run_directly",
 ]

@@ -16,21 +16,20 @@ from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self, TypeGuard
 
+from psycopg.pq import TransactionStatus
 from sqlalchemy import exc as sa_exc
 from sqlalchemy.engine import Connection, Engine, RootTransaction
+from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.sql import Executable, Select
 from sqlalchemy.sql.dml import UpdateBase
 
 from ams_adapters.scope import NO_TRANSACTION, ScopedTransaction
 from ams_adapters.sql.cache import ReferenceCache
-from ams_adapters.sql.direct import (
-    begin_with_scope,
-    direct_read_of,
-    driver_connection,
-    run_directly,
-)
-from ams_adapters.sql.errors import translate
-from ams_core.domain import InstitutionId, PermissionDeniedError
+from ams_adapters.sql.direct import begin_with_scope, direct_read_of, run_directly
+from ams_adapters.sql.errors import translate, translate_driver_error
+from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
+
+_IDLE = TransactionStatus.IDLE
 
 _CACHES: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
@@ -53,6 +52,12 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
     ``set_config(..., true)``, which the row-level security policies read. Repositories
     also filter by institution themselves, so SQLite (no RLS) is isolated the same way.
 
+    On PostgreSQL the transaction holds the pool's connection itself and ends it through
+    psycopg: a unit of work whose statements all run directly (:mod:`.direct`) — a
+    check-in — never builds SQLAlchemy's connection and transaction objects around them;
+    the first statement that needs SQLAlchemy builds its connection over the same pooled
+    one (:meth:`connection`). On SQLite SQLAlchemy runs the transaction throughout.
+
     The scope (``for_institution``/``for_platform``, ``tenant()``, ``is_platform()``) is
     the adapters' shared :class:`~ams_adapters.scope.ScopedTransaction`.
     """
@@ -66,28 +71,46 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         #: whether this transaction has sent a write
         self.written = False
         self._init_scope()
+        #: PostgreSQL: the pool's connection, and psycopg's under it
+        self._pooled: PoolProxiedConnection | None = None
+        self._driver: Any = None
+        #: SQLAlchemy's connection: on SQLite from the start, on PostgreSQL when first needed
         self._conn: Connection | None = None
+        #: SQLite: SQLAlchemy's transaction (PostgreSQL's is ended through psycopg)
         self._tx: RootTransaction | None = None
         #: on PostgreSQL: BEGIN and the scope are still to be sent
         self._scope_pending = False
 
     # -- scope and transaction ------------------------------------------------------------
     def _in_transaction(self) -> bool:
-        return self._conn is not None
+        return self._pooled is not None or self._conn is not None
 
     def __enter__(self) -> Self:
         self._require_scope_chosen()
         self._require_idle()
         try:
-            self._conn = self.engine.connect()
             if self.is_postgres:
-                # reads before the first write run in one round trip each, scope included
-                # (see execute); the unit of work sends BEGIN itself when it first needs one
-                driver_connection(self._conn).autocommit = True
+                pooled = self.engine.raw_connection()
+                driver: Any = pooled.driver_connection
+                try:
+                    # reads before the first write run in one round trip each, scope
+                    # included (see execute); BEGIN is sent when first needed
+                    driver.autocommit = True
+                except Exception:
+                    pooled.invalidate()
+                    pooled.close()
+                    raise
+                self._pooled, self._driver = pooled, driver
+            else:
+                self._conn = self.engine.connect()
+                self._tx = self._conn.begin()
         except sa_exc.SQLAlchemyError as error:
             self._end_scope()
             raise translate(error) from None
-        self._begin()
+        except Exception as error:  # noqa: BLE001 - the pool passes on psycopg's own errors
+            self._end_scope()
+            raise translate_driver_error(error, "connect", "connection") from None
+        self._fresh()
         return self
 
     def __exit__(
@@ -96,14 +119,15 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        if self.is_postgres:
+            self._exit_postgres(ok=exc_type is None)
+            return
         conn, tx = self._conn, self._tx
         self._conn = self._tx = None
         self._end_scope()
         try:
             if tx is not None and tx.is_active:
                 if exc_type is None and not self.written:
-                    # nothing to undo: ending a read-only transaction with COMMIT keeps
-                    # psycopg's prepared statements, which a ROLLBACK throws away
                     tx.commit()
                 else:
                     tx.rollback()
@@ -111,35 +135,69 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             pass  # the connection is gone; closing it below returns it to the pool as invalid
         finally:
             if conn is not None:
-                self._release(conn)
+                conn.close()
 
-    def _release(self, conn: Connection) -> None:
-        if self.is_postgres and not conn.invalidated:
+    def _exit_postgres(self, *, ok: bool) -> None:
+        pooled, driver, conn = self._pooled, self._driver, self._conn
+        self._pooled = self._driver = self._conn = None
+        self._end_scope()
+        if pooled is None:
+            return
+        try:
+            if driver.pgconn.transaction_status != _IDLE:
+                if ok and not self.written:
+                    # nothing to undo: ending a read-only transaction with COMMIT keeps
+                    # psycopg's prepared statements, which a ROLLBACK throws away
+                    driver.commit()
+                else:
+                    driver.rollback()
+        except Exception:  # noqa: BLE001, S110 - the connection is gone; invalidated below
+            pass
+        if pooled.is_valid:
             try:
-                driver_connection(conn).autocommit = False
+                driver.autocommit = False
             except Exception:  # noqa: BLE001 - psycopg refuses while a transaction is open
-                conn.invalidate()  # never hand the pool a connection in an unknown state
-        conn.close()
+                pooled.invalidate()  # never hand the pool a connection in an unknown state
+        # closing SQLAlchemy's connection, where one was made, returns the pooled one
+        (pooled if conn is None else conn).close()
 
     def commit(self) -> None:
-        tx = self._active_tx()
-        try:
-            tx.commit()
-        except sa_exc.SQLAlchemyError as error:
-            raise translate(error) from None
-        self._begin()
+        if self.is_postgres:
+            self._end_on_driver(commit=True)
+        else:
+            try:
+                self._active_tx().commit()
+            except sa_exc.SQLAlchemyError as error:
+                raise translate(error) from None
+            self._tx = self._require_conn().begin()
+        self._fresh()
 
     def rollback(self) -> None:
-        tx = self._active_tx()
-        try:
-            tx.rollback()
-        except sa_exc.SQLAlchemyError as error:
-            raise translate(error) from None
-        self._begin()
+        if self.is_postgres:
+            self._end_on_driver(commit=False)
+        else:
+            try:
+                self._active_tx().rollback()
+            except sa_exc.SQLAlchemyError as error:
+                raise translate(error) from None
+            self._tx = self._require_conn().begin()
+        self._fresh()
 
-    def _begin(self) -> None:
-        assert self._conn is not None  # noqa: S101 - only called inside a with block
-        self._tx = self._conn.begin()
+    def _end_on_driver(self, *, commit: bool) -> None:
+        driver = self._driver
+        if driver is None:
+            raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
+        try:
+            if commit:
+                driver.commit()
+            else:
+                driver.rollback()
+        except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+            raise self.driver_failed(error, "COMMIT" if commit else "ROLLBACK", "row") from None
+
+    def _fresh(self) -> None:
+        """A new transaction begins: on PostgreSQL, BEGIN and the scope wait for the first
+        statement that needs them."""
         self._scope_pending = self.is_postgres
         self.written = False
 
@@ -147,6 +205,36 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         if self._tx is None:
             raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
         return self._tx
+
+    def _require_conn(self) -> Connection:
+        """SQLAlchemy's connection (on PostgreSQL made over the pooled one on first use)."""
+        if self._conn is None:
+            if self._pooled is None:
+                raise RuntimeError(NO_TRANSACTION)
+            self._conn = Connection(self.engine, connection=self._pooled)
+        return self._conn
+
+    # -- what the direct statements need (direct.DriverSide) ------------------------------
+    def driver(self) -> Any:
+        """The psycopg connection of the open transaction (PostgreSQL)."""
+        if self._driver is None:
+            raise RuntimeError(NO_TRANSACTION)
+        return self._driver
+
+    def announce(self, cursor: Any, sql: str, parameters: Any) -> None:
+        """Tell the engine's ``before_cursor_execute`` listeners (statement spies, tracing)
+        about a statement sent on the driver connection, as SQLAlchemy does for its own."""
+        if self.engine._has_events:
+            conn = self._require_conn()
+            conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
+
+    def driver_failed(self, error: Exception, statement: str, kind: str) -> AmsError:
+        """The core error for a statement sent on the driver connection; a connection the
+        failure broke is invalidated, as SQLAlchemy does on a disconnect it sees."""
+        driver, pooled = self._driver, self._pooled
+        if pooled is not None and (driver.closed or driver.broken):
+            pooled.invalidate()
+        return translate_driver_error(error, statement, kind)
 
     # -- used by the repositories -----------------------------------------------------------
     @contextlib.contextmanager
@@ -168,13 +256,12 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             raise translate(error) from None
 
     def connection(self) -> Connection:
-        """The open connection, with the scope set on PostgreSQL."""
-        if self._conn is None:
-            raise RuntimeError(NO_TRANSACTION)
+        """SQLAlchemy's connection, with BEGIN and the scope sent on PostgreSQL."""
+        conn = self._require_conn()
         if self._scope_pending:
             self._scope_pending = False
-            begin_with_scope(self._conn, self._scope_values())
-        return self._conn
+            begin_with_scope(self, self._scope_values())
+        return conn
 
     def _scope_values(self) -> tuple[str, str]:
         """(institution, scope name) for ``set_config``; only inside a transaction."""
@@ -192,21 +279,21 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         ``kind`` is the noun the error messages use for the row."""
         if not isinstance(statement, Select):
             self.written = True
-        if not self._scope_pending or not (parameters is None or isinstance(parameters, Mapping)):
+        if not self._scope_pending or not (
+            parameters is None or type(parameters) is dict or isinstance(parameters, Mapping)
+        ):
             return self._run(self.connection(), statement, parameters, kind)
         if isinstance(statement, Select):
             direct = direct_read_of(statement, self.engine)
             if direct is not None:
-                assert self._conn is not None  # noqa: S101 - only called inside a with block
                 scope = self._scope_values()
-                return run_directly(self._conn, direct, scope, parameters, kind, begin=False)
+                return run_directly(self, direct, scope, parameters, kind, begin=False)
         elif _returns_rows(statement):
             direct = direct_read_of(statement, self.engine)
             if direct is not None:  # BEGIN, the scope and the write in one round trip
-                assert self._conn is not None  # noqa: S101 - only called inside a with block
                 self._scope_pending = False
                 scope = self._scope_values()
-                return run_directly(self._conn, direct, scope, parameters, kind, begin=True)
+                return run_directly(self, direct, scope, parameters, kind, begin=True)
         return self._run(self.connection(), statement, parameters, kind)
 
     @staticmethod

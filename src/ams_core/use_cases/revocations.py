@@ -31,6 +31,12 @@ class RevocationCache:
     Platform operators' tokens belong to no institution: their revocations are kept under
     the institution ``None`` and reloaded the same way, from ``operator_sign_ins`` in the
     platform scope.
+
+    One reload per institution runs at a time: while it runs, other callers answer from
+    the list loaded before (stale by the reload's own duration at most) instead of each
+    reading the store, which under load every few seconds took a pooled connection per
+    waiting request and opened new ones. Callers with no list yet (a process's first
+    requests) wait for that one read.
     """
 
     def __init__(
@@ -48,6 +54,9 @@ class RevocationCache:
         self._lock = threading.Lock()
         self._revoked: dict[InstitutionId | None, frozenset[SignInId]] = {}
         self._loaded_at: dict[InstitutionId | None, datetime] = {}
+        #: institutions whose list is being read right now, and the end of such a read
+        self._reloading: set[InstitutionId | None] = set()
+        self._read_done = threading.Condition(self._lock)
 
     def is_revoked(
         self,
@@ -61,15 +70,40 @@ class RevocationCache:
         operator's token.
         """
         now = self._clock.now()
-        if reload and self._is_stale(institution_id, now):
-            self._reload(institution_id, now)
+        if reload and self._is_stale(institution_id, now) and self._claim_reload(institution_id):
+            try:
+                self._reload(institution_id, now)
+            finally:
+                with self._read_done:
+                    self._reloading.discard(institution_id)
+                    self._read_done.notify_all()
         return sign_in_id in self._revoked.get(institution_id, frozenset())
 
     def is_current(self, institution_id: InstitutionId | None) -> bool:
         """Whether :meth:`is_revoked` would answer for this institution without reading
-        the store (an async caller runs it in a worker thread otherwise).
+        the store (an async caller runs it in a worker thread otherwise): the list is
+        fresh, or another caller is reading it again meanwhile.
         """
-        return not self._is_stale(institution_id, self._clock.now())
+        if not self._is_stale(institution_id, self._clock.now()):
+            return True
+        return institution_id in self._reloading and institution_id in self._loaded_at
+
+    def _claim_reload(self, institution_id: InstitutionId | None) -> bool:
+        """Whether this caller reads the list again: no one else is. While another caller
+        reads it, a list loaded before answers; with none loaded yet, this caller waits
+        for that read (and reads itself only if it failed).
+        """
+        with self._read_done:
+            while institution_id in self._reloading:
+                if institution_id in self._loaded_at:
+                    return False
+                self._read_done.wait()
+            if institution_id in self._loaded_at and not self._is_stale(
+                institution_id, self._clock.now()
+            ):
+                return False  # read meanwhile by the caller this one waited for
+            self._reloading.add(institution_id)
+            return True
 
     def _is_stale(self, institution_id: InstitutionId | None, now: datetime) -> bool:
         loaded = self._loaded_at.get(institution_id)
