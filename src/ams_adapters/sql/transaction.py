@@ -162,38 +162,31 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         (pooled if conn is None else conn).close()
 
     def commit(self) -> None:
-        if self.is_postgres:
-            self._end_on_driver(commit=True)
-        else:
-            try:
-                self._active_tx().commit()
-            except sa_exc.SQLAlchemyError as error:
-                raise translate(error) from None
-            self._tx = self._require_conn().begin()
-        self._fresh()
+        self._end(commit=True)
 
     def rollback(self) -> None:
+        self._end(commit=False)
+
+    def _end(self, *, commit: bool) -> None:
+        """COMMIT or ROLLBACK; the next transaction begins at once (on PostgreSQL its BEGIN
+        waits for the first statement that needs it)."""
         if self.is_postgres:
-            self._end_on_driver(commit=False)
-        else:
+            driver = self._driver
+            if driver is None:
+                raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
             try:
-                self._active_tx().rollback()
+                driver.commit() if commit else driver.rollback()
+            except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+                command = "COMMIT" if commit else "ROLLBACK"
+                raise self.driver_failed(error, command, "row") from None
+        else:
+            tx = self._active_tx()
+            try:
+                tx.commit() if commit else tx.rollback()
             except sa_exc.SQLAlchemyError as error:
                 raise translate(error) from None
             self._tx = self._require_conn().begin()
         self._fresh()
-
-    def _end_on_driver(self, *, commit: bool) -> None:
-        driver = self._driver
-        if driver is None:
-            raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
-        try:
-            if commit:
-                driver.commit()
-            else:
-                driver.rollback()
-        except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-            raise self.driver_failed(error, "COMMIT" if commit else "ROLLBACK", "row") from None
 
     def _fresh(self) -> None:
         """A new transaction begins: on PostgreSQL, BEGIN and the scope wait for the first
