@@ -124,8 +124,13 @@ class JoinedEntity:
         return [c.label(self.prefix + c.name) for c in columns]
 
     @functools.cached_property
-    def _names(self) -> tuple[tuple[str, str], ...]:
-        return tuple((c.name, self.prefix + c.name) for c in self.table.c)
+    def _names(self) -> tuple[str, ...]:
+        return tuple(c.name for c in self.table.c)
+
+    @functools.cached_property
+    def _labelled(self) -> Callable[[Any], tuple[Any, ...]]:
+        # one C-level lookup of every label instead of one Python-level lookup each
+        return operator.itemgetter(*(self.prefix + c.name for c in self.table.c))
 
     def entity(self, row: Any) -> Any:
         """The part's entity in ``row``, or None where the join found none."""
@@ -133,7 +138,7 @@ class JoinedEntity:
             return None
         if not self.prefix:
             return self.from_row(row)
-        return self.from_row({name: row[label] for name, label in self._names})
+        return self.from_row(dict(zip(self._names, self._labelled(row), strict=True)))
 
 
 class SqlRepository:
