@@ -157,19 +157,17 @@ class GetFacultyDashboard:
         with self._uow.for_institution(tenant_of(actor)) as uow:
             institution = uow.institutions.get(tenant_of(actor))
             uow.faculty.get(faculty_id)
-            assignments = sorted(
-                uow.assignments.list(faculty_id=faculty_id),
-                key=lambda a: (a.section_id, a.subject_code, a.id),
-            )
             local = local_now(institution, self._clock.now())
-            summaries = uow.sessions.assignment_summaries(
-                [a.id for a in assignments], local.date(), local.time().replace(tzinfo=None)
+            taught = sorted(
+                uow.sessions.teacher_summaries(
+                    faculty_id, local.date(), local.time().replace(tzinfo=None)
+                ),
+                key=lambda pair: (pair[0].section_id, pair[0].subject_code, pair[0].id),
             )
-            subjects = uow.subjects.find_many({a.subject_code for a in assignments})
+            subjects = uow.subjects.find_many({a.subject_code for a, _ in taught})
         classes = []
-        for a in assignments:
-            summary = summaries.get(a.id)
-            last = summary.last_completed if summary else None
+        for a, summary in taught:
+            last = summary.last_completed
             classes.append(
                 DashboardClass(
                     assignment_id=a.id,
@@ -178,11 +176,11 @@ class GetFacultyDashboard:
                     subject_name=subjects[a.subject_code].name
                     if a.subject_code in subjects
                     else "",
-                    sessions_held=summary.held if summary else 0,
-                    average_percent=summary.average_percent if summary else None,
+                    sessions_held=summary.held,
+                    average_percent=summary.average_percent,
                     last_topic=last.topic if last else None,
                     last_held_on=last.date if last else None,
-                    next_session=summary.next_session if summary else None,
+                    next_session=summary.next_session,
                 )
             )
         return FacultyDashboard(faculty_id, tuple(classes))

@@ -22,6 +22,7 @@ from ams_core.domain import (
     StatusTally,
     StudentId,
     SubjectCode,
+    TeachingAssignment,
 )
 from ams_core.ports import SessionRepository, StudentClasses, TeacherBooking
 
@@ -187,3 +188,13 @@ class InMemorySessionRepository(KeyedRepository[SessionId, ClassSession], Sessio
                     upcoming = s
             result[assignment_id] = AssignmentSummary(held, tally, last, upcoming)
         return result
+
+    def teacher_summaries(
+        self, faculty_id: FacultyId, today: date, now: time
+    ) -> Sequence[tuple[TeachingAssignment, AssignmentSummary]]:
+        taught = sorted(
+            (a for a in self._data.assignments.values() if a.faculty_id == faculty_id),
+            key=lambda a: a.id,
+        )
+        summaries = self.assignment_summaries([a.id for a in taught], today, now)
+        return [(a, summaries[a.id]) for a in taught]

@@ -34,6 +34,7 @@ from ams_adapters.sql.repositories._base import (
     one_of,
     prebuilt,
 )
+from ams_adapters.sql.repositories.teaching import SqlAssignmentRepository
 from ams_core.domain import (
     AssignmentId,
     AssignmentSummary,
@@ -49,6 +50,7 @@ from ams_core.domain import (
     StatusTally,
     StudentId,
     SubjectCode,
+    TeachingAssignment,
 )
 from ams_core.ports import SessionRepository, StudentClasses, TeacherBooking
 
@@ -79,6 +81,9 @@ JOINED_STUDENT = JoinedEntity("st_", t.students, "id", m.student_from)
 JOINED_MARK = JoinedEntity("m_", t.marks, "session_id", m.mark_from)
 _JOINED_LAST_COMPLETED = JoinedEntity("l_", t.sessions, "id", m.session_from)
 _JOINED_NEXT_UPCOMING = JoinedEntity("n_", t.sessions, "id", m.session_from)
+_JOINED_ASSIGNMENT = JoinedEntity("as_", t.assignments, "id", m.assignment_from)
+#: the summary of an assignment that has no sessions yet
+_NOTHING_HELD = AssignmentSummary(0, StatusTally(), None, None)
 
 
 class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], SessionRepository):
@@ -282,16 +287,41 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
             for key, summary in result.items()
         }
 
+    def teacher_summaries(
+        self, faculty_id: FacultyId, today: date, now: time
+    ) -> Sequence[tuple[TeachingAssignment, AssignmentSummary]]:
+        if not self._transaction.is_postgres:
+            taught = SqlAssignmentRepository(self._transaction).list(faculty_id=faculty_id)
+            summaries = self.assignment_summaries([a.id for a in taught], today, now)
+            return [(a, summaries.get(a.id) or _NOTHING_HELD) for a in taught]
+        stmt = prebuilt(("class_sessions", "teacher summaries"), _teacher_summaries_pg)
+        params = {"iid": self._institution_id(), "faculty": faculty_id, "today": today, "now": now}
+        return [
+            (
+                _JOINED_ASSIGNMENT.entity(row),
+                AssignmentSummary(
+                    held=int(row["a_held"] or 0),
+                    tally=_summed_tally(row),
+                    last_completed=_JOINED_LAST_COMPLETED.entity(row),
+                    next_session=_JOINED_NEXT_UPCOMING.entity(row),
+                ),
+            )
+            for row in self._transaction.execute(stmt, params).mappings().all()
+        ]
+
 
 def _summed_tally(row: Any) -> StatusTally:
+    """The summed tally of a totals row (zero where the assignment had no sessions)."""
     return StatusTally(
-        int(row["a_present"]), int(row["a_late"]), int(row["a_absent"]), int(row["a_excused"])
+        *(int(row[name] or 0) for name in ("a_present", "a_late", "a_absent", "a_excused"))
     )
 
 
-def _summary_totals(dialect: str) -> Any:
-    """Per assignment: completed sessions and their summed tallies (index-only scan)."""
+def _summary_totals(dialect: str, of: ColumnElement[bool] | None = None) -> Any:
+    """Per assignment (those ``of`` picks, by default the ``ids`` parameter's): completed
+    sessions and their summed tallies (index-only scan)."""
     done = SESSIONS.status == COMPLETED
+    picked = one_of(SESSIONS.assignment_id, dialect) if of is None else of
 
     def summed(column: str) -> Any:
         return func.sum(case((done, SESSIONS[column]), else_=0))
@@ -305,22 +335,21 @@ def _summary_totals(dialect: str) -> Any:
             summed("tally_absent").label("a_absent"),
             summed("tally_excused").label("a_excused"),
         )
-        .where(SESSIONS.institution_id == INSTITUTION_ID, one_of(SESSIONS.assignment_id, dialect))
+        .where(SESSIONS.institution_id == INSTITUTION_ID, picked)
         .group_by(SESSIONS.assignment_id)
     )
 
 
-def _summaries_pg() -> Any:
-    """PostgreSQL: the totals, and for each assignment its last completed and next upcoming
-    session as ``LATERAL … LIMIT 1`` walks of the (institution, assignment, day) index —
-    no ranking of every session the assignment ever had."""
-    totals = _summary_totals("postgresql").subquery("totals")
+def _last_and_next(assignment_id: Any) -> tuple[Any, Any]:
+    """The last completed and the next upcoming session of the assignment ``assignment_id``
+    names, as ``LATERAL … LIMIT 1`` walks of the (institution, assignment, day) index — no
+    ranking of every session the assignment ever had."""
     last_s, next_s = t.sessions.alias("last_s"), t.sessions.alias("next_s")
     last = (
         select(last_s)
         .where(
             last_s.c.institution_id == INSTITUTION_ID,
-            last_s.c.assignment_id == totals.c.a_id,
+            last_s.c.assignment_id == assignment_id,
             last_s.c.status == COMPLETED,
         )
         .order_by(last_s.c.day.desc(), last_s.c.start_time.desc(), last_s.c.id.desc())
@@ -331,16 +360,49 @@ def _summaries_pg() -> Any:
         select(next_s)
         .where(
             next_s.c.institution_id == INSTITUTION_ID,
-            next_s.c.assignment_id == totals.c.a_id,
+            next_s.c.assignment_id == assignment_id,
             _starts_from_now(next_s),
         )
         .order_by(next_s.c.day, next_s.c.start_time, next_s.c.id)
         .limit(1)
         .lateral("upcoming")
     )
+    return last, upcoming
+
+
+def _summaries_pg() -> Any:
+    """PostgreSQL: the totals, and for each assignment its last and next session."""
+    totals = _summary_totals("postgresql").subquery("totals")
+    last, upcoming = _last_and_next(totals.c.a_id)
     columns = _JOINED_LAST_COMPLETED.columns(last) + _JOINED_NEXT_UPCOMING.columns(upcoming)
     joined = totals.outerjoin(last, true()).outerjoin(upcoming, true())
     return select(totals, *columns).select_from(joined)
+
+
+def _teacher_summaries_pg() -> Any:
+    """PostgreSQL: a teacher's assignments, each with its totals and its last and next
+    session, in one statement (an assignment without sessions has NULL totals)."""
+    assignments = t.assignments.c
+    taught = and_(
+        assignments.institution_id == INSTITUTION_ID,
+        assignments.faculty_id == bindparam("faculty", type_=String()),
+    )
+    totals = _summary_totals(
+        "postgresql", SESSIONS.assignment_id.in_(select(assignments.id).where(taught))
+    ).subquery("totals")
+    last, upcoming = _last_and_next(assignments.id)
+    columns = [
+        *_JOINED_ASSIGNMENT.columns(),
+        *(totals.c[name] for name in ("a_held", "a_present", "a_late", "a_absent", "a_excused")),
+        *_JOINED_LAST_COMPLETED.columns(last),
+        *_JOINED_NEXT_UPCOMING.columns(upcoming),
+    ]
+    joined = (
+        t.assignments.outerjoin(totals, totals.c.a_id == assignments.id)
+        .outerjoin(last, true())
+        .outerjoin(upcoming, true())
+    )
+    return select(*columns).select_from(joined).where(taught).order_by(assignments.id)
 
 
 def _assignment_summaries(dialect: str) -> Any:

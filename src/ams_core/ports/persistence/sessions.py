@@ -25,6 +25,7 @@ from ams_core.domain.ids import (
 from ams_core.domain.people import Student
 from ams_core.domain.reports import AssignmentSummary, SessionCounts
 from ams_core.domain.sessions import ClassSession
+from ams_core.domain.teaching import TeachingAssignment
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,4 +121,13 @@ class SessionRepository(Protocol):
     ) -> Mapping[AssignmentId, AssignmentSummary]:
         """Per assignment: completed count, summed tally, last completed and next upcoming
         (scheduled or open, starting at or after ``today``/``now``) session.
+        """
+
+    @abstractmethod
+    def teacher_summaries(
+        self, faculty_id: FacultyId, today: date, now: time
+    ) -> Sequence[tuple[TeachingAssignment, AssignmentSummary]]:
+        """Every teaching assignment of ``faculty_id``, in id order, with its summary as
+        :meth:`assignment_summaries` gives it (nothing held, an empty tally and no sessions
+        for an assignment without any) — one read where the store allows it.
         """

@@ -368,6 +368,9 @@ def _tenant_view(uow: UnitOfWork, college: SmallCollege) -> dict[str, object]:
         "summaries": dict(
             uow.sessions.assignment_summaries([a.id for a in assignments], MONDAY, time(0))
         ),
+        "teacher summaries": {
+            f.id: list(uow.sessions.teacher_summaries(f.id, MONDAY, time(0))) for f in faculty
+        },
         "marks": list(uow.marks.list_for_sessions(session_ids)),
         "tallies": dict(uow.marks.tallies(EVERYTHING)),
         "audit": {i: list(uow.audit.list_for_session(i)) for i in session_ids},

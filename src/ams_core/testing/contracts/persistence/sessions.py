@@ -12,6 +12,7 @@ from ams_core.domain import (
     AttendanceStatus,
     ClassSession,
     DateRange,
+    FacultyId,
     NotFoundError,
     SectionId,
     SessionCounts,
@@ -265,6 +266,35 @@ class SessionContract(ContractHelpers):
                 )
                 == {}
             )
+
+    def test_teacher_summaries_give_each_assignment_of_the_teacher_with_its_summary(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        completed, scheduled = SessionStatus.COMPLETED, SessionStatus.SCHEDULED
+        today, now = _day(2), time(10)
+        tally = StatusTally(3, 1, 1, 0)
+        sessions = [
+            _session(c, "M1", c.bob_ma_a, MONDAY, status=completed, tally=tally, topic="one"),
+            _session(c, "M-NEXT", c.bob_ma_a, _day(3), time(8), status=scheduled),
+            _session(c, "C1", c.alice_cs_a, MONDAY, status=completed, tally=StatusTally(9)),
+        ]
+        with uow_factory().for_institution(c.id) as uow:
+            uow.sessions.add_many(sessions)
+            uow.commit()
+        bob = c.bob_ma_a.faculty_id
+        assert c.bob_cs_b.faculty_id == bob != c.alice_cs_a.faculty_id
+        with uow_factory().for_institution(c.id) as uow:
+            taught = uow.sessions.teacher_summaries(bob, today, now)
+            summaries = uow.sessions.assignment_summaries([c.bob_ma_a.id], today, now)
+            nobody = uow.sessions.teacher_summaries(FacultyId("NOBODY"), today, now)
+
+        assert [a for a, _ in taught] == sorted([c.bob_ma_a, c.bob_cs_b], key=lambda a: a.id)
+        by_assignment = {a.id: summary for a, summary in taught}
+        assert by_assignment[c.bob_ma_a.id] == summaries[c.bob_ma_a.id]
+        assert by_assignment[c.bob_ma_a.id] == AssignmentSummary(1, tally, sessions[0], sessions[1])
+        assert by_assignment[c.bob_cs_b.id] == AssignmentSummary(0, StatusTally(), None, None)
+        assert list(nobody) == []
 
     def test_assignment_summaries_sum_completed_sessions_and_find_the_next_one(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
