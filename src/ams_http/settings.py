@@ -51,9 +51,10 @@ class HttpSettings:
         max_header_count: most headers in one request ``ams serve`` reads (431 above).
         queue_limit: requests one ``ams serve`` process holds at once, running or waiting
             for its event loop; one more is answered ``503`` (``overloaded``) with
-            ``Retry-After`` at once (ADR 0020). The wait in the socket before a head is read
-            is not seen by ``queue_wait_ms``; a process runs one request at a time, so
-            this limit is what bounds it.
+            ``Retry-After`` at once (ADR 0020). It also bounds the wait in the socket before
+            a head is read, which ``queue_wait_ms`` does not see; lower, it would shed the
+            burst of a class checking in at once, which one process drains in well under
+            ``queue_wait_ms``.
         queue_wait_ms: longest a request may wait for its process's event loop; one that
             waited longer is answered ``503`` (``overloaded``) instead of run, since its
             client has most likely given up or will retry (ADR 0020).
@@ -78,7 +79,7 @@ class HttpSettings:
     worker_threads: int = 10
     max_header_bytes: int = 16 * 1024
     max_header_count: int = 100
-    queue_limit: int = 32
+    queue_limit: int = 64
     queue_wait_ms: int = 250
 
     def __post_init__(self) -> None:
