@@ -30,6 +30,7 @@ from ams_adapters.sql.errors import translate, translate_driver_error
 from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
 
 _IDLE = TransactionStatus.IDLE
+_COMMIT_OUTSIDE = "use the unit of work inside `with uow.for_institution(...)`"
 
 _CACHES: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
 _CACHES_LOCK = threading.Lock()
@@ -173,7 +174,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         if self.is_postgres:
             driver = self._driver
             if driver is None:
-                raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
+                raise RuntimeError(_COMMIT_OUTSIDE)
             try:
                 driver.commit() if commit else driver.rollback()
             except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
@@ -196,7 +197,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
 
     def _active_tx(self) -> RootTransaction:
         if self._tx is None:
-            raise RuntimeError("use the unit of work inside `with uow.for_institution(...)`")
+            raise RuntimeError(_COMMIT_OUTSIDE)
         return self._tx
 
     def _require_conn(self) -> Connection:

@@ -254,12 +254,7 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
         if self._transaction.is_postgres:
             stmt = prebuilt(("class_sessions", "assignment summaries", "lateral"), _summaries_pg)
             return {
-                AssignmentId(row["a_id"]): AssignmentSummary(
-                    held=int(row["a_held"]),
-                    tally=_summed_tally(row),
-                    last_completed=_JOINED_LAST_COMPLETED.entity(row),
-                    next_session=_JOINED_NEXT_UPCOMING.entity(row),
-                )
+                AssignmentId(row["a_id"]): _summary_of(row)
                 for row in self._transaction.execute(stmt, params).mappings().all()
             }
         stmt = prebuilt(
@@ -297,17 +292,20 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
         stmt = prebuilt(("class_sessions", "teacher summaries"), _teacher_summaries_pg)
         params = {"iid": self._institution_id(), "faculty": faculty_id, "today": today, "now": now}
         return [
-            (
-                _JOINED_ASSIGNMENT.entity(row),
-                AssignmentSummary(
-                    held=int(row["a_held"] or 0),
-                    tally=_summed_tally(row),
-                    last_completed=_JOINED_LAST_COMPLETED.entity(row),
-                    next_session=_JOINED_NEXT_UPCOMING.entity(row),
-                ),
-            )
+            (_JOINED_ASSIGNMENT.entity(row), _summary_of(row))
             for row in self._transaction.execute(stmt, params).mappings().all()
         ]
+
+
+def _summary_of(row: Any) -> AssignmentSummary:
+    """An assignment's summary from a row of totals joined with its last and next session
+    (NULL totals: nothing held)."""
+    return AssignmentSummary(
+        held=int(row["a_held"] or 0),
+        tally=_summed_tally(row),
+        last_completed=_JOINED_LAST_COMPLETED.entity(row),
+        next_session=_JOINED_NEXT_UPCOMING.entity(row),
+    )
 
 
 def _summed_tally(row: Any) -> StatusTally:
