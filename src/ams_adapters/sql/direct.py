@@ -7,8 +7,10 @@ with it. :class:`DirectRead` is such a statement, compiled once with SQLAlchemy'
 processors; a statement is compiled only on its second sighting, so statements built
 afresh for each call keep SQLAlchemy's cache. The first write sends ``BEGIN`` and the scope
 together (:func:`begin_with_scope`) — in the same pipeline as the write itself when that
-write returns rows and compiles once (:func:`run_directly` with ``begin``, ADR 0020), so
-a check-in's write costs one round trip and its commit another.
+write compiles once (:func:`run_directly` with ``begin``, ADR 0020), so a check-in's write
+costs one round trip and its commit another. After it, every statement that compiles once
+runs on the driver inside the open transaction (:func:`run_in_transaction`); a write
+without ``RETURNING`` answers its row count (:class:`Written`).
 
 Only :class:`~ams_adapters.sql.transaction.SqlTransaction` uses this module.
 """
@@ -28,7 +30,7 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from ams_core.domain import AmsError
 
-#: what runs directly: a SELECT, or an INSERT/UPDATE/DELETE with RETURNING
+#: what runs directly: a SELECT, or an INSERT/UPDATE/DELETE
 DirectStatement = Select[Any] | UpdateBase
 
 # Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
@@ -64,7 +66,8 @@ def begin_with_scope(side: DriverSide, scope: tuple[str, str]) -> None:
 
 @dataclasses.dataclass(frozen=True, slots=True)
 class DirectRead:
-    """A SELECT compiled once for psycopg, with SQLAlchemy's own value processors."""
+    """A statement compiled once for psycopg, with SQLAlchemy's own value processors: a
+    SELECT, or an INSERT, UPDATE or DELETE (with or without ``RETURNING``)."""
 
     sql: str
     defaults: Mapping[str, Any]
@@ -74,6 +77,8 @@ class DirectRead:
     results: tuple[tuple[int, Callable[[Any], Any]], ...]
     #: the result's column names, built once per statement (results only read it)
     metadata: SimpleResultMetaData = dataclasses.field(compare=False)
+    #: a SELECT, or a write with RETURNING; a write without answers its row count
+    returns_rows: bool = True
 
     @classmethod
     def compile(cls, statement: DirectStatement, engine: Engine) -> DirectRead | None:
@@ -82,6 +87,8 @@ class DirectRead:
         compiled: Any = statement.compile(dialect=dialect)
         if any(b.expanding for b in compiled.binds.values()):
             return None
+        if compiled.insert_prefetch or compiled.update_prefetch:
+            return None  # Python-side column defaults: SQLAlchemy's execution computes them
         columns = (
             statement.selected_columns
             if isinstance(statement, Select)
@@ -98,6 +105,7 @@ class DirectRead:
             keys=keys,
             results=tuple((i, p) for i, p in processors if p is not None),
             metadata=SimpleResultMetaData(keys),
+            returns_rows=isinstance(statement, Select) or bool(statement._returning),
         )
 
     def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
@@ -117,6 +125,13 @@ class DirectRead:
                 converted.append(tuple(values))
             rows = converted
         return IteratorResult(self.metadata, iter(rows))
+
+
+@dataclasses.dataclass(frozen=True, slots=True)
+class Written:
+    """What a write without RETURNING answers: how many rows it changed."""
+
+    rowcount: int
 
 
 # statements seen once, then compiled on their second run: statements built afresh for
@@ -173,7 +188,28 @@ def run_directly(
                     scoping.execute("BEGIN")
                 scoping.execute(SET_SCOPE, scope, prepare=True)
                 running.execute(direct.sql, values, prepare=True)
+            if not direct.returns_rows:
+                return Written(running.rowcount)
             rows = running.fetchall()
+    except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+        raise side.driver_failed(error, direct.sql, kind) from None
+    return direct.result(rows)
+
+
+def run_in_transaction(
+    side: DriverSide, direct: DirectRead, parameters: Mapping[str, Any] | None, kind: str
+) -> Any:
+    """The statement alone, inside the transaction already begun (BEGIN and the scope were
+    sent with its first write): one round trip, without SQLAlchemy's execution around it."""
+    raw = side.driver()
+    try:
+        with raw.cursor() as cursor:
+            values = direct.parameters(parameters)
+            side.announce(cursor, direct.sql, values)
+            cursor.execute(direct.sql, values, prepare=True)
+            if not direct.returns_rows:
+                return Written(cursor.rowcount)
+            rows = cursor.fetchall()
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, kind) from None
     return direct.result(rows)
@@ -184,7 +220,9 @@ __all__ = [
     "DirectRead",
     "DirectStatement",
     "DriverSide",
+    "Written",
     "begin_with_scope",
     "direct_read_of",
     "run_directly",
+    "run_in_transaction",
 ]

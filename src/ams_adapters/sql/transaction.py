@@ -14,7 +14,7 @@ import threading
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
-from typing import Any, Self, TypeGuard
+from typing import Any, Self
 
 from psycopg.pq import TransactionStatus
 from sqlalchemy import exc as sa_exc
@@ -25,7 +25,12 @@ from sqlalchemy.sql.dml import UpdateBase
 
 from ams_adapters.scope import NO_TRANSACTION, ScopedTransaction
 from ams_adapters.sql.cache import ReferenceCache
-from ams_adapters.sql.direct import begin_with_scope, direct_read_of, run_directly
+from ams_adapters.sql.direct import (
+    begin_with_scope,
+    direct_read_of,
+    run_directly,
+    run_in_transaction,
+)
 from ams_adapters.sql.errors import translate, translate_driver_error
 from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
 
@@ -273,22 +278,21 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         ``kind`` is the noun the error messages use for the row."""
         if not isinstance(statement, Select):
             self.written = True
-        if not self._scope_pending or not (
-            parameters is None or type(parameters) is dict or isinstance(parameters, Mapping)
-        ):
+        if not (self.is_postgres and isinstance(statement, Select | UpdateBase)):
             return self._run(self.connection(), statement, parameters, kind)
+        if not (parameters is None or type(parameters) is dict or isinstance(parameters, Mapping)):
+            return self._run(self.connection(), statement, parameters, kind)
+        direct = direct_read_of(statement, self.engine)
+        if direct is None:
+            return self._run(self.connection(), statement, parameters, kind)
+        if not self._scope_pending:  # inside the transaction its first write began
+            return run_in_transaction(self, direct, parameters, kind)
+        scope = self._scope_values()
         if isinstance(statement, Select):
-            direct = direct_read_of(statement, self.engine)
-            if direct is not None:
-                scope = self._scope_values()
-                return run_directly(self, direct, scope, parameters, kind, begin=False)
-        elif _returns_rows(statement):
-            direct = direct_read_of(statement, self.engine)
-            if direct is not None:  # BEGIN, the scope and the write in one round trip
-                self._scope_pending = False
-                scope = self._scope_values()
-                return run_directly(self, direct, scope, parameters, kind, begin=True)
-        return self._run(self.connection(), statement, parameters, kind)
+            return run_directly(self, direct, scope, parameters, kind, begin=False)
+        # the first write: BEGIN, the scope and the write in one round trip
+        self._scope_pending = False
+        return run_directly(self, direct, scope, parameters, kind, begin=True)
 
     @staticmethod
     def _run(
@@ -303,11 +307,6 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             return conn.execute(statement, parameters)
         except sa_exc.SQLAlchemyError as error:
             raise translate(error, kind) from None
-
-
-def _returns_rows(statement: Executable) -> TypeGuard[UpdateBase]:
-    """An INSERT, UPDATE or DELETE with RETURNING (its result reads like a SELECT's)."""
-    return isinstance(statement, UpdateBase) and bool(statement._returning)
 
 
 __all__ = ["SqlTransaction"]
