@@ -50,7 +50,13 @@ class BearerAuthenticationMiddleware(AbstractAuthenticationMiddleware):
         principal = authenticate.verify(token)  # signature and claims: cheap, on the loop
         if authenticate.revocations_are_current(principal):
             authenticate.refuse_if_revoked(principal, reload=False)
-        else:  # every few seconds the revocation list is read again: not on the loop
+        elif authenticate.claim_revocation_reload(principal):
+            # every few seconds one request reads the list again, off the loop; claimed
+            # here, so the requests arriving meanwhile answer from the list loaded before
+            # instead of each queueing for a worker thread behind a busy loop
+            reload = authenticate.reload_and_refuse_if_revoked
+            await anyio.to_thread.run_sync(reload, principal)
+        else:  # no list loaded yet, and another request reads it: wait for that read
             await anyio.to_thread.run_sync(authenticate.refuse_if_revoked, principal)
         return AuthenticationResult(user=principal, auth=token)
 

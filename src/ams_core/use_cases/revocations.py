@@ -71,13 +71,34 @@ class RevocationCache:
         """
         now = self._clock.now()
         if reload and self._is_stale(institution_id, now) and self._claim_reload(institution_id):
-            try:
-                self._reload(institution_id, now)
-            finally:
-                with self._read_done:
-                    self._reloading.discard(institution_id)
-                    self._read_done.notify_all()
+            self.reload_claimed(institution_id)
         return sign_in_id in self._revoked.get(institution_id, frozenset())
+
+    def claim_reload(self, institution_id: InstitutionId | None) -> bool:
+        """Claim the next read of a stale list without waiting: True when this caller is
+        now to read it (:meth:`reload_claimed`), False when the list is fresh or another
+        caller reads it already.
+
+        An async caller claims on its event loop before it hands the read to a worker
+        thread: the requests that arrive meanwhile then answer from the list loaded before
+        (:meth:`is_current`), instead of each queueing for a worker thread of its own.
+        """
+        with self._lock:
+            if institution_id in self._reloading or not self._is_stale(
+                institution_id, self._clock.now()
+            ):
+                return False
+            self._reloading.add(institution_id)
+            return True
+
+    def reload_claimed(self, institution_id: InstitutionId | None) -> None:
+        """Read the institution's list from the store, as claimed by this caller."""
+        try:
+            self._reload(institution_id, self._clock.now())
+        finally:
+            with self._read_done:
+                self._reloading.discard(institution_id)
+                self._read_done.notify_all()
 
     def is_current(self, institution_id: InstitutionId | None) -> bool:
         """Whether :meth:`is_revoked` would answer for this institution without reading
@@ -171,6 +192,25 @@ class Authenticate:
         return principal.sign_in_id is None or self._revocations.is_current(
             principal.institution_id
         )
+
+    def claim_revocation_reload(self, principal: Principal) -> bool:
+        """Whether this caller is to read the principal's stale revocation list again,
+        claimed now without waiting (:meth:`RevocationCache.claim_reload`); it then calls
+        :meth:`reload_and_refuse_if_revoked`, in a worker thread when it is async.
+        """
+        return principal.sign_in_id is not None and self._revocations.claim_reload(
+            principal.institution_id
+        )
+
+    def reload_and_refuse_if_revoked(self, principal: Principal) -> None:
+        """Read the revocation list claimed by :meth:`claim_revocation_reload`, then
+        answer as :meth:`refuse_if_revoked`.
+
+        Raises:
+            AuthenticationError: ``session_revoked``.
+        """
+        self._revocations.reload_claimed(principal.institution_id)
+        self.refuse_if_revoked(principal, reload=False)
 
     def refuse_if_revoked(self, principal: Principal, *, reload: bool = True) -> None:
         """The second half of :meth:`__call__`; it reads the store when the process's

@@ -135,3 +135,47 @@ def test_a_failed_read_leaves_the_next_caller_free_to_read_again(
     assert not cache.is_current(COLLEGE)  # no reload is left claimed
     assert not cache.is_revoked(COLLEGE, OTHER)
     assert len(reads) == 3
+
+
+def test_a_reload_claimed_without_waiting_lets_every_caller_meanwhile_answer_at_once(
+    cache: RevocationCache, held: HeldStore, clock: FixedClock
+) -> None:
+    cache.is_revoked(COLLEGE, OTHER)  # the first load
+    cache.add(COLLEGE, REVOKED)
+    clock.advance(REFRESH)
+    reads = held.reads
+
+    assert cache.claim_reload(COLLEGE)  # an async caller, on its event loop
+    assert not cache.claim_reload(COLLEGE)  # the next request does not read it too
+    assert cache.is_current(COLLEGE)  # ... and answers from the list it has
+    assert cache.is_revoked(COLLEGE, REVOKED, reload=False)
+    assert held.reads == reads
+
+    cache.reload_claimed(COLLEGE)  # the claimant, in its worker thread
+    assert held.reads == reads + 1
+    assert cache.is_current(COLLEGE)
+    assert not cache.claim_reload(COLLEGE)  # fresh again: nothing to claim
+
+
+def test_a_fresh_list_is_not_claimed_and_a_failed_claimed_read_is_released(
+    store: MemoryStore, clock: FixedClock
+) -> None:
+    failing = [False]
+
+    def uow() -> InMemoryUnitOfWork:
+        if failing[0]:
+            raise ConnectionError("the database went away")
+        return InMemoryUnitOfWork(store)
+
+    cache = RevocationCache(uow, clock, lookback=timedelta(minutes=15), refresh_every=REFRESH)
+    cache.is_revoked(COLLEGE, OTHER)
+    assert not cache.claim_reload(COLLEGE)
+
+    clock.advance(REFRESH)
+    assert cache.claim_reload(COLLEGE)
+    failing[0] = True
+    with pytest.raises(ConnectionError):
+        cache.reload_claimed(COLLEGE)
+    assert not cache.is_current(COLLEGE)  # nothing left claimed: the next caller reads
+    failing[0] = False
+    assert cache.claim_reload(COLLEGE)
