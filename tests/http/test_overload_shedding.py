@@ -15,7 +15,7 @@ from contextlib import ExitStack
 
 import pytest
 
-from ams_http.serve.bounded_http import ARRIVED, WaitBound
+from ams_http.serve.bounded_http import ARRIVED, TICK_SECONDS, LoopLag, WaitBound
 from tests.http.live_server import LiveServer, is_live, live_server
 
 pytestmark = pytest.mark.slow
@@ -164,3 +164,19 @@ def test_a_request_that_waited_past_the_bound_is_answered_503_instead_of_run(
         assert start["status"] == 503
         assert (b"retry-after", b"1") in start["headers"]  # type: ignore[operator]
         assert json.loads(body["body"])["code"] == "overloaded"  # type: ignore[arg-type]
+
+
+def test_a_head_read_after_the_loop_was_busy_counts_from_before_the_busy_stretch() -> None:
+    async def scenario() -> tuple[float, float, float, float]:
+        LoopLag.watch(asyncio.get_running_loop())
+        await asyncio.sleep(3 * TICK_SECONDS)  # an idle loop: its timer ticks on time
+        idle_read = time.monotonic()
+        idle_arrived = LoopLag.arrived(idle_read)
+        time.sleep(0.3)  # noqa: ASYNC251 - the loop busy running requests, reading no socket
+        busy_read = time.monotonic()
+        return idle_read, idle_arrived, busy_read, LoopLag.arrived(busy_read)
+
+    idle_read, idle_arrived, busy_read, busy_arrived = asyncio.run(scenario())
+
+    assert idle_arrived == idle_read
+    assert busy_read - busy_arrived >= 0.3  # it may have waited unread all that time

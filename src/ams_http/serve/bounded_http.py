@@ -12,6 +12,11 @@ other is answered ``503`` with ``Retry-After`` by a few lines that never reach t
 application: under a burst above capacity the process keeps answering at its capacity
 with a bounded wait, and the rest are told to come back, instead of every request waiting
 behind all the others.
+
+A request's wait counts from when it reached the process, not from when the loop read it:
+while the loop runs the requests it holds, the next ones wait unread in their sockets. A
+timer ticking every ``TICK_SECONDS`` tells how long the loop has been busy: a head read
+while the tick is overdue is taken to have arrived at the last tick (:class:`LoopLag`).
 """
 
 from __future__ import annotations
@@ -39,6 +44,8 @@ ARRIVED = "ams.arrived"
 RETRY_AFTER_SECONDS = 1
 #: at most one warning about shed requests per process in this many seconds
 SHED_LOG_SECONDS = 10.0
+#: how often the loop's timer ticks to tell how long the loop has been busy (seconds)
+TICK_SECONDS = 0.01
 
 SHED = Counter(
     "ams_http_requests_shed",
@@ -128,6 +135,37 @@ class _ShedLog:
 _shed_log = _ShedLog()
 
 
+class LoopLag:
+    """How long the event loop has been too busy to read its sockets.
+
+    A timer ticks every ``TICK_SECONDS`` on the loop. While the loop runs the requests it
+    holds, one after another, the tick is late; a head read then may have waited in its
+    socket since about the last tick, which is when it is taken to have arrived. An idle
+    or lightly loaded loop ticks on time, and a head counts from when it was read.
+    """
+
+    loop: Any = None
+    tick = 0.0
+
+    @classmethod
+    def watch(cls, loop: Any) -> None:
+        """Tick on ``loop`` (once per loop; a new loop, as in tests, takes over)."""
+        if cls.loop is not loop:
+            cls.loop = loop
+            cls._tick(loop)
+
+    @classmethod
+    def _tick(cls, loop: Any) -> None:
+        if cls.loop is loop and not loop.is_closed():
+            cls.tick = time.monotonic()
+            loop.call_later(TICK_SECONDS, cls._tick, loop)
+
+    @classmethod
+    def arrived(cls, read_at: float) -> float:
+        """When a head read at ``read_at`` reached the process, as far as can be told."""
+        return cls.tick if read_at - cls.tick > 2 * TICK_SECONDS else read_at
+
+
 class _Held:
     """The requests this process holds: admitted, not answered yet (any connection)."""
 
@@ -177,6 +215,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def _bound_wait(self) -> None:
         if self.queue_wait_ms > 0:
             self.app = WaitBound(self.app, self.queue_wait_ms / 1000)
+            LoopLag.watch(self.loop)
 
     def data_received(self, data: bytes) -> None:
         # uvicorn's own data_received, plus the bounds
@@ -222,7 +261,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         # counted from the head's arrival to the answer's last byte: uvicorn's own task set
         # also holds tasks still tidying up after their answer, which would shed too early
-        self.scope[ARRIVED] = time.monotonic()  # type: ignore[literal-required]
+        arrived = LoopLag.arrived(time.monotonic())
+        self.scope[ARRIVED] = arrived  # type: ignore[literal-required]
         if 0 < self.queue_limit <= _Held.count:
             _shed_log.shed("full")
             self._unanswered.append(False)
