@@ -172,8 +172,7 @@ def run_directly(
 
     Without ``begin`` (a SELECT before any write), PostgreSQL runs the pipeline as one
     implicit transaction, so the scope holds for the statement and ends with it. With
-    ``begin`` (the first write, one that returns rows), ``BEGIN`` goes first and the
-    transaction stays open.
+    ``begin`` (the first write), ``BEGIN`` goes first and the transaction stays open.
     """
     raw = side.driver()
     try:
@@ -188,12 +187,10 @@ def run_directly(
                     scoping.execute("BEGIN")
                 scoping.execute(SET_SCOPE, scope, prepare=True)
                 running.execute(direct.sql, values, prepare=True)
-            if not direct.returns_rows:
-                return Written(running.rowcount)
-            rows = running.fetchall()
+            answer = _answer(running, direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, kind) from None
-    return direct.result(rows)
+    return answer if isinstance(answer, Written) else direct.result(answer)
 
 
 def run_in_transaction(
@@ -207,12 +204,15 @@ def run_in_transaction(
             values = direct.parameters(parameters)
             side.announce(cursor, direct.sql, values)
             cursor.execute(direct.sql, values, prepare=True)
-            if not direct.returns_rows:
-                return Written(cursor.rowcount)
-            rows = cursor.fetchall()
+            answer = _answer(cursor, direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, kind) from None
-    return direct.result(rows)
+    return answer if isinstance(answer, Written) else direct.result(answer)
+
+
+def _answer(cursor: Any, direct: DirectRead) -> list[tuple[Any, ...]] | Written:
+    """The rows the statement returned, or its row count when it returns none."""
+    return cursor.fetchall() if direct.returns_rows else Written(cursor.rowcount)
 
 
 __all__ = [
