@@ -76,6 +76,9 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self.cache = cache if cache is not None else _cache_for(engine)
         #: whether this transaction has sent a write
         self.written = False
+        #: what this transaction knows of rows it wrote (cleared when it ends); a row it
+        #: updated stays locked by it, so what it wrote at a version holds till the end
+        self.wrote: dict[Any, Any] = {}
         self._init_scope()
         #: PostgreSQL: the pool's connection, and psycopg's under it
         self._pooled: PoolProxiedConnection | None = None
@@ -199,6 +202,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         statement that needs them."""
         self._scope_pending = self.is_postgres
         self.written = False
+        self.wrote.clear()
 
     def _active_tx(self) -> RootTransaction:
         if self._tx is None:
@@ -246,6 +250,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         try:
             yield
         except BaseException:
+            self.wrote.clear()  # undone with the savepoint
             with contextlib.suppress(sa_exc.SQLAlchemyError):
                 nested.rollback()
             raise

@@ -95,7 +95,15 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
 
     def update(self, session: ClassSession) -> ClassSession:
         stored = super().update(session)
-        # keep the copy of the session's subject, day and completion on its marks in step
+        # keep the copy of the session's subject, day and completion on its marks in step,
+        # unless this transaction wrote them at the version just updated (a completion
+        # updates its session twice: completed, then its final tally)
+        copied = (session.status is SessionStatus.COMPLETED, session.date, session.subject_code)
+        wrote = self._transaction.wrote
+        key = ("marks follow session", session.id)
+        known, wrote[key] = wrote.get(key), (stored.version, copied)
+        if known == (session.version, copied):
+            return stored
         marks = t.marks.c
         stmt = prebuilt(
             ("marks", "follow session"),
@@ -117,12 +125,13 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
                 )
             ),
         )
+        counted, day, subject = copied
         params = {
             "iid": self._institution_id(),
             "session": session.id,
-            "counted": session.status is SessionStatus.COMPLETED,
-            "d": session.date,
-            "subject": session.subject_code,
+            "counted": counted,
+            "d": day,
+            "subject": subject,
         }
         self._transaction.execute(stmt, params)
         return stored

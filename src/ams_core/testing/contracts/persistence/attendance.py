@@ -256,6 +256,32 @@ class AttendanceContract(ContractHelpers):
                 (st0.id, ma): StatusTally(absent=1),
             }
 
+    def test_marks_follow_every_update_of_their_session_within_one_transaction(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        st0, st1 = c.students[:2]
+        self._add_sessions(uow_factory, c, _session(c, "S-1", c.alice_cs_a, MONDAY))
+        sid, cs = SessionId("S-1"), c.cs101.code
+        with uow_factory().for_institution(c.id) as uow:
+            uow.marks.put_many([_mark(c, "S-1", st0), _mark(c, "S-1", st1, AttendanceStatus.LATE)])
+            session = uow.sessions.get(sid)
+            completed = uow.sessions.update(
+                dataclasses.replace(session, status=SessionStatus.COMPLETED, completed_at=T0)
+            )
+            counted = {(st0.id, cs): StatusTally(present=1), (st1.id, cs): StatusTally(late=1)}
+            assert _nonzero_tallies(uow.marks.tallies(WEEK)) == counted
+            tallied = uow.sessions.update(
+                dataclasses.replace(completed, tally=StatusTally(present=1, late=1))
+            )
+            assert _nonzero_tallies(uow.marks.tallies(WEEK)) == counted
+            moved = uow.sessions.update(dataclasses.replace(tallied, date=_day(7)))
+            assert _nonzero_tallies(uow.marks.tallies(WEEK)) == {}
+            uow.sessions.update(dataclasses.replace(moved, date=MONDAY))
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert _nonzero_tallies(uow.marks.tallies(WEEK)) == counted
+
     def test_the_audit_trail_keeps_the_order_it_was_written_in(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
     ) -> None:
