@@ -51,13 +51,13 @@ class HttpSettings:
         max_header_count: most headers in one request ``ams serve`` reads (431 above).
         queue_limit: requests one ``ams serve`` process holds at once, running or waiting
             for its event loop; one more is answered ``503`` (``overloaded``) with
-            ``Retry-After`` at once (ADR 0020). It also bounds the wait in the socket before
-            a head is read, which ``queue_wait_ms`` does not see; lower, it would shed the
-            burst of a class checking in at once, which one process drains in well under
-            ``queue_wait_ms``.
-        queue_wait_ms: longest a request may wait for its process's event loop; one that
-            waited longer is answered ``503`` (``overloaded``) instead of run, since its
-            client has most likely given up or will retry (ADR 0020).
+            ``Retry-After`` at once (ADR 0020). Lower, it would shed the burst of a class
+            checking in at once, which one process drains in well under ``queue_wait_ms``.
+        queue_wait_ms: longest a request may wait for its process's event loop, counted
+            from when it reached the process (the wait unread in its socket while the loop
+            was busy included); one that waited longer is answered ``503``
+            (``overloaded``) instead of run, since its client has most likely given up or
+            will retry (ADR 0020).
 
     A limit of 0 (or less) switches that limit off.
     """
