@@ -6,7 +6,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import timedelta
 
 from dishka import Provider, Scope, provide, provide_all
@@ -34,6 +34,7 @@ from ams_core.ports import (
     PasswordHasher,
     RandomSource,
     UnitOfWork,
+    UnitOfWorkFactory,
 )
 from ams_core.ports.workbooks import WorkbookLimits, WorkbookReader, WorkbookWriter
 from ams_core.use_cases import (
@@ -104,8 +105,6 @@ from ams_core.use_cases import (
     WithdrawCoverOffer,
 )
 from ams_core.use_cases.imports import ImportTemplate, ImportWorkbook
-
-UnitOfWorkFactory = Callable[[], UnitOfWork]
 
 
 class _GoogleSignInDisabled(ExternalIdentityVerifier):

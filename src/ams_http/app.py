@@ -6,7 +6,6 @@ from typing import Any
 
 import anyio.to_thread
 from dishka import Provider, Scope, from_context, make_async_container
-from dishka.integrations.litestar import setup_dishka
 from litestar import Litestar, Router
 from litestar.config.cors import CORSConfig
 from litestar.datastructures import State
@@ -39,6 +38,7 @@ from ams_http.openapi import ClosedStructSchemaPlugin
 from ams_http.problems import EXCEPTION_HANDLERS
 from ams_http.settings import HttpSettings
 from ams_http.text_guard import TextGuardMiddleware
+from ams_http.wiring import RequestScopeMiddleware, prebuild
 
 API_VERSION = "1.0.0"
 DOCS_PATH = "/schema"
@@ -130,7 +130,7 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
     async def close_container(app: Litestar) -> None:
         await app.state.dishka_container.close()
 
-    app = Litestar(
+    return Litestar(
         route_handlers=[
             *ROUTES,
             # a workbook upload may be larger than a JSON body: its own limit, plus room for
@@ -148,6 +148,8 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
             TextGuardMiddleware(),
             DefineMiddleware(BearerAuthenticationMiddleware, exclude=list(OPEN_PATHS)),
             *edge.middleware,
+            # innermost: a request refused by authentication or a limit opens no scope
+            RequestScopeMiddleware,
         ],
         cors_config=CORSConfig(
             allow_origins=list(settings.cors_origins), expose_headers=list(EXPOSED_HEADERS)
@@ -163,11 +165,9 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
             )
         ],
         request_max_body_size=settings.max_body_bytes,
-        on_startup=[size_thread_pool],
+        on_startup=[size_thread_pool, prebuild(*attendance.PREBUILT)],
         on_shutdown=[close_container, edge.aclose],
-        state=State({"settings": settings}),
+        state=State({"settings": settings, "dishka_container": container}),
         debug=False,
         logging_config=None,
     )
-    setup_dishka(container, app)
-    return app

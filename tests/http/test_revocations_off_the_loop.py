@@ -11,11 +11,11 @@ from typing import Self
 import pytest
 from dishka import Scope, provide
 
-from ams_adapters.composition import MemoryPersistenceProvider, UnitOfWorkFactory
+from ams_adapters.composition import MemoryPersistenceProvider
 from ams_adapters.identity import IdentitySettings
 from ams_adapters.memory import InMemoryUnitOfWork, MemoryStore
 from ams_core.domain import InstitutionId
-from ams_core.ports import UnitOfWork
+from ams_core.ports import UnitOfWork, UnitOfWorkFactory
 from ams_http.settings import HttpSettings
 from tests.http.conftest import World, build_world, later, memory_snapshot
 

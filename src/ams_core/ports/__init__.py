@@ -50,6 +50,7 @@ from ams_core.ports.persistence import (
     TeacherBooking,
     TermRepository,
     UnitOfWork,
+    UnitOfWorkFactory,
     UpsertCounts,
 )
 
@@ -105,5 +106,6 @@ __all__ = [
     "TeacherBooking",
     "TermRepository",
     "UnitOfWork",
+    "UnitOfWorkFactory",
     "UpsertCounts",
 ]

@@ -3,11 +3,11 @@
 from __future__ import annotations
 
 from datetime import date, timedelta
-from typing import Annotated
+from typing import Annotated, Any
 
 from dishka import FromDishka
 from dishka.integrations.litestar import inject
-from litestar import Controller, get, post, put
+from litestar import Controller, Request, get, post, put
 from litestar.params import JSONBody, PathParameter, QueryParameter
 
 from ams_core.domain import (
@@ -40,7 +40,7 @@ from ams_core.use_cases import (
     OpenAttendance,
     OpenAttendanceCommand,
 )
-from ams_http.auth import ClientAddress
+from ams_http.auth import client_ip
 from ams_http.controllers._params import acts
 from ams_http.controllers._run import run, run_in_thread
 from ams_http.edge.ratelimit import CHECK_IN, RATE_LIMIT
@@ -60,6 +60,8 @@ from ams_http.schemas.attendance import (
     ScheduleItemOut,
     ScheduleOut,
 )
+from ams_http.settings import HttpSettings
+from ams_http.wiring import NO_REQUEST_SCOPE, build, signed_in
 
 MAX_SCHEDULE_DAYS = 62
 ME = ["me"]
@@ -96,13 +98,14 @@ class MyAttendanceController(Controller):
     tags = ME
 
     @get(
-        "/schedule", operation_id="getMySchedule", responses=problems(*SIGNED_IN, *INPUT, 403, 404)
+        "/schedule",
+        operation_id="getMySchedule",
+        responses=problems(*SIGNED_IN, *INPUT, 403, 404),
+        opt={NO_REQUEST_SCOPE: True},
     )
-    @inject
     async def get_my_schedule(
         self,
-        actor: FromDishka[Principal],
-        use_case: FromDishka[GetSchedule],
+        request: Request[Any, Any, Any],
         start: Annotated[
             date | None,
             QueryParameter(name="from", description="first date (default: this Monday)"),
@@ -118,7 +121,8 @@ class MyAttendanceController(Controller):
     ) -> ScheduleOut:
         """A student's or teacher's sessions between two dates (default: this week)."""
         dates = _dates(start, end)
-        result = await run(use_case, GetScheduleCommand(actor, dates))
+        command = GetScheduleCommand(signed_in(request), dates)
+        result = await run(build(request, GetSchedule), command)
         return ScheduleOut(
             from_=dates.start, to=dates.end, items=[ScheduleItemOut.of(e) for e in result.entries]
         )
@@ -132,14 +136,16 @@ class MyAttendanceController(Controller):
         summary = await run(use_case, GetAttendanceSummaryCommand(actor))
         return AttendanceSummaryOut.of(summary)
 
-    @get("/dashboard", operation_id="getMyDashboard", responses=MINE)
-    @inject
-    async def get_my_dashboard(
-        self, actor: FromDishka[Principal], use_case: FromDishka[GetFacultyDashboard]
-    ) -> DashboardOut:
+    @get(
+        "/dashboard",
+        operation_id="getMyDashboard",
+        responses=MINE,
+        opt={NO_REQUEST_SCOPE: True},
+    )
+    async def get_my_dashboard(self, request: Request[Any, Any, Any]) -> DashboardOut:
         """Teacher: per class sessions held, average attendance, last topic, next session."""
-        dashboard = await run(use_case, GetFacultyDashboardCommand(actor))
-        return DashboardOut.of(dashboard)
+        command = GetFacultyDashboardCommand(signed_in(request))
+        return DashboardOut.of(await run(build(request, GetFacultyDashboard), command))
 
 
 class SessionAttendanceController(Controller):
@@ -163,27 +169,25 @@ class SessionAttendanceController(Controller):
     @post(
         "/check-in",
         operation_id="checkIn",
-        opt={RATE_LIMIT: CHECK_IN},
+        opt={RATE_LIMIT: CHECK_IN, NO_REQUEST_SCOPE: True},
         **acts(),
     )
-    @inject
     async def check_in(
         self,
-        actor: FromDishka[Principal],
+        request: Request[Any, Any, Any],
         session_id: SessionPath,
         data: JSONBody[CheckInBody],
-        use_case: FromDishka[CheckIn],
-        client: FromDishka[ClientAddress],
     ) -> CheckInOut:
         """Student: check in with the code shown in class, from the bound phone."""
+        settings: HttpSettings = request.app.state.settings
         command = CheckInCommand(
-            actor=actor,
+            actor=signed_in(request),
             session_id=SessionId(session_id),
             code=data.code,
             device_id=data.device_id,
-            client_ip=client.ip,
+            client_ip=client_ip(request, settings.trusted_proxies),
         )
-        return CheckInOut.of(await run(use_case, command))
+        return CheckInOut.of(await run(build(request, CheckIn), command))
 
     @get(
         "/attendance",
@@ -281,3 +285,5 @@ ROUTES = [
     get_student_attendance,
     generate_week,
 ]
+#: the use cases of the routes marked NO_REQUEST_SCOPE, prepared at start (ams_http.wiring)
+PREBUILT = (CheckIn, GetSchedule, GetFacultyDashboard)

@@ -25,6 +25,7 @@ re-exported here, so ``from ams_core.ports.persistence import X`` is the import 
 from __future__ import annotations
 
 from abc import abstractmethod
+from collections.abc import Callable
 from types import TracebackType
 from typing import Protocol, Self
 
@@ -117,6 +118,7 @@ __all__ = [
     "TeacherBooking",
     "TermRepository",
     "UnitOfWork",
+    "UnitOfWorkFactory",
     "UpsertCounts",
 ]
 
@@ -181,3 +183,7 @@ class UnitOfWork(Protocol):
 
     @abstractmethod
     def rollback(self) -> None: ...
+
+
+UnitOfWorkFactory = Callable[[], UnitOfWork]
+"""A zero-argument callable returning a fresh unit of work (one per transaction)."""

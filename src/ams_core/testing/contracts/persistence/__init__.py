@@ -15,13 +15,13 @@ from __future__ import annotations
 
 import pytest
 
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import SmallCollege, seed_small_college
 from ams_core.testing.contracts.persistence._builders import (
     EVERYTHING,
     IST,
     T0,
     WEEK,
-    UnitOfWorkFactory,
 )
 from ams_core.testing.contracts.persistence._tenants import _populate
 from ams_core.testing.contracts.persistence.accounts import AccountContract

@@ -5,9 +5,9 @@ from __future__ import annotations
 from datetime import time
 
 from ams_core.domain import ClassSession
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._builders import (
-    UnitOfWorkFactory,
     _day,
     _session,
 )

@@ -62,9 +62,6 @@ from ams_core.domain import (
 from ams_core.ports import UnitOfWork
 from ams_core.testing.builders import MONDAY, SmallCollege
 
-UnitOfWorkFactory = Callable[[], UnitOfWork]
-"""A zero-argument callable returning a fresh unit of work over one shared backing store."""
-
 #: The week of :data:`~ams_core.testing.builders.MONDAY` (Monday to Sunday, inclusive).
 WEEK = DateRange(MONDAY, MONDAY + timedelta(days=6))
 #: Wide enough to hold every date the contract uses.

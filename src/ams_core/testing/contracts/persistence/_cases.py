@@ -54,14 +54,13 @@ from ams_core.domain import (
     UncoveredReason,
     WeeklySlot,
 )
-from ams_core.ports import UnitOfWork
+from ams_core.ports import UnitOfWork, UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._builders import (
     _FAR_FUTURE,
     _FAR_PAST,
     IST,
     T0,
-    UnitOfWorkFactory,
     _absence,
     _cover,
     _domain,

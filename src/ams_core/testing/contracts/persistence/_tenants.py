@@ -45,6 +45,7 @@ from ams_core.ports import (
     SecurityEventFilter,
     Slice,
     UnitOfWork,
+    UnitOfWorkFactory,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._builders import (
@@ -53,7 +54,6 @@ from ams_core.testing.contracts.persistence._builders import (
     _GUEST,
     EVERYTHING,
     T0,
-    UnitOfWorkFactory,
     _audit,
     _cover,
     _day,

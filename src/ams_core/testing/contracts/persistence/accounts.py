@@ -23,7 +23,7 @@ from ams_core.domain import (
     SignInMethod,
     StudentId,
 )
-from ams_core.ports import UnitOfWork
+from ams_core.ports import UnitOfWork, UnitOfWorkFactory
 from ams_core.testing.builders import SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
@@ -33,7 +33,6 @@ from ams_core.testing.contracts.persistence._builders import (
     _OPERATOR_SIGN_IN_CALLS,
     IST,
     T0,
-    UnitOfWorkFactory,
     _domain,
     _operator,
     _password,

@@ -23,13 +23,13 @@ from ams_core.domain import (
 from ams_core.ports import (
     CheckInContext,
     Slice,
+    UnitOfWorkFactory,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     T0,
     WEEK,
-    UnitOfWorkFactory,
     _audit,
     _day,
     _mark,

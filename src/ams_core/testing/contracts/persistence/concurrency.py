@@ -16,14 +16,13 @@ from ams_core.domain import (
     PasswordPolicy,
     SessionId,
 )
-from ams_core.ports import FailureCounts
+from ams_core.ports import FailureCounts, UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     _FAR_FUTURE,
     _FAR_PAST,
     T0,
-    UnitOfWorkFactory,
     _cover,
     _mark,
     _password,

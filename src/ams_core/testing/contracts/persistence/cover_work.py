@@ -43,6 +43,7 @@ from ams_core.domain import (
     SessionStatus,
     SubjectCode,
 )
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
@@ -50,7 +51,6 @@ from ams_core.testing.contracts.persistence._builders import (
     _FAR_PAST,
     IST,
     T0,
-    UnitOfWorkFactory,
     _absence,
     _cover,
     _day,

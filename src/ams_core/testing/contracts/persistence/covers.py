@@ -13,6 +13,7 @@ from ams_core.domain import (
     FacultyId,
     SessionId,
 )
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
@@ -20,7 +21,6 @@ from ams_core.testing.contracts.persistence._builders import (
     _FAR_PAST,
     IST,
     T0,
-    UnitOfWorkFactory,
     _cover,
 )
 

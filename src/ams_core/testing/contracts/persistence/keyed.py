@@ -41,13 +41,13 @@ from ams_core.domain import (
     TermId,
     WeeklySlot,
 )
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     IST,
     T0,
     WEEK,
-    UnitOfWorkFactory,
     _audit,
     _day,
     _event,

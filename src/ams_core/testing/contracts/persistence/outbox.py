@@ -25,13 +25,13 @@ from ams_core.ports import (
     SecurityEventFilter,
     SentNotification,
     Slice,
+    UnitOfWorkFactory,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     IST,
     T0,
-    UnitOfWorkFactory,
     _broadcast,
     _event,
     _notification,

@@ -7,12 +7,11 @@ from datetime import timedelta
 import pytest
 
 from ams_core.domain import DeliveryReport, NotFoundError, Notification, NotificationId
-from ams_core.ports import MAX_PARTS
+from ams_core.ports import MAX_PARTS, UnitOfWorkFactory
 from ams_core.testing.builders import SmallCollege, seed_small_college
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     T0,
-    UnitOfWorkFactory,
     _notification,
 )
 

@@ -30,13 +30,13 @@ from ams_core.domain import (
     TeachingAssignment,
     ValidationError,
 )
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     EVERYTHING,
     T0,
     WEEK,
-    UnitOfWorkFactory,
     _day,
     _notification,
     _session,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from datetime import timedelta
 
 from ams_core.domain import DeliveryReport, Notification, NotificationId
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import SmallCollege, seed_small_college
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     T0,
-    UnitOfWorkFactory,
     _notification,
 )
 

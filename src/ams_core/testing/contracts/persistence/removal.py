@@ -28,13 +28,12 @@ from ams_core.domain import (
     TermId,
     WeeklySlot,
 )
-from ams_core.ports import UnitOfWork
+from ams_core.ports import UnitOfWork, UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     T0,
     WEEK,
-    UnitOfWorkFactory,
     _mark,
     _push,
     _session,

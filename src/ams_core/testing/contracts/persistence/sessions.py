@@ -22,12 +22,12 @@ from ams_core.domain import (
     StatusTally,
     StudentId,
 )
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     EVERYTHING,
     WEEK,
-    UnitOfWorkFactory,
     _day,
     _mark,
     _session,

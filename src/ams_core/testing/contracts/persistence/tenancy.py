@@ -36,13 +36,13 @@ from ams_core.ports import (
     SecurityEventFilter,
     Slice,
     UnitOfWork,
+    UnitOfWorkFactory,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
     T0,
     WEEK,
-    UnitOfWorkFactory,
     _day,
     _domain,
 )

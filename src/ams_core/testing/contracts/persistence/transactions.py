@@ -15,10 +15,10 @@ from ams_core.domain import (
     SectionId,
     SessionId,
 )
+from ams_core.ports import UnitOfWorkFactory
 from ams_core.testing.builders import SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
 from ams_core.testing.contracts.persistence._builders import (
-    UnitOfWorkFactory,
     _mark,
 )
 from ams_core.testing.contracts.persistence._tenants import (
