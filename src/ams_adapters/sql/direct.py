@@ -12,17 +12,25 @@ costs one round trip and its commit another. After it, every statement that comp
 runs on the driver inside the open transaction (:func:`run_in_transaction`); a write
 without ``RETURNING`` answers its row count (:class:`Written`).
 
+A direct statement is kept with PostgreSQL's own ``$1`` placeholders and runs on a
+``psycopg.RawCursor``, which sends it as it is: psycopg's usual cursor parses every
+statement's ``%(name)s`` placeholders on each execution, and caches the result only for
+statements under 4 KB (a teacher's dashboard is 5.5 KB), so converting once here saves a
+dashboard ~0.1 ms of CPU and every other direct statement the cache lookup.
+
 Only :class:`~ams_adapters.sql.transaction.SqlTransaction` uses this module.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import re
 import threading
 import weakref
 from collections.abc import Callable, Mapping
 from typing import Any, Protocol
 
+from psycopg import RawCursor
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
@@ -36,6 +44,24 @@ DirectStatement = Select[Any] | UpdateBase
 # Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
 # never carries one institution's scope into the next transaction.
 SET_SCOPE = "SELECT set_config('app.institution_id', %s, true), set_config('app.scope', %s, true)"
+#: a ``%(name)s`` placeholder or an escaped ``%`` in SQLAlchemy's psycopg (pyformat) SQL
+_PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
+
+
+def native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
+    """``sql`` with PostgreSQL's ``$n`` placeholders instead of ``%(name)s`` (a name used
+    twice is one parameter), and the parameters' names in ``$n`` order."""
+    names: list[str] = []
+
+    def placeholder(match: re.Match[str]) -> str:
+        name = match.group(1)
+        if name is None:
+            return "%"
+        if name not in names:
+            names.append(name)
+        return f"${names.index(name) + 1}"
+
+    return _PYFORMAT.sub(placeholder, sql), tuple(names)
 
 
 class DriverSide(Protocol):
@@ -69,7 +95,10 @@ class DirectRead:
     """A statement compiled once for psycopg, with SQLAlchemy's own value processors: a
     SELECT, or an INSERT, UPDATE or DELETE (with or without ``RETURNING``)."""
 
+    #: with ``$n`` placeholders, for a ``RawCursor``
     sql: str
+    #: the parameters' names, in ``$n`` order
+    names: tuple[str, ...]
     defaults: Mapping[str, Any]
     bind: Mapping[str, Callable[[Any], Any]]
     keys: tuple[str, ...]
@@ -98,8 +127,10 @@ class DirectRead:
             (i, c.type._cached_result_processor(dialect, None)) for i, c in enumerate(columns)
         )
         keys = tuple(map(str, columns.keys()))
+        sql, names = native_placeholders(str(compiled))
         return cls(
-            sql=str(compiled),
+            sql=sql,
+            names=names,
             defaults=dict(compiled.params),
             bind=dict(compiled._bind_processors),
             keys=keys,
@@ -108,12 +139,13 @@ class DirectRead:
             returns_rows=isinstance(statement, Select) or bool(statement._returning),
         )
 
-    def parameters(self, given: Mapping[str, Any] | None) -> dict[str, Any]:
+    def parameters(self, given: Mapping[str, Any] | None) -> list[Any]:
+        """The values of ``$1``, ``$2``, … (given, else the statement's own)."""
         values = {**self.defaults, **(given or {})}
         for name, process in self.bind.items():
             if name in values:
                 values[name] = process(values[name])
-        return values
+        return [values[name] for name in self.names]
 
     def result(self, rows: list[tuple[Any, ...]]) -> Any:
         if self.results:
@@ -176,7 +208,7 @@ def run_directly(
     """
     raw = side.driver()
     try:
-        with raw.cursor() as scoping, raw.cursor() as running:
+        with raw.cursor() as scoping, RawCursor(raw) as running:
             values = direct.parameters(parameters)
             if begin:
                 side.announce(scoping, "BEGIN", ())
@@ -200,7 +232,7 @@ def run_in_transaction(
     sent with its first write): one round trip, without SQLAlchemy's execution around it."""
     raw = side.driver()
     try:
-        with raw.cursor() as cursor:
+        with RawCursor(raw) as cursor:
             values = direct.parameters(parameters)
             side.announce(cursor, direct.sql, values)
             cursor.execute(direct.sql, values, prepare=True)
