@@ -19,7 +19,7 @@ else a request scope gives is refused at start, not at its first request.
 from __future__ import annotations
 
 import inspect
-from collections.abc import Iterable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from typing import Any, TypeVar, cast, get_type_hints
 
 from dishka import AsyncContainer
@@ -107,7 +107,7 @@ class PrebuiltUseCases:
         )
 
 
-def prebuild(*kinds: type[Any]) -> Any:
+def prebuild(*kinds: type[Any]) -> Callable[[Litestar], Awaitable[None]]:
     """An ``on_startup`` hook preparing ``kinds`` for :func:`build`."""
 
     async def prepare(app: Litestar) -> None:
