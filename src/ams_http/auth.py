@@ -77,7 +77,7 @@ class PrincipalProvider(Provider):
 
     @provide(scope=Scope.REQUEST)
     def principal(self, request: Request) -> Principal:  # type: ignore[type-arg]
-        return cast(Principal, request.user)
+        return signed_in(request)
 
     @provide(scope=Scope.REQUEST)
     def client_address(
@@ -86,6 +86,11 @@ class PrincipalProvider(Provider):
         settings: HttpSettings,
     ) -> ClientAddress:
         return ClientAddress(client_ip(request, settings.trusted_proxies))
+
+
+def signed_in(request: Request[Any, Any, Any]) -> Principal:
+    """Who is asking (set by the bearer middleware on every route outside the open paths)."""
+    return cast(Principal, request.user)
 
 
 @functools.cache

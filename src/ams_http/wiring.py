@@ -20,7 +20,7 @@ from __future__ import annotations
 
 import inspect
 from collections.abc import Awaitable, Callable, Iterable, Mapping
-from typing import Any, TypeVar, cast, get_type_hints
+from typing import Any, TypeVar, get_type_hints
 
 from dishka import AsyncContainer
 from dishka import Scope as DIScope
@@ -28,7 +28,6 @@ from litestar import Litestar, Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
-from ams_core.domain import Principal
 from ams_core.ports import UnitOfWork, UnitOfWorkFactory
 
 #: the route ``opt`` key of a handler that opens no request scope (it uses :func:`build`)
@@ -88,7 +87,7 @@ class PrebuiltUseCases:
         for kind in kinds:
             hints = get_type_hints(kind.__init__)
             arguments: list[object] = []
-            for name in list(inspect.signature(kind).parameters):
+            for name in inspect.signature(kind).parameters:
                 wanted = hints[name]
                 if wanted is UnitOfWork:
                     arguments.append(_NEW_UNIT_OF_WORK)
@@ -120,8 +119,3 @@ def build(request: Request[Any, Any, Any], kind: type[U]) -> U:
     """The use case ``kind`` for this request, built without a request scope."""
     prebuilt: PrebuiltUseCases = request.app.state[STATE_KEY]
     return prebuilt.build(kind)
-
-
-def signed_in(request: Request[Any, Any, Any]) -> Principal:
-    """Who is asking (set by the bearer middleware on every route outside the open paths)."""
-    return cast(Principal, request.user)

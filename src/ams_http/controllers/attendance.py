@@ -40,7 +40,7 @@ from ams_core.use_cases import (
     OpenAttendance,
     OpenAttendanceCommand,
 )
-from ams_http.auth import client_ip
+from ams_http.auth import client_ip, signed_in
 from ams_http.controllers._params import acts
 from ams_http.controllers._run import run, run_in_thread
 from ams_http.edge.ratelimit import CHECK_IN, RATE_LIMIT
@@ -61,7 +61,7 @@ from ams_http.schemas.attendance import (
     ScheduleOut,
 )
 from ams_http.settings import HttpSettings
-from ams_http.wiring import NO_REQUEST_SCOPE, build, signed_in
+from ams_http.wiring import NO_REQUEST_SCOPE, build
 
 MAX_SCHEDULE_DAYS = 62
 ME = ["me"]
