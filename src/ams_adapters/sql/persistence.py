@@ -3,9 +3,9 @@ repository attached."""
 
 from __future__ import annotations
 
-from sqlalchemy.engine import Engine
+from collections.abc import Callable
+from typing import Generic, Self, TypeVar, overload
 
-from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.repositories import (
     SqlAbsenceRepository,
     SqlAssignmentRepository,
@@ -38,40 +38,63 @@ from ams_adapters.sql.transaction import SqlTransaction
 from ams_core.domain import AmsError
 from ams_core.ports import UnitOfWork
 
+R = TypeVar("R")
+
+
+class _Repository(Generic[R]):
+    """A repository attached on first use: a request's unit of work is new each time, and
+    most use only two or three of its repositories (a check-in: marks and institutions)."""
+
+    def __init__(self, make: Callable[[SqlTransaction], R]) -> None:
+        self._make = make
+        self._name = ""
+
+    def __set_name__(self, owner: type, name: str) -> None:
+        self._name = name
+
+    @overload
+    def __get__(self, uow: None, owner: type) -> Self: ...
+    @overload
+    def __get__(self, uow: SqlTransaction, owner: type) -> R: ...
+    def __get__(self, uow: SqlTransaction | None, owner: type) -> R | Self:
+        if uow is None:
+            return self
+        # kept on the instance, which then answers later lookups without this descriptor
+        repository = uow.__dict__[self._name] = self._make(uow)
+        return repository
+
 
 class SqlUnitOfWork(SqlTransaction, UnitOfWork):
     """A unit of work over a SQLAlchemy engine (PostgreSQL or SQLite): the transaction
     (scope, connection, statements) comes from :class:`SqlTransaction`; this class only
     attaches the repositories, each running its statements through that transaction."""
 
-    def __init__(self, engine: Engine, cache: ReferenceCache | None = None) -> None:
-        super().__init__(engine, cache)
-        self.institutions = SqlInstitutionRepository(self)
-        self.sections = SqlSectionRepository(self)
-        self.students = SqlStudentRepository(self)
-        self.faculty = SqlFacultyRepository(self)
-        self.subjects = SqlSubjectRepository(self)
-        self.assignments = SqlAssignmentRepository(self)
-        self.slots = SqlSlotRepository(self)
-        self.terms = SqlTermRepository(self)
-        self.holidays = SqlHolidayRepository(self)
-        self.sessions = SqlSessionRepository(self)
-        self.marks = SqlMarkRepository(self)
-        self.audit = SqlAuditRepository(self)
-        self.devices = SqlDeviceBindingRepository(self)
-        self.code_failures = SqlCheckInFailureRepository(self)
-        self.security_events = SqlSecurityEventRepository(self)
-        self.covers = SqlCoverAssignmentRepository(self)
-        self.absences = SqlAbsenceRepository(self)
-        self.cover_needs = SqlCoverNeedRepository(self)
-        self.cover_plans = SqlCoverPlanRepository(self)
-        self.cover_offers = SqlCoverOfferRepository(self)
-        self.substitute_preferences = SqlSubstitutePreferenceRepository(self)
-        self.outbox = SqlOutboxRepository(self)
-        self.sign_ins = SqlSignInRepository(self)
-        self.operator_sign_ins = SqlOperatorSignInRepository(self)
-        self.passwords = SqlPasswordCredentialRepository(self)
-        self.push_tokens = SqlPushTokenRepository(self)
+    institutions = _Repository(SqlInstitutionRepository)
+    sections = _Repository(SqlSectionRepository)
+    students = _Repository(SqlStudentRepository)
+    faculty = _Repository(SqlFacultyRepository)
+    subjects = _Repository(SqlSubjectRepository)
+    assignments = _Repository(SqlAssignmentRepository)
+    slots = _Repository(SqlSlotRepository)
+    terms = _Repository(SqlTermRepository)
+    holidays = _Repository(SqlHolidayRepository)
+    sessions = _Repository(SqlSessionRepository)
+    marks = _Repository(SqlMarkRepository)
+    audit = _Repository(SqlAuditRepository)
+    devices = _Repository(SqlDeviceBindingRepository)
+    code_failures = _Repository(SqlCheckInFailureRepository)
+    security_events = _Repository(SqlSecurityEventRepository)
+    covers = _Repository(SqlCoverAssignmentRepository)
+    absences = _Repository(SqlAbsenceRepository)
+    cover_needs = _Repository(SqlCoverNeedRepository)
+    cover_plans = _Repository(SqlCoverPlanRepository)
+    cover_offers = _Repository(SqlCoverOfferRepository)
+    substitute_preferences = _Repository(SqlSubstitutePreferenceRepository)
+    outbox = _Repository(SqlOutboxRepository)
+    sign_ins = _Repository(SqlSignInRepository)
+    operator_sign_ins = _Repository(SqlOperatorSignInRepository)
+    passwords = _Repository(SqlPasswordCredentialRepository)
+    push_tokens = _Repository(SqlPushTokenRepository)
 
 
 __all__ = ["AmsError", "SqlUnitOfWork"]
