@@ -14,8 +14,19 @@ from collections.abc import Iterator
 from contextlib import ExitStack
 
 import pytest
+from uvicorn.config import Config
+from uvicorn.server import ServerState
 
-from ams_http.serve.bounded_http import ARRIVED, TICK_SECONDS, LoopLag, WaitBound
+from ams_http.serve.bounded_http import (
+    ARRIVED,
+    DRAIN_SAMPLES,
+    MIN_BACKLOG,
+    TICK_SECONDS,
+    BoundedHttpToolsProtocol,
+    Drain,
+    LoopLag,
+    WaitBound,
+)
 from tests.http.live_server import LiveServer, is_live, live_server
 
 pytestmark = pytest.mark.slow
@@ -183,3 +194,110 @@ def test_a_head_read_after_the_loop_was_busy_counts_from_before_the_busy_stretch
     assert LoopLag.arrived(soon_after) == soon_after  # read then: counts from the read
     assert busy_arrived == ticked  # read after the busy stretch: counts from before it
     assert busy_read - busy_arrived >= 0.3
+
+
+# -- the backlog: a request that could only run after its bound is answered at once ---------
+
+
+@pytest.fixture
+def drain() -> Iterator[type[Drain]]:
+    Drain.reset()
+    yield Drain
+    Drain.reset()
+
+
+def test_the_pace_is_the_time_between_answers_while_requests_wait(drain: type[Drain]) -> None:
+    for n in range(1, 11):  # ten requests admitted together, answered 5 ms apart
+        drain.answered(admitted_at=0.0, now=n * 0.005)
+
+    assert drain.pace == pytest.approx(0.005)
+
+
+def test_an_answer_after_an_idle_stretch_is_timed_from_its_own_admission(
+    drain: type[Drain],
+) -> None:
+    for n in range(10):  # one request at a time, each 2 ms, a second apart
+        drain.answered(admitted_at=float(n), now=n + 0.002)
+
+    assert drain.pace == pytest.approx(0.002)
+
+
+def test_one_slow_answer_does_not_change_the_pace(drain: type[Drain]) -> None:
+    for n in range(1, DRAIN_SAMPLES + 1):
+        drain.answered(admitted_at=0.0, now=n * 0.001)
+    drain.answered(admitted_at=0.0, now=DRAIN_SAMPLES * 0.001 + 5.0)  # an export's five seconds
+
+    assert drain.pace == pytest.approx(0.001)
+
+
+def test_a_short_backlog_is_never_predicted_to_wait(drain: type[Drain]) -> None:
+    for n in range(1, 11):
+        drain.answered(admitted_at=0.0, now=n * 0.1)
+
+    assert drain.predicted_wait(MIN_BACKLOG - 1) == 0.0
+    assert drain.predicted_wait(MIN_BACKLOG) == pytest.approx(MIN_BACKLOG * 0.1)
+
+
+class _Transport:
+    """What a protocol writes to its connection."""
+
+    def __init__(self) -> None:
+        self.written = b""
+        self.closed = False
+
+    def write(self, data: bytes) -> None:
+        self.written += data
+
+    def close(self) -> None:
+        self.closed = True
+
+    def is_closing(self) -> bool:
+        return self.closed
+
+    def get_extra_info(self, name: str, default: object = None) -> object:
+        return {"peername": ("127.0.0.1", 5000), "sockname": ("127.0.0.1", 8000)}.get(name, default)
+
+    def pause_reading(self) -> None: ...
+
+    def resume_reading(self) -> None: ...
+
+    def set_protocol(self, protocol: object) -> None: ...
+
+
+def test_a_request_behind_a_backlog_longer_than_the_bound_is_answered_at_once(
+    drain: type[Drain],
+) -> None:
+    ran: list[str] = []
+
+    async def app(scope: dict[str, object], receive: object, send: object) -> None:
+        ran.append(str(scope["path"]))
+        await asyncio.Event().wait()  # held: never answered while the test runs
+
+    async def scenario() -> tuple[list[_Transport], list[str]]:
+        config = Config(app=app, http=BoundedHttpToolsProtocol, lifespan="off")
+        state = ServerState()
+        transports = []
+        for n in range(MIN_BACKLOG + 1):
+            protocol = BoundedHttpToolsProtocol(config=config, server_state=state, app_state={})
+            protocol.queue_wait_ms = 250
+            transport = _Transport()
+            protocol.connection_made(transport)  # type: ignore[arg-type]
+            protocol.data_received(f"GET /held/{n} HTTP/1.1\r\nHost: x\r\n\r\n".encode())
+            transports.append(transport)
+            if n == MIN_BACKLOG - 1:  # the process has answered 50 ms apart lately
+                for k in range(1, 11):
+                    drain.answered(admitted_at=0.0, now=k * 0.05)
+            await asyncio.sleep(0)
+        await asyncio.sleep(0.01)
+        for connection in list(state.connections):
+            connection.connection_lost(None)
+        return transports, list(ran)
+
+    transports, ran_paths = asyncio.run(scenario())
+
+    assert ran_paths == [f"/held/{n}" for n in range(MIN_BACKLOG)]  # 8 × 50 ms > 250 ms
+    last = transports[-1].written
+    assert last.startswith(b"HTTP/1.1 503 ")
+    assert b"retry-after: 1" in last
+    assert json.loads(last.split(b"\r\n\r\n", 1)[1])["code"] == "overloaded"
+    assert all(t.written == b"" for t in transports[:-1])
