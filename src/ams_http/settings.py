@@ -57,9 +57,7 @@ class HttpSettings:
             from when it reached the process (the wait unread in its socket while the loop
             was busy included); one that waited longer is answered ``503``
             (``overloaded``) instead of run, since its client has most likely given up or
-            will retry, and so is one that would wait longer behind the requests held, at
-            the pace the process has been answering them, as soon as its head is read
-            (ADR 0020).
+            will retry (ADR 0020).
 
     A limit of 0 (or less) switches that limit off.
     """
