@@ -17,13 +17,6 @@ A request's wait counts from when it reached the process, not from when the loop
 while the loop runs the requests it holds, the next ones wait unread in their sockets. A
 timer ticking every ``TICK_SECONDS`` tells how long the loop has been busy: a head read
 while the tick is overdue is taken to have arrived at the last tick (:class:`LoopLag`).
-
-A request that could only be run after its wait bound is answered as soon as its head is
-read: the requests the process holds ahead of it, at the pace the process has been
-answering them (:class:`Drain`), would take longer than ``queue_wait_ms``. Answered then,
-it costs the process a few microseconds; admitted, it would hold a place in the queue and
-a task until its bound passed, and the process would spend on refusing it late what it
-needs for the requests it can still answer in time.
 """
 
 from __future__ import annotations
@@ -33,7 +26,7 @@ import json
 import logging
 import time
 from collections import deque
-from typing import Any, ClassVar
+from typing import Any
 
 import httptools
 from prometheus_client import Counter
@@ -54,16 +47,10 @@ SHED_LOG_SECONDS = 10.0
 #: how often the loop's timer ticks to tell how long the loop has been busy (seconds)
 TICK_SECONDS = 0.01
 
-#: answers timed to learn the process's pace; the median of the last ones is the pace
-DRAIN_SAMPLES = 31
-#: a backlog shorter than this is never shed for its predicted wait (a class's burst)
-MIN_BACKLOG = 8
-
 SHED = Counter(
     "ams_http_requests_shed",
     "requests answered 503 overloaded: the process held AMS_QUEUE_LIMIT requests (full), "
-    "the requests ahead would take longer than AMS_QUEUE_WAIT_MS at the process's pace "
-    "(backlog), or the request waited longer than AMS_QUEUE_WAIT_MS (late)",
+    "or the request waited longer than AMS_QUEUE_WAIT_MS (late)",
     ["reason"],
 )
 shed_logger = logging.getLogger("ams.http.shed")
@@ -185,44 +172,6 @@ class _Held:
     count = 0
 
 
-class Drain:
-    """The pace at which this process answers the requests it holds.
-
-    Each answer is timed from the later of the previous answer and its own admission: while
-    requests wait, that is the time between answers, which is what a newcomer waits per
-    request ahead of it; an answer after an idle stretch is timed from its own admission.
-    The pace is the median of the last ``DRAIN_SAMPLES`` times, so one slow request (an
-    export) does not make the process refuse the ones behind it.
-    """
-
-    last = 0.0
-    samples: ClassVar[deque[float]] = deque(maxlen=DRAIN_SAMPLES)
-    timed = 0
-    #: seconds per answer (0 until the first answers are timed)
-    pace = 0.0
-
-    @classmethod
-    def answered(cls, admitted_at: float, now: float) -> None:
-        """A request admitted at ``admitted_at`` was answered at ``now``."""
-        cls.samples.append(now - max(cls.last, admitted_at))
-        cls.last = now
-        cls.timed += 1
-        if cls.timed % 4 == 0 or cls.timed < DRAIN_SAMPLES:  # sorting 31 floats: ~2 µs
-            cls.pace = sorted(cls.samples)[len(cls.samples) // 2]
-
-    @classmethod
-    def predicted_wait(cls, ahead: int) -> float:
-        """How long a request admitted now would wait behind ``ahead`` held requests."""
-        return ahead * cls.pace if ahead >= MIN_BACKLOG else 0.0
-
-    @classmethod
-    def reset(cls) -> None:
-        """Forget the pace (tests)."""
-        cls.last = cls.pace = 0.0
-        cls.timed = 0
-        cls.samples.clear()
-
-
 class WaitBound:
     """The application, run only for requests that waited at most ``max_wait`` seconds
     since their head arrived; the others are answered ``overloaded`` at once."""
@@ -258,9 +207,8 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._received_in_head = 0  # bytes fed while the head was incomplete
         self._head_bytes = 0  # url and header bytes the parser has handed over
         self._header_count = 0
-        #: per request of this connection not answered yet, in order: when it was admitted,
-        #: or None when it was answered 503 without being admitted
-        self._unanswered: deque[float | None] = deque()
+        #: per request of this connection not answered yet, in order: whether it was admitted
+        self._unanswered: deque[bool] = deque()
         #: the request being read was answered 503 already: its body is skipped
         self._shed_at_once = False
 
@@ -313,38 +261,28 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._in_head = False
         # counted from the head's arrival to the answer's last byte: uvicorn's own task set
         # also holds tasks still tidying up after their answer, which would shed too early
-        now = time.monotonic()
-        arrived = LoopLag.arrived(now)
+        arrived = LoopLag.arrived(time.monotonic())
         self.scope[ARRIVED] = arrived  # type: ignore[literal-required]
         if 0 < self.queue_limit <= _Held.count:
-            self._shed("full")
-            return
-        if self.queue_wait_ms > 0:
-            waited = now - arrived + Drain.predicted_wait(_Held.count)
-            if waited * 1000 > self.queue_wait_ms:
-                self._shed("backlog")
+            _shed_log.shed("full")
+            self._unanswered.append(False)
+            if self._nothing_pending():
+                # answered right here, while the loop reads: no task waits behind the queue
+                self._shed_at_once = True
+                keep_alive = self.parser.should_keep_alive()
+                self.transport.write(_OVERLOADED_KEEP_ALIVE if keep_alive else _OVERLOADED_CLOSE)
+                if not keep_alive:
+                    self.transport.close()
                 return
-        _Held.count += 1
-        self._unanswered.append(now)
-        super().on_headers_complete()
-
-    def _shed(self, why: str) -> None:
-        """Answer the request whose head was just read ``503 overloaded``, unadmitted."""
-        _shed_log.shed(why)
-        self._unanswered.append(None)
-        if self._nothing_pending():
-            # answered right here, while the loop reads: no task waits behind the queue
-            self._shed_at_once = True
-            keep_alive = self.parser.should_keep_alive()
-            self.transport.write(_OVERLOADED_KEEP_ALIVE if keep_alive else _OVERLOADED_CLOSE)
-            if not keep_alive:
-                self.transport.close()
+            app, self.app = self.app, overloaded
+            try:
+                super().on_headers_complete()
+            finally:
+                self.app = app
             return
-        app, self.app = self.app, overloaded
-        try:
-            super().on_headers_complete()
-        finally:
-            self.app = app
+        _Held.count += 1
+        self._unanswered.append(True)
+        super().on_headers_complete()
 
     def _nothing_pending(self) -> bool:
         """No earlier request of this connection is still to be answered (answers go out in
@@ -365,14 +303,12 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         super().on_message_complete()
 
     def on_response_complete(self) -> None:
-        admitted_at = self._unanswered.popleft() if self._unanswered else None
-        if admitted_at is not None:
+        if self._unanswered and self._unanswered.popleft():
             _Held.count -= 1
-            Drain.answered(admitted_at, time.monotonic())
         super().on_response_complete()
 
     def connection_lost(self, exc: Exception | None) -> None:
-        _Held.count -= sum(1 for admitted in self._unanswered if admitted is not None)
+        _Held.count -= sum(self._unanswered)  # never answered now
         self._unanswered.clear()
         super().connection_lost(exc)
 
