@@ -698,26 +698,41 @@ def _check_in_rows(
     fixed-rate rows' answered rate from the capacity measured before and after them.
     """
     seconds, warm = sizes.seconds, sizes.warmup_seconds
-    label = "64 connections, closed loop"
+    closed_loop = ClosedLoop(64, seconds, warm)
 
     def plan_of(target: Server, count: int) -> Plan:
         return _check_in_plan(target.host, target.port, college, students, batch(count))
 
+    def pair(ams_plan: Plan, floor_plan: Plan) -> tuple[LoadResult, LoadResult]:
+        """AMS's closed loop, then the floor's right after it."""
+        return _measure(server, ams_plan, closed_loop), _measure(floor, floor_plan, closed_loop)
+
+    floor_plan = plan_of(floor, sizes.closed_sessions)
+    _sanity(f"http://{floor.host}:{floor.port}", floor_plan, '"status":"')
+    first = pair(closed, floor_plan)
+    fixed = []
+    for key, fraction, goal in (
+        ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
+        ("check-in above", ABOVE_CAPACITY, "≥ 90 % of capacity answered, p99 ≤ 1 s"),
+    ):
+        rate = max(1.0, fraction * first[0].rate)
+        load = OpenLoop(rate, PHONES, seconds, warm)
+        fixed.append(
+            (
+                key,
+                fraction,
+                rate,
+                goal,
+                _measure(server, plan_of(server, sizes.open_sessions), load),
+            )
+        )
+    again = pair(plan_of(server, sizes.closed_sessions), plan_of(floor, sizes.closed_sessions))
+
     rows: dict[str, Row] = {}
-    pairs: list[tuple[LoadResult, LoadResult]] = []
-    fixed: dict[str, tuple[str, LoadResult, str]] = {}
-    for when, ams_plan in (("", closed), (" again", None)):
-        ams_plan = ams_plan or plan_of(server, sizes.closed_sessions)
-        ams = _measure(server, ams_plan, ClosedLoop(64, seconds, warm))
-        floor_plan = plan_of(floor, sizes.closed_sessions)
-        if not when:
-            _sanity(f"http://{floor.host}:{floor.port}", floor_plan, '"status":"')
-        bare = _measure(floor, floor_plan, ClosedLoop(64, seconds, warm))
-        pairs.append((ams, bare))
-        share = ams.rate / bare.rate if bare.rate else 0.0
+    for when, (ams, bare) in (("", first), (" again", again)):
         moment = "after the fixed-rate rows" if when else "first"
         rows[f"check-in 64{when}"] = _row(
-            f"check-in over HTTP, {label}, {moment}",
+            f"check-in over HTTP, 64 connections, closed loop, {moment}",
             ams,
             "check-ins",
             "≥ 1.4× before and ≥ 90 % of the realistic floor (issue 15)",
@@ -725,61 +740,38 @@ def _check_in_rows(
         )
         rows[f"floor 64{when}"] = _row(
             f"floor: the check-in's checks and statements, bare (bench.check_in_floor_app, "
-            f"{WORKERS} processes), {label}, right after AMS's: AMS = {share:.0%} of it",
+            f"{WORKERS} processes), 64 connections, closed loop, right after AMS's: "
+            f"AMS = {ams.rate / bare.rate if bare.rate else 0.0:.0%} of it",
             bare,
             "check-ins",
             "AMS ≥ 90 % of this",
             marks=True,
         )
-        if not when:
-            for key, fraction, goal in (
-                ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
-                ("check-in above", ABOVE_CAPACITY, "≥ 90 % of capacity answered, p99 ≤ 1 s"),
-            ):
-                rate = max(1.0, fraction * ams.rate)
-                name = (
-                    f"check-in over HTTP, open loop at {fraction:.0%} of that capacity "
-                    f"({rate:,.0f}/s), {PHONES} connections, latency from the intended send time"
-                )
-                fixed[key] = (
-                    name,
-                    _measure(
-                        server,
-                        plan_of(server, sizes.open_sessions),
-                        OpenLoop(rate, PHONES, seconds, warm),
-                    ),
-                    goal,
-                )
-    ams_total = sum(a.ok for a, _ in pairs) / sum(a.seconds for a, _ in pairs)
-    floor_total = sum(f.ok for _, f in pairs) / sum(f.seconds for _, f in pairs)
-    capacity = (pairs[0][0].rate + pairs[1][0].rate) / 2
-    for key, (name, result, goal) in fixed.items():
+    capacity = (first[0].rate + again[0].rate) / 2
+    for key, fraction, rate, goal, result in fixed:
         rows[key] = _row(
-            f"{name}; answered = {result.rate / capacity:.0%} of the capacity measured before "
-            "and after",
+            f"check-in over HTTP, open loop at {fraction:.0%} of that capacity ({rate:,.0f}/s), "
+            f"{PHONES} connections, latency from the intended send time; answered = "
+            f"{result.rate / capacity:.0%} of the capacity measured before and after",
             result,
             "check-ins",
             goal,
             marks=True,
         )
+    pairs = (first, again)
+    ams_rate = sum(a.ok for a, _ in pairs) / sum(a.seconds for a, _ in pairs)
+    floor_rate = sum(f.ok for _, f in pairs) / sum(f.seconds for _, f in pairs)
     print(
-        f"  AMS ÷ floor, closed loops back to back: {ams_total / floor_total:.0%} "
+        f"  AMS ÷ floor, closed loops back to back: {ams_rate / floor_rate:.0%} "
         f"({', '.join(f'{a.rate:,.0f} ÷ {f.rate:,.0f}' for a, f in pairs)})",
         file=sys.stderr,
         flush=True,
     )
-    rows["check-in 1"] = _row(
-        "check-in over HTTP, unloaded (1 connection)",
-        _measure(server, plan_of(server, 1), Sequential(sizes.unloaded)),
-        "check-ins",
-        "p50 ≤ 2 ms",
-        marks=True,
-    )
-    rows["floor 1"] = _row(
-        "floor: the same, unloaded (1 connection)",
-        _measure(floor, plan_of(floor, 1), Sequential(sizes.unloaded)),
-        "check-ins",
-        "",
-        marks=True,
-    )
+    unloaded = Sequential(sizes.unloaded)
+    for key, target, name, goal in (
+        ("check-in 1", server, "check-in over HTTP, unloaded (1 connection)", "p50 ≤ 2 ms"),
+        ("floor 1", floor, "floor: the same, unloaded (1 connection)", ""),
+    ):
+        result = _measure(target, plan_of(target, sizes.unloaded_sessions), unloaded)
+        rows[key] = _row(name, result, "check-ins", goal, marks=True)
     return rows
