@@ -9,6 +9,7 @@ import pytest
 
 from ams_core.domain import SectionId, StudentId
 from ams_core.ports.workbooks import XLSX_MEDIA_TYPE
+from tests.adapters.excel import crafted
 from tests.adapters.excel import test_hostile_workbooks as hostile
 from tests.http.conftest import World
 from tests.http.workbooks import read_back, workbook
@@ -350,6 +351,7 @@ def test_the_legacy_replace_field_is_refused_with_the_way_to_do_it_and_unknown_f
         ("zip bomb", 422, "unsafe_archive"),
         ("old xls", 415, "not_xlsx"),
         ("zip slip", 422, "unsafe_archive"),
+        ("cells far apart", 422, "too_many_columns"),
     ],
 )
 def test_hostile_files_are_refused_with_a_clear_problem_and_nothing_written(
@@ -367,12 +369,20 @@ def test_hostile_files_are_refused_with_a_clear_problem_and_nothing_written(
 
 def _zip_bomb() -> bytes:
     sheet = b"<worksheet>" + b" " * (64 * 1024 * 1024) + b"</worksheet>"
-    return hostile.rewrite(hostile.workbook(["a"]), replace={"xl/worksheets/sheet1.xml": sheet})
+    return crafted.rewrite(crafted.workbook(["a"]), replace={crafted.SHEET: sheet})
+
+
+def _cells_far_apart() -> bytes:
+    sheet = crafted.sheet_xml(
+        '<row r="1"><c r="A1"><v>1</v></c></row><row r="150000"><c r="XFD150000"><v>1</v></c></row>'
+    )
+    return crafted.rewrite(crafted.workbook(["a"]), replace={crafted.SHEET: sheet})
 
 
 HOSTILE: dict[str, Callable[[], bytes]] = {
     "entity bomb": hostile.entity_bomb,
     "zip bomb": _zip_bomb,
+    "cells far apart": _cells_far_apart,
     "old xls": lambda: b"\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1" + bytes(4096),
-    "zip slip": lambda: hostile.rewrite(hostile.workbook(["a"]), add=[("../evil.xml", b"<a/>")]),
+    "zip slip": lambda: crafted.rewrite(crafted.workbook(["a"]), add=[("../evil.xml", b"<a/>")]),
 }

@@ -541,11 +541,11 @@ def _deeply_nested_payload_token() -> str:
 def test_G19_malformed_tokens_are_refused_quickly_without_fetching_keys(
     verifier: GoogleIdTokenVerifier, cert_server: CertServer, token: str
 ) -> None:
-    started = time.perf_counter()
+    started = time.process_time()  # the process's own CPU: a busy machine does not fail it
 
     refused(verifier, token)
 
-    assert time.perf_counter() - started < 0.05
+    assert time.process_time() - started < 0.05
     assert cert_server.gets == 0
 
 

@@ -6,7 +6,8 @@ then every member is decompressed once, in bounded chunks, by :mod:`zipfile`, wh
 the declared size and checks the CRC, so an archive that lies about its sizes is refused, and
 the XML (any part named or starting like XML, in UTF-8, UTF-16 or UTF-32) is searched for a
 document type declaration (no part of a real workbook has one; it is how entity-expansion and
-external-entity attacks start).
+external-entity attacks start) and for rows and cells placed beyond the row and column caps
+(:mod:`ams_adapters.excel.grid`: a parser would lay out everything up to them).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import io
 import stat
 import zipfile
 
+from ams_adapters.excel.grid import GridScan, place_exactly
 from ams_core.domain.errors import FileRefusal, UnacceptableFileError
 from ams_core.ports.workbooks import WorkbookLimits
 
@@ -66,7 +68,7 @@ def check_upload(data: bytes, limits: WorkbookLimits) -> None:
         _check_directory(members, limits)
         rows = _RowCount(limits.max_rows)
         for member in members:
-            _check_member(archive, member, rows)
+            _check_member(archive, member, rows, limits)
 
 
 class _RowCount:
@@ -158,17 +160,22 @@ def _looks_like_xml(head: bytes) -> bool:
     return head[:256].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<")
 
 
-def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, rows: _RowCount) -> None:
+def _check_member(
+    archive: zipfile.ZipFile, member: zipfile.ZipInfo, rows: _RowCount, limits: WorkbookLimits
+) -> None:
     xml = member.filename.endswith((".xml", ".rels", ".vml"))
     worksheet = member.filename.startswith("xl/worksheets/") and xml
     if worksheet:
         rows.start()
+    grid = GridScan(limits)
     tail = b""
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(_CHUNK):
                 if not tail:
                     xml = xml or _looks_like_xml(chunk)
+                if xml:
+                    grid.feed(chunk)
                 window = tail + chunk
                 if xml and _declares_doctype(window):
                     raise _refuse(
@@ -186,3 +193,7 @@ def _check_member(archive: zipfile.ZipFile, member: zipfile.ZipInfo, rows: _RowC
         ) from None
     except EOFError:
         raise _refuse(FileRefusal.UNREADABLE, "the workbook is truncated") from None
+    grid.finish()
+    if grid.needs_exact_scan:
+        # only now: the whole part has been searched for a document type declaration
+        place_exactly(archive, member, limits, _CHUNK)

@@ -1,9 +1,10 @@
 """Hostile uploads: the archive checks and the calamine reader refuse them quickly and cheaply.
 
 Every fixture is built here: a real workbook written by openpyxl, whose parts are then
-rewritten with :mod:`zipfile` (or whose ZIP headers are patched) to craft the attack. Each
-refusal is asserted by its reason and bounded in time; the entity and decompression bombs are
-also read in a separate process, whose peak memory must not grow by more than 50 MB.
+rewritten with :mod:`zipfile` (or whose ZIP headers are patched) to craft the attack
+(:mod:`tests.adapters.excel.crafted`). Each refusal is asserted by its reason and bounded in
+CPU time; the entity and decompression bombs are also read in a separate process, whose peak
+memory must not grow by more than 50 MB.
 """
 
 from __future__ import annotations
@@ -13,12 +14,9 @@ import math
 import os
 import stat
 import struct
-import subprocess
-import sys
-import time
 import zipfile
 import zlib
-from collections.abc import Callable, Iterator, Mapping, Sequence
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -29,18 +27,23 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from ams_adapters.excel.archive import check_upload
-from ams_adapters.excel.reader import CalamineWorkbookReader
-from ams_core.domain.errors import FileRefusal, UnacceptableFileError
-from ams_core.ports.workbooks import WorkbookLimits, WorksheetRows
+from ams_core.domain.errors import FileRefusal
+from ams_core.ports.workbooks import WorkbookLimits
+from tests.adapters.excel.crafted import (
+    MAIN_NS,
+    MAX_GROWTH,
+    SECONDS,
+    SHEET,
+    measured,
+    part,
+    read,
+    refusal,
+    rewrite,
+    sheet_xml,
+    workbook,
+)
 
-LIMITS = WorkbookLimits()
-SHEET = "xl/worksheets/sheet1.xml"
 SHARED = "xl/sharedStrings.xml"
-MAIN_NS = "http://schemas.openxmlformats.org/spreadsheetml/2006/main"
-#: a generous bound on any refusal or small read
-SECONDS = 1.0
-#: how much a hostile read may grow the process's peak memory
-MAX_GROWTH = 50 * 1024 * 1024
 GIB = 1 << 30
 
 BILLION_LAUGHS = f"""<?xml version="1.0" encoding="UTF-8"?>
@@ -64,72 +67,8 @@ EXTERNAL_ENTITY = f"""<?xml version="1.0" encoding="UTF-8"?>
 <row r="1"><c r="A1" t="inlineStr"><is><t>&xxe;</t></is></c></row>
 </sheetData></worksheet>"""
 
-#: reads the file named by argv[1] in a fresh process and prints the refusal, the seconds
-#: the read took and how many bytes the process's peak memory grew by
-MEASURE = """
-import resource, sys, time
-from pathlib import Path
-from ams_adapters.excel.reader import CalamineWorkbookReader
-from ams_core.domain.errors import UnacceptableFileError
-from ams_core.ports.workbooks import WorkbookLimits
-
-data = Path(sys.argv[1]).read_bytes()
-reader = CalamineWorkbookReader()
-before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-start = time.perf_counter()
-try:
-    reader.read(data, WorkbookLimits())
-except UnacceptableFileError as error:
-    outcome = error.reason.name
-else:
-    outcome = "ACCEPTED"
-elapsed = time.perf_counter() - start
-after = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
-print(outcome, elapsed, (after - before) * 1024)
-"""
-
 
 # -- building and rewriting workbooks -------------------------------------------------------
-
-
-def workbook(*rows: Sequence[Any], title: str = "Sheet") -> bytes:
-    """A real ``.xlsx`` written by openpyxl with one sheet holding ``rows``."""
-    book = openpyxl.Workbook()
-    sheet = book.active
-    assert sheet is not None
-    sheet.title = title
-    for row in rows:
-        sheet.append(list(row))
-    out = io.BytesIO()
-    book.save(out)
-    return out.getvalue()
-
-
-def rewrite(
-    data: bytes,
-    replace: Mapping[str, bytes] | None = None,
-    add: Sequence[tuple[zipfile.ZipInfo | str, bytes]] = (),
-    drop: Sequence[str] = (),
-) -> bytes:
-    """``data`` with some parts replaced, added or dropped (everything else copied as is)."""
-    replace = replace or {}
-    out = io.BytesIO()
-    with (
-        zipfile.ZipFile(io.BytesIO(data)) as source,
-        zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as target,
-    ):
-        for info in source.infolist():
-            if info.filename in drop:
-                continue
-            target.writestr(info.filename, replace.get(info.filename, source.read(info)))
-        for name, content in add:
-            target.writestr(name, content)
-    return out.getvalue()
-
-
-def part(data: bytes, name: str) -> bytes:
-    with zipfile.ZipFile(io.BytesIO(data)) as source:
-        return source.read(name)
 
 
 def patch_headers(
@@ -161,11 +100,6 @@ def patch_headers(
     return bytes(patched)
 
 
-def sheet_xml(body: str, dimension: str | None = None) -> bytes:
-    dim = f'<dimension ref="{dimension}"/>' if dimension else ""
-    return f'<worksheet xmlns="{MAIN_NS}">{dim}<sheetData>{body}</sheetData></worksheet>'.encode()
-
-
 def stream_bomb(path: Path, size: int) -> None:
     """Write to ``path`` a workbook whose sheet part unpacks to ``size`` bytes of spaces.
 
@@ -189,41 +123,6 @@ def stream_bomb(path: Path, size: int) -> None:
 
 
 # -- asserting refusals -----------------------------------------------------------------
-
-
-def timed(action: Callable[[], object]) -> float:
-    start = time.perf_counter()
-    action()
-    return time.perf_counter() - start
-
-
-def refusal(data: bytes, limits: WorkbookLimits = LIMITS) -> UnacceptableFileError:
-    """The error the reader refuses ``data`` with, asserting it came within a second."""
-    start = time.perf_counter()
-    with pytest.raises(UnacceptableFileError) as caught:
-        CalamineWorkbookReader().read(data, limits)
-    assert time.perf_counter() - start < SECONDS
-    return caught.value
-
-
-def read(data: bytes, limits: WorkbookLimits = LIMITS) -> list[WorksheetRows]:
-    start = time.perf_counter()
-    sheets = list(CalamineWorkbookReader().read(data, limits))
-    assert time.perf_counter() - start < SECONDS
-    return sheets
-
-
-def measured(path: Path) -> tuple[str, float, int]:
-    """Read the file at ``path`` in a fresh interpreter: (outcome, seconds, peak growth)."""
-    done = subprocess.run(  # noqa: S603 - our own interpreter and script
-        [sys.executable, "-c", MEASURE, str(path)],
-        capture_output=True,
-        text=True,
-        timeout=60,
-        check=True,
-    )
-    outcome, seconds, growth = done.stdout.split()
-    return outcome, float(seconds), int(growth)
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,266 @@
+"""Rows and cells placed beyond the caps are refused while the archive is unpacked, before
+calamine lays a sheet out as a grid spanning its first and last cells (a few bytes of XML
+naming ``A1`` and ``XFD150000`` would otherwise take tens of gigabytes and the process down).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from ams_adapters.excel.grid import GridScan, column_name
+from ams_core.domain.errors import FileRefusal
+from ams_core.ports.workbooks import WorkbookLimits
+from tests.adapters.excel.crafted import (
+    MAIN_NS,
+    MAX_GROWTH,
+    SHEET,
+    measured,
+    part,
+    read,
+    refusal,
+    rewrite,
+    sheet_xml,
+    workbook,
+)
+
+CHUNK = 1 << 20
+
+
+@pytest.fixture
+def never_parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
+    """Records any attempt to hand the upload to calamine (there must be none)."""
+    parsed: list[bytes] = []
+    monkeypatch.setattr(
+        "ams_adapters.excel.reader.CalamineWorkbook.from_filelike",
+        lambda *_: parsed.append(b"parsed"),
+    )
+    return parsed
+
+
+def number(reference: str) -> str:
+    return f'<c r="{reference}" t="n"><v>1</v></c>'
+
+
+def with_sheet(body: str | bytes) -> bytes:
+    xml = sheet_xml(body) if isinstance(body, str) else body
+    return rewrite(workbook(["a"]), replace={SHEET: xml})
+
+
+def far_apart(last: str) -> bytes:
+    row = "".join(ch for ch in last if ch.isdigit())
+    return with_sheet(f'<row r="1">{number("A1")}</row><row r="{row}">{number(last)}</row>')
+
+
+# -- two cells far apart ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("last", "reason", "named"),
+    [
+        ("XFD150000", FileRefusal.TOO_MANY_COLUMNS, "column XFD (column number 16,384"),
+        ("BM2", FileRefusal.TOO_MANY_COLUMNS, "column BM (column number 65"),
+        ("A1048576", FileRefusal.TOO_MANY_ROWS, "row 1,048,576"),
+        ("A200002", FileRefusal.TOO_MANY_ROWS, "row 200,002"),
+    ],
+)
+def test_two_cells_far_apart_are_refused_before_any_parser(
+    never_parsed: list[bytes], last: str, reason: FileRefusal, named: str
+) -> None:
+    error = refusal(far_apart(last))
+    assert error.reason is reason
+    assert named in str(error)
+    assert SHEET in str(error)
+    assert never_parsed == []
+
+
+def test_the_last_row_and_column_a_sheet_may_use_are_read() -> None:
+    (sheet,) = read(far_apart("BL200001"))
+    assert len(sheet.rows) == 200_001
+    assert len(sheet.rows[0]) == 64
+    assert sheet.rows[-1][-1] == 1.0
+
+
+def test_two_cells_far_apart_are_refused_without_growing_the_process(tmp_path: Path) -> None:
+    path = tmp_path / "far-apart.xlsx"
+    path.write_bytes(far_apart("XFD150000"))
+    outcome, _, growth = measured(path)
+    assert outcome == FileRefusal.TOO_MANY_COLUMNS.name
+    assert growth < MAX_GROWTH
+
+
+# -- rows and cells without references ------------------------------------------------------
+
+
+def test_cells_without_references_are_placed_one_after_another() -> None:
+    wide = "<row>" + '<c t="n"><v>1</v></c>' * 16_384 + "</row>" + "<row/>" * 100_000
+    error = refusal(with_sheet(wide))
+    assert error.reason is FileRefusal.TOO_MANY_COLUMNS
+    assert "column BM" in str(error)
+
+
+def test_a_row_without_a_reference_follows_the_row_before_it() -> None:
+    body = f'<row r="200001">{number("A200001")}</row><row><c t="n"><v>2</v></c></row>'
+    error = refusal(with_sheet(body))
+    assert error.reason is FileRefusal.TOO_MANY_ROWS
+    assert "row 200,002" in str(error)
+
+
+def test_a_sheet_written_without_references_reads_as_the_same_sheet_with_them() -> None:
+    plain = "".join(
+        "<row>" + "".join(f'<c t="n"><v>{r * 10 + c}</v></c>' for c in range(64)) + "</row>"
+        for r in range(1, 4)
+    )
+    referenced = "".join(
+        f'<row r="{r}">'
+        + "".join(
+            f'<c r="{column_name(c + 1)}{r}" t="n"><v>{r * 10 + c}</v></c>' for c in range(64)
+        )
+        + "</row>"
+        for r in range(1, 4)
+    )
+    assert read(with_sheet(plain)) == read(with_sheet(referenced))
+
+
+# -- the same far cell, spelled every way a parser accepts -----------------------------------
+
+
+PREFIXED = (
+    f'<x:worksheet xmlns:x="{MAIN_NS}"><x:sheetData><x:row r="1">'
+    '<x:c r="A1" t="n"><x:v>1</x:v></x:c><x:c r="XFD1" t="n"><x:v>1</x:v></x:c>'
+    "</x:row></x:sheetData></x:worksheet>"
+)
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        pytest.param('<row r="1"><c t="n" r="XFD1"><v>1</v></c></row>', id="reference-not-first"),
+        pytest.param("<row r='1'><c r='XFD1' t='n'><v>1</v></c></row>", id="single-quotes"),
+        pytest.param('<row r="1"><c\n r="XFD1" t="n"><v>1</v></c></row>', id="new-line"),
+        pytest.param('<row r="1"><c  r="XFD1" t="n"><v>1</v></c></row>', id="two-spaces"),
+        pytest.param('<row r="1"><c r = "XFD1" t="n"><v>1</v></c></row>', id="spaced-equals"),
+        pytest.param('<row r="1"><c r="&#88;FD1" t="n"><v>1</v></c></row>', id="char-reference"),
+        pytest.param(PREFIXED.encode(), id="namespace-prefix"),
+        pytest.param(
+            sheet_xml('<row r="1"><c r="XFD1" t="n"><v>1</v></c></row>').decode().encode("utf-16"),
+            id="utf-16",
+        ),
+    ],
+)
+def test_a_far_cell_is_refused_however_it_is_spelled(
+    never_parsed: list[bytes], body: str | bytes
+) -> None:
+    error = refusal(with_sheet(body))
+    assert error.reason is FileRefusal.TOO_MANY_COLUMNS
+    assert never_parsed == []
+
+
+def test_a_far_cell_in_a_sheet_stored_under_another_name_is_refused(
+    never_parsed: list[bytes],
+) -> None:
+    # calamine finds a sheet through the workbook's relationships, whatever its name
+    base = workbook(["a"])
+    renamed = "xl/elsewhere.bin"
+    data = rewrite(
+        base,
+        replace={
+            name: part(base, name).replace(b"worksheets/sheet1.xml", b"elsewhere.bin")
+            for name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
+        },
+        drop=[SHEET],
+        add=[(renamed, sheet_xml(f'<row r="1">{number("XFD1")}</row>'))],
+    )
+    error = refusal(data)
+    assert error.reason is FileRefusal.TOO_MANY_COLUMNS
+    assert renamed in str(error)
+
+
+@pytest.mark.parametrize("cut", range(1, 14))
+def test_a_far_cell_cut_by_a_decompression_chunk_is_still_found(
+    never_parsed: list[bytes], cut: int
+) -> None:
+    # the chunk boundary falls inside '<c r="XFD1"', at each of its characters in turn
+    head = f'<worksheet xmlns="{MAIN_NS}"><sheetData><row r="1"><c r="A1" t="inlineStr"><is><t>'
+    tail = f"</t></is></c>{number('XFD1')}</row></sheetData></worksheet>"
+    filler = os.urandom(CHUNK).hex()  # incompressible, so no ratio check refuses it first
+    before_cell = CHUNK - cut - len(head) - len("</t></is></c>")
+    xml = head + filler[:before_cell] + tail
+    assert xml.encode()[CHUNK - cut : CHUNK - cut + 2] == b"<c"
+    assert refusal(with_sheet(xml.encode())).reason is FileRefusal.TOO_MANY_COLUMNS
+    assert never_parsed == []
+
+
+def test_a_part_sent_to_the_exact_scan_that_is_not_well_formed_is_unreadable() -> None:
+    error = refusal(with_sheet('<row><c t="n"><v>1</v></row>'))
+    assert error.reason is FileRefusal.UNREADABLE
+    assert SHEET in str(error)
+    assert "line 1" in str(error)
+
+
+def test_a_cell_reference_that_is_not_one_is_unreadable() -> None:
+    error = refusal(with_sheet('<row r="1"><c r="1A" t="n"><v>1</v></c></row>'))
+    assert error.reason is FileRefusal.UNREADABLE
+    assert "'1A'" in str(error)
+
+
+# -- the scan itself: cheap for usual workbooks, never fooled by where a chunk ends ----------
+
+
+LIMITS = WorkbookLimits(max_rows=10, max_columns=3)
+
+
+def verdict(chunks: list[bytes], limits: WorkbookLimits = LIMITS) -> bool:
+    scan = GridScan(limits)
+    for chunk in chunks:
+        scan.feed(chunk)
+    scan.finish()
+    return scan.needs_exact_scan
+
+
+def test_a_workbook_written_by_openpyxl_never_needs_the_exact_scan() -> None:
+    data = workbook(["Name", "Email", 3.5], *([f"p{n}", f"p{n}@example.org", n] for n in range(50)))
+    assert not verdict([part(data, SHEET)], WorkbookLimits())
+
+
+def test_prefixed_elements_that_are_not_rows_or_cells_need_no_exact_scan() -> None:
+    # what Excel writes after the sheet data: conditional formats in an extension list
+    excel_tail = (
+        '<extLst><ext uri="{78C0D931}"><x14:conditionalFormattings><x14:conditionalFormatting>'
+        '<x14:cfRule type="dataBar" id="{1}"/><xm:sqref>A1:A9</xm:sqref>'
+        "</x14:conditionalFormatting></x14:conditionalFormattings></ext></extLst>"
+    )
+    assert not verdict([f'<row r="1" spans="1:2">{number("B1")}</row>{excel_tail}'.encode()])
+
+
+@given(
+    column=st.integers(min_value=1, max_value=16_384),
+    row=st.integers(min_value=1, max_value=1_048_576),
+)
+def test_a_usual_reference_needs_the_exact_scan_exactly_when_it_lies_beyond_the_caps(
+    column: int, row: int
+) -> None:
+    body = f'<row r="{row}"><c r="{column_name(column)}{row}" t="n"><v>1</v></c></row>'
+    assert verdict([body.encode()]) == (column > 3 or row > 11)
+
+
+@given(st.data())
+def test_where_the_chunks_end_never_changes_the_verdict(data: st.DataObject) -> None:
+    far = data.draw(st.booleans())
+    cells = [number(f"{column_name(c)}{r}") for r in range(1, 12) for c in range(1, 4)]
+    if far:
+        cells.insert(data.draw(st.integers(0, len(cells))), number("D5"))
+    xml = f'<sheetData><row r="1">{"".join(cells)}</row></sheetData>'.encode()
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(xml)), max_size=6)))
+    chunks = [xml[a:b] for a, b in zip([0, *cuts], [*cuts, len(xml)], strict=True) if a < b]
+    assert verdict(chunks) == far
+
+
+def test_an_element_name_still_running_where_a_chunk_ends_needs_the_exact_scan() -> None:
+    long_name = b"<" + b"p" * 600
+    assert verdict([b'<row r="1">' + b"x" * CHUNK + long_name, b':c r="D1"/>'])
+    assert not verdict([b'<row r="1">' + b"x" * CHUNK + b"<v>" + b"1" * 600, b"</v>"])
