@@ -94,6 +94,22 @@ def part(data: bytes, name: str) -> bytes:
         return source.read(name)
 
 
+def with_sheet_stored_as(name: str, sheet: bytes) -> bytes:
+    """A workbook whose one sheet, ``sheet``, is stored as part ``name`` (under ``xl/``),
+    found through the workbook's relationships as calamine finds any sheet."""
+    base = workbook(["a"])
+    moved = name.removeprefix("xl/").encode()
+    return rewrite(
+        base,
+        replace={
+            rels: part(base, rels).replace(b"worksheets/sheet1.xml", moved)
+            for rels in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
+        },
+        drop=[SHEET],
+        add=[(name, sheet)],
+    )
+
+
 def sheet_xml(body: str, dimension: str | None = None) -> bytes:
     dim = f'<dimension ref="{dimension}"/>' if dimension else ""
     return f'<worksheet xmlns="{MAIN_NS}">{dim}<sheetData>{body}</sheetData></worksheet>'.encode()

@@ -25,6 +25,7 @@ from tests.adapters.excel.crafted import (
     refusal,
     rewrite,
     sheet_xml,
+    with_sheet_stored_as,
     workbook,
 )
 
@@ -79,10 +80,17 @@ def test_two_cells_far_apart_are_refused_before_any_parser(
 
 
 def test_the_last_row_and_column_a_sheet_may_use_are_read() -> None:
-    (sheet,) = read(far_apart("BL200001"))
-    assert len(sheet.rows) == 200_001
-    assert len(sheet.rows[0]) == 64
+    (sheet,) = read(far_apart("J1001"), WorkbookLimits(max_rows=1_000, max_columns=10))
+    assert len(sheet.rows) == 1_001
+    assert len(sheet.rows[0]) == 10
     assert sheet.rows[-1][-1] == 1.0
+
+
+def test_the_default_caps_let_the_usual_scan_pass_their_last_cell_and_no_further() -> None:
+    limits = WorkbookLimits()
+    assert not verdict([number("BL200001").encode()], limits)
+    assert verdict([number("BM200001").encode()], limits)
+    assert verdict([number("BL200002").encode()], limits)
 
 
 def test_two_cells_far_apart_are_refused_without_growing_the_process(tmp_path: Path) -> None:
@@ -163,21 +171,12 @@ def test_a_far_cell_is_refused_however_it_is_spelled(
 def test_a_far_cell_in_a_sheet_stored_under_another_name_is_refused(
     never_parsed: list[bytes],
 ) -> None:
-    # calamine finds a sheet through the workbook's relationships, whatever its name
-    base = workbook(["a"])
     renamed = "xl/elsewhere.bin"
-    data = rewrite(
-        base,
-        replace={
-            name: part(base, name).replace(b"worksheets/sheet1.xml", b"elsewhere.bin")
-            for name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
-        },
-        drop=[SHEET],
-        add=[(renamed, sheet_xml(f'<row r="1">{number("XFD1")}</row>'))],
-    )
-    error = refusal(data)
+    sheet = sheet_xml(f'<row r="1">{number("XFD1")}</row>')
+    error = refusal(with_sheet_stored_as(renamed, sheet))
     assert error.reason is FileRefusal.TOO_MANY_COLUMNS
     assert renamed in str(error)
+    assert never_parsed == []
 
 
 @pytest.mark.parametrize("cut", range(1, 14))

@@ -40,6 +40,7 @@ from tests.adapters.excel.crafted import (
     refusal,
     rewrite,
     sheet_xml,
+    with_sheet_stored_as,
     workbook,
 )
 
@@ -178,19 +179,8 @@ def test_a_document_type_in_a_utf16_part_is_refused() -> None:
 
 
 def test_a_document_type_in_a_sheet_stored_under_a_non_xml_name_is_refused() -> None:
-    # calamine finds the sheet through the workbook's relationships, whatever its name
-    base = workbook(["a"])
     renamed = "xl/worksheets/sheet1.dat"
-    data = rewrite(
-        base,
-        replace={
-            name: part(base, name).replace(b"sheet1.xml", b"sheet1.dat")
-            for name in ("xl/_rels/workbook.xml.rels", "[Content_Types].xml")
-        },
-        drop=[SHEET],
-        add=[(renamed, EXTERNAL_ENTITY.encode())],
-    )
-    error = refusal(data)
+    error = refusal(with_sheet_stored_as(renamed, EXTERNAL_ENTITY.encode()))
     assert error.reason is FileRefusal.XML_ENTITIES
     assert renamed in str(error)
 
