@@ -152,28 +152,31 @@ def _declares_doctype(xml: bytes) -> bool:
     return False
 
 
-def _looks_like_xml(head: bytes) -> bool:
+def _looks_like_xml(chunk: bytes) -> bool | None:
     """Whether a part starts like an XML document (after a byte order mark and white space),
     whatever its name: a sheet is found through the workbook's relationships, so it can be
-    stored under any name.
+    stored under any name. ``None`` while all of it so far is white space (XML may begin
+    with any amount of it), so the next chunk decides.
     """
-    return head[:256].lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n").startswith(b"<")
+    rest = chunk.lstrip(b"\xef\xbb\xbf\xff\xfe\x00 \t\r\n")
+    return rest.startswith(b"<") if rest else None
 
 
 def _check_member(
     archive: zipfile.ZipFile, member: zipfile.ZipInfo, rows: _RowCount, limits: WorkbookLimits
 ) -> None:
-    xml = member.filename.endswith((".xml", ".rels", ".vml"))
-    worksheet = member.filename.startswith("xl/worksheets/") and xml
+    named_xml = member.filename.endswith((".xml", ".rels", ".vml"))
+    worksheet = member.filename.startswith("xl/worksheets/") and named_xml
     if worksheet:
         rows.start()
     grid = GridScan(limits)
+    xml: bool | None = True if named_xml else None
     tail = b""
     try:
         with archive.open(member) as stream:
             while chunk := stream.read(_CHUNK):
-                if not tail:
-                    xml = xml or _looks_like_xml(chunk)
+                if xml is None:
+                    xml = _looks_like_xml(chunk)
                 if xml:
                     grid.feed(chunk)
                 window = tail + chunk

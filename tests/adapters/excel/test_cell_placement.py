@@ -6,6 +6,7 @@ naming ``A1`` and ``XFD150000`` would otherwise take tens of gigabytes and the p
 from __future__ import annotations
 
 import os
+import random
 from pathlib import Path
 
 import pytest
@@ -176,6 +177,18 @@ def test_a_far_cell_in_a_sheet_stored_under_another_name_is_refused(
     error = refusal(with_sheet_stored_as(renamed, sheet))
     assert error.reason is FileRefusal.TOO_MANY_COLUMNS
     assert renamed in str(error)
+    assert never_parsed == []
+
+
+@pytest.mark.parametrize("lead", [300, CHUNK + 100], ids=["300-bytes", "over-a-chunk"])
+def test_a_far_cell_after_white_space_in_a_part_not_named_xml_is_refused(
+    never_parsed: list[bytes], lead: int
+) -> None:
+    # XML may begin with any amount of white space; mixed, it does not compress like a bomb
+    space = bytes(random.Random(7).choices(b" \t\r\n", k=lead))  # noqa: S311 - test data
+    sheet = space + sheet_xml(f'<row r="1">{number("XFD1")}</row>')
+    error = refusal(with_sheet_stored_as("xl/elsewhere.bin", sheet))
+    assert error.reason is FileRefusal.TOO_MANY_COLUMNS
     assert never_parsed == []
 
 
