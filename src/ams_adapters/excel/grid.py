@@ -107,7 +107,8 @@ class GridScan:
         )
 
 
-_REFERENCE = re.compile(r"([A-Z]{1,3})([0-9]{1,7})")
+#: a cell reference as calamine reads it (letters in either case)
+_REFERENCE = re.compile(r"([A-Za-z]{1,3})([0-9]{1,7})")
 _ROW_NUMBER = re.compile(r"[0-9]{1,7}")
 
 
@@ -170,7 +171,7 @@ class _Placement:
 def _column_number(letters: str) -> int:
     number = 0
     for letter in letters:
-        number = number * 26 + _LETTERS.index(letter) + 1
+        number = number * 26 + _LETTERS.index(letter.upper()) + 1
     return number
 
 

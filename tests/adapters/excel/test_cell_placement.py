@@ -119,6 +119,12 @@ def test_a_row_without_a_reference_follows_the_row_before_it() -> None:
     assert "row 200,002" in str(error)
 
 
+def test_a_sheet_with_lower_case_references_is_placed_and_read() -> None:
+    body = '<row r="1"><c r="a1" t="n"><v>1</v></c><c r="c1" t="n"><v>3</v></c></row>'
+    (sheet,) = read(with_sheet(body))
+    assert sheet.rows == [[1.0, "", 3.0]]
+
+
 def test_a_sheet_written_without_references_reads_as_the_same_sheet_with_them() -> None:
     plain = "".join(
         "<row>" + "".join(f'<c t="n"><v>{r * 10 + c}</v></c>' for c in range(64)) + "</row>"
@@ -154,6 +160,7 @@ PREFIXED = (
         pytest.param('<row r="1"><c  r="XFD1" t="n"><v>1</v></c></row>', id="two-spaces"),
         pytest.param('<row r="1"><c r = "XFD1" t="n"><v>1</v></c></row>', id="spaced-equals"),
         pytest.param('<row r="1"><c r="&#88;FD1" t="n"><v>1</v></c></row>', id="char-reference"),
+        pytest.param('<row r="1"><c r="xfd1" t="n"><v>1</v></c></row>', id="lower-case"),
         pytest.param(PREFIXED.encode(), id="namespace-prefix"),
         pytest.param(
             sheet_xml('<row r="1"><c r="XFD1" t="n"><v>1</v></c></row>').decode().encode("utf-16"),
