@@ -691,11 +691,12 @@ def _check_in_rows(
     closed: Plan,
 ) -> dict[str, Row]:
     """The check-in rows: AMS and its floor, each closed loop measured twice, back to back,
-    before and after the fixed-rate rows.
+    before and after the fixed-rate rows (the floor, AMS; the fixed rates; AMS, the floor).
 
     The machine's speed drifts by 30 % and more within minutes, so a figure is compared only
-    with one measured beside it: AMS ÷ floor from the pairs measured back to back, and the
-    fixed-rate rows' answered rate from the capacity measured before and after them.
+    with one measured beside it: AMS ÷ floor from the pairs measured back to back, the fixed
+    rates from AMS's capacity measured right before them, and their answered rate against
+    the capacity measured before and after them.
     """
     seconds, warm = sizes.seconds, sizes.warmup_seconds
     closed_loop = ClosedLoop(64, seconds, warm)
@@ -703,13 +704,11 @@ def _check_in_rows(
     def plan_of(target: Server, count: int) -> Plan:
         return _check_in_plan(target.host, target.port, college, students, batch(count))
 
-    def pair(ams_plan: Plan, floor_plan: Plan) -> tuple[LoadResult, LoadResult]:
-        """AMS's closed loop, then the floor's right after it."""
-        return _measure(server, ams_plan, closed_loop), _measure(floor, floor_plan, closed_loop)
-
     floor_plan = plan_of(floor, sizes.closed_sessions)
     _sanity(f"http://{floor.host}:{floor.port}", floor_plan, '"status":"')
-    first = pair(closed, floor_plan)
+    # the floor first, so AMS's capacity is measured right before the rates taken from it
+    first_floor = _measure(floor, floor_plan, closed_loop)
+    first = (_measure(server, closed, closed_loop), first_floor)
     fixed = []
     for key, fraction, goal in (
         ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
@@ -726,7 +725,10 @@ def _check_in_rows(
                 _measure(server, plan_of(server, sizes.open_sessions), load),
             )
         )
-    again = pair(plan_of(server, sizes.closed_sessions), plan_of(floor, sizes.closed_sessions))
+    again = (
+        _measure(server, plan_of(server, sizes.closed_sessions), closed_loop),
+        _measure(floor, plan_of(floor, sizes.closed_sessions), closed_loop),
+    )
 
     rows: dict[str, Row] = {}
     for when, (ams, bare) in (("", first), (" again", again)):
@@ -740,7 +742,8 @@ def _check_in_rows(
         )
         rows[f"floor 64{when}"] = _row(
             f"floor: the check-in's checks and statements, bare (bench.check_in_floor_app, "
-            f"{WORKERS} processes), 64 connections, closed loop, right after AMS's: "
+            f"{WORKERS} processes), 64 connections, closed loop, right "
+            f"{'after' if when else 'before'} AMS's: "
             f"AMS = {ams.rate / bare.rate if bare.rate else 0.0:.0%} of it",
             bare,
             "check-ins",
