@@ -5,6 +5,7 @@ naming ``A1`` and ``XFD150000`` would otherwise take tens of gigabytes and the p
 
 from __future__ import annotations
 
+import io
 import os
 import random
 from pathlib import Path
@@ -12,9 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+from python_calamine import CalamineError, CalamineWorkbook
 
+from ams_adapters.excel.archive import check_upload
 from ams_adapters.excel.grid import GridScan, column_name
-from ams_core.domain.errors import FileRefusal
+from ams_core.domain.errors import FileRefusal, UnacceptableFileError
 from ams_core.ports.workbooks import WorkbookLimits
 from tests.adapters.excel.crafted import (
     MAIN_NS,
@@ -283,3 +286,69 @@ def test_an_element_name_still_running_where_a_chunk_ends_needs_the_exact_scan()
     long_name = b"<" + b"p" * 600
     assert verdict([b'<row r="1">' + b"x" * CHUNK + long_name, b':c r="D1"/>'])
     assert not verdict([b'<row r="1">' + b"x" * CHUNK + b"<v>" + b"1" * 600, b"</v>"])
+
+
+# -- soundness: whatever the spelling, nothing the checks let through lies beyond the caps ------
+
+#: how a row or cell may carry its reference: the usual way, or any other way XML allows
+SPELLINGS = (' r="{}"', " r='{}'", ' r = "{}"', '\n r="{}"', ' t="n" r="{}"', ' spans="1:2" r="{}"')
+
+
+@st.composite
+def element_starts(draw: st.DrawFn, name: str, reference: st.SearchStrategy[str]) -> str:
+    prefix = draw(st.sampled_from(["", "x:"]))
+    if draw(st.booleans()):
+        attribute = draw(st.sampled_from(SPELLINGS)).format(draw(reference))
+    else:
+        attribute = ""
+    return f"<{prefix}{name}{attribute}"
+
+
+rows = st.integers(1, 40).map(str)
+cells = st.builds(
+    lambda column, row, lower: (
+        (column_name(column).lower() if lower else column_name(column)) + str(row)
+    ),
+    st.integers(1, 30),
+    st.integers(1, 40),
+    st.booleans(),
+)
+
+
+@st.composite
+def sheets(draw: st.DrawFn) -> bytes:
+    body = []
+    for _ in range(draw(st.integers(0, 6))):
+        row = draw(element_starts("row", rows))
+        row_name = row[1:].split(" ", 1)[0].split("\n", 1)[0]
+        body.append(row + ">")
+        for _ in range(draw(st.integers(0, 5))):
+            cell = draw(element_starts("c", cells))
+            cell_name = cell[1:].split(" ", 1)[0].split("\n", 1)[0]
+            prefix = cell_name[: -len("c")]
+            body.append(f"{cell}><{prefix}v>1</{prefix}v></{cell_name}>")
+        body.append(f"</{row_name}>")
+    return (
+        f'<worksheet xmlns="{MAIN_NS}" xmlns:x="{MAIN_NS}"><sheetData>{"".join(body)}'
+        "</sheetData></worksheet>"
+    ).encode()
+
+
+@given(sheets())
+def test_a_sheet_the_checks_let_through_never_reaches_beyond_the_caps(sheet: bytes) -> None:
+    data = with_sheet(sheet)
+    try:
+        check_upload(data, LIMITS)
+    except UnacceptableFileError:
+        return
+    workbook_read = CalamineWorkbook.from_filelike(io.BytesIO(data))
+    try:
+        end = workbook_read.get_sheet_by_name("Sheet").end
+    except (CalamineError, ValueError):
+        return  # calamine cannot read it: nothing laid out
+    finally:
+        workbook_read.close()
+    if end is not None:
+        last_row, last_column = end
+        assert last_row < LIMITS.max_rows + 1
+        assert last_column < LIMITS.max_columns
