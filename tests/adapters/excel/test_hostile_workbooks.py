@@ -420,6 +420,7 @@ def test_openpyxl_parses_xml_through_defusedxml() -> None:
 # -- 11: round trip -------------------------------------------------------------------------
 
 _CHARACTERS = st.characters(blacklist_categories=("Cs", "Cc", "Cn"))
+XML_SPACE = " \t\r\n"
 _TEXT = (
     st.text(_CHARACTERS, min_size=1, max_size=30)
     | st.builds(
@@ -446,15 +447,15 @@ def _sheets(draw: st.DrawFn) -> list[list[Any]]:
 def _expected(grid: list[list[Any]]) -> list[list[Any]]:
     """What the reader returns for ``grid`` written from A1: empty cells as ``""``, numbers as
     floats, trailing empty rows dropped, rows as wide as the widest used column. A text cell
-    of only white space comes back empty (calamine drops white-space-only text; an import
-    takes it as blank either way).
+    of only XML white space (space, tab, CR, LF) comes back empty (calamine drops such text;
+    an import takes it as blank either way); other white space, a no-break space say, stays.
     """
     used = [list(row) for row in grid]
     width = max((i + 1 for row in used for i, c in enumerate(row) if c is not None), default=0)
     rows = [
         [
             ""
-            if c is None or (isinstance(c, str) and not c.strip())
+            if c is None or (isinstance(c, str) and not c.strip(XML_SPACE))
             else float(c)
             if isinstance(c, int | float)
             else c
