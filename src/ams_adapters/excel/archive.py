@@ -141,7 +141,8 @@ def _declares_doctype(xml: bytes) -> bool:
     Only the few ``<!`` of a part (comments, CDATA) are looked at closely, so a large sheet
     costs one fast byte search per encoding rather than a copy of it in upper case.
     """
-    for opening, width, encoding in _MARKUP:
+    # UTF-16 and UTF-32 write "<!" with NUL bytes: where there is none, one search will do
+    for opening, width, encoding in _MARKUP if b"\x00" in xml else _MARKUP[:1]:
         at = xml.find(opening)
         while at != -1:
             start = at + len(opening)
