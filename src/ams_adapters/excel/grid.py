@@ -63,7 +63,7 @@ def _unusual(max_row: int, max_column: int) -> tuple[re.Pattern[bytes], re.Patte
     row = _at_most(str(max_row), _DIGITS)
     cell = _at_most(column_name(max_column), _LETTERS) + row
     element = f'(?:c(?=[\\s/>])(?! r="{cell}")|row(?=[\\s/>])(?! r="{row}"))'
-    return re.compile(f"<{element}".encode()), re.compile(f"<[^\\s<>/!?:]++:{element}".encode())
+    return re.compile(f"<{element}".encode()), re.compile(f"<[^\\s<>/!?:]*+:{element}".encode())
 
 
 class GridScan:
