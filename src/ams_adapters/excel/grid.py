@@ -57,12 +57,16 @@ def _at_most(bound: str, alphabet: str) -> str:
 
 @lru_cache(maxsize=8)
 def _unusual(max_row: int, max_column: int) -> tuple[re.Pattern[bytes], re.Pattern[bytes]]:
-    """Row and cell starts the usual-way check cannot vouch for (not followed at once by a
-    reference within the bounds): without a prefix, and with one (searched for only where a
-    chunk has ``:c`` or ``:row`` at all, as most sheets have none)."""
+    """Row and cell starts the usual-way check cannot vouch for (not a reference within the
+    bounds right after the name, then other attributes to the end of the tag): without a
+    prefix, and with one (searched for only where a chunk has ``:c`` or ``:row`` at all, as
+    most sheets have none)."""
     row = _at_most(str(max_row), _DIGITS)
     cell = _at_most(column_name(max_column), _LETTERS) + row
-    element = f'(?:c(?=[\\s/>])(?! r="{cell}")|row(?=[\\s/>])(?! r="{row}"))'
+    # then only other attributes (none named r: calamine would take the last r) to the end
+    # of the tag, each read once (possessive), as XML writes them
+    others = "(?:\\s++(?!r[\\s=])[^\\s=/>\"'<]++\\s*+=\\s*+(?:\"[^\"<]*+\"|'[^'<]*+'))*+\\s*+/?>"
+    element = f'(?:c(?=[\\s/>])(?! r="{cell}"{others})|row(?=[\\s/>])(?! r="{row}"{others}))'
     return re.compile(f"<{element}".encode()), re.compile(f"<[^\\s<>/!?:]*+:{element}".encode())
 
 

@@ -180,6 +180,17 @@ def test_a_far_cell_is_refused_however_it_is_spelled(
     assert never_parsed == []
 
 
+@pytest.mark.parametrize("attributes", ['r="A1" r="XFD1"', 'r="A1"r="XFD1"'])
+def test_a_cell_with_two_references_is_refused_as_unreadable(
+    never_parsed: list[bytes], attributes: str
+) -> None:
+    # calamine would take the last one; XML forbids an attribute twice
+    error = refusal(with_sheet(f'<row r="1"><c {attributes} t="n"><v>1</v></c></row>'))
+    assert error.reason is FileRefusal.UNREADABLE
+    assert "not well-formed" in str(error)
+    assert never_parsed == []
+
+
 def test_a_far_cell_in_a_sheet_stored_under_another_name_is_refused(
     never_parsed: list[bytes],
 ) -> None:
@@ -295,42 +306,56 @@ def test_an_element_name_still_running_where_a_chunk_ends_needs_the_exact_scan()
 SPELLINGS = (' r="{}"', " r='{}'", ' r = "{}"', '\n r="{}"', ' t="n" r="{}"', ' spans="1:2" r="{}"')
 
 
-@st.composite
-def element_starts(draw: st.DrawFn, name: str, reference: st.SearchStrategy[str]) -> str:
-    # mostly the usual spelling, so that one odd row or cell among usual ones is common
-    prefix = draw(st.sampled_from(["", "", "", "", "x:", ":"]))
-    if draw(st.integers(0, 3)):
-        usual = draw(st.integers(0, 2)) > 0
-        spelling = SPELLINGS[0] if usual else draw(st.sampled_from(SPELLINGS))
-        attribute = spelling.format(draw(reference))
-    else:
-        attribute = ""
-    return f"<{prefix}{name}{attribute}"
+ODD_WAYS = ("no r", "spelled", "prefixed", "second r", "second spelled")
 
-
-rows = st.integers(1, 40).map(str)
-cells = st.builds(
+#: within the caps (3 columns, 11 rows with the header) or just past them or far beyond
+row_numbers = st.sampled_from([1, 2, 11, 12, 40])
+cell_references = st.builds(
     lambda column, row, lower: (
         (column_name(column).lower() if lower else column_name(column)) + str(row)
     ),
-    st.integers(1, 30),
-    st.integers(1, 40),
+    st.sampled_from([1, 3, 4, 30]),
+    row_numbers,
     st.booleans(),
 )
 
 
 @st.composite
+def odd_start(draw: st.DrawFn, name: str) -> str:
+    """A row or cell start written one odd way, its references anywhere."""
+    reference = row_numbers.map(str) if name == "row" else cell_references
+    usual = f' r="{draw(reference)}"'
+    way = draw(st.sampled_from(ODD_WAYS))
+    if way == "no r":
+        return f"<{name}"
+    if way == "spelled":
+        spelling: str = draw(st.sampled_from(SPELLINGS[1:]))
+        return f"<{name}" + spelling.format(draw(reference))
+    if way == "prefixed":
+        return f"<{draw(st.sampled_from(['x:', ':']))}{name}{usual}"
+    # two r attributes: calamine takes the last
+    second: str = SPELLINGS[0] if way == "second r" else draw(st.sampled_from(SPELLINGS[1:]))
+    return f"<{name}{usual}" + second.format(draw(reference))
+
+
+@st.composite
 def sheets(draw: st.DrawFn) -> bytes:
-    body = []
-    for _ in range(draw(st.integers(0, 6))):
-        row = draw(element_starts("row", rows))
-        row_name = row[1:].split(" ", 1)[0].split("\n", 1)[0]
-        body.append(row + ">")
-        for _ in range(draw(st.integers(0, 5))):
-            cell = draw(element_starts("c", cells))
+    """A small sheet of usual rows and cells within the caps, one or two of them odd."""
+    widths = draw(st.lists(st.integers(0, 3), min_size=1, max_size=4))
+    count = len(widths) + sum(widths)
+    odd = draw(st.sets(st.integers(0, count - 1), min_size=1, max_size=2))
+    body, position = [], 0
+    for row, width in enumerate(widths, start=1):
+        start = draw(odd_start("row")) if position in odd else f'<row r="{row}"'
+        position += 1
+        row_name = start[1:].split(" ", 1)[0].split("\n", 1)[0]
+        body.append(start + ">")
+        for column in range(1, width + 1):
+            usual = f'<c r="{column_name(column)}{row}"'
+            cell = draw(odd_start("c")) if position in odd else usual
+            position += 1
             cell_name = cell[1:].split(" ", 1)[0].split("\n", 1)[0]
-            prefix = cell_name[: -len("c")]
-            body.append(f"{cell}><{prefix}v>1</{prefix}v></{cell_name}>")
+            body.append(f"{cell}><v>1</v></{cell_name}>")
         body.append(f"</{row_name}>")
     return (
         f'<worksheet xmlns="{MAIN_NS}" xmlns:x="{MAIN_NS}"><sheetData>{"".join(body)}'
