@@ -139,9 +139,10 @@ def _declares_doctype(xml: bytes) -> bool:
     """Whether ``<!DOCTYPE`` (in any letter case, in any of the encodings) occurs in ``xml``.
 
     Only the few ``<!`` of a part (comments, CDATA) are looked at closely, so a large sheet
-    costs one fast byte search per encoding rather than a copy of it in upper case.
+    costs one fast byte search (one per encoding where it holds NUL bytes) rather than a
+    copy of it in upper case.
     """
-    # UTF-16 and UTF-32 write "<!" with NUL bytes: where there is none, one search will do
+    # UTF-16 and UTF-32 write "<!" with NUL bytes: where there is none, UTF-8's search will do
     for opening, width, encoding in _MARKUP if b"\x00" in xml else _MARKUP[:1]:
         at = xml.find(opening)
         while at != -1:
