@@ -15,7 +15,10 @@ from __future__ import annotations
 import re
 import zipfile
 from functools import lru_cache
+from string import ascii_uppercase, digits
 from xml.parsers import expat
+
+from openpyxl.utils import column_index_from_string, get_column_letter
 
 from ams_core.domain.errors import FileRefusal, UnacceptableFileError
 from ams_core.ports.workbooks import WorkbookLimits
@@ -27,17 +30,6 @@ _WIDE_MARKS = (b"\xff\xfe", b"\xfe\xff")
 _CARRY = 512
 _ENDLESS_NAME = re.compile(rb"<[^\s<>/!?]{%d}" % (_CARRY - 1))
 _PREFIXED = (b":c", b":row")
-_LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
-_DIGITS = "0123456789"
-
-
-def column_name(number: int) -> str:
-    """The letters of column ``number`` (1 is ``A``, 27 is ``AA``)."""
-    name = ""
-    while number > 0:
-        number, rest = divmod(number - 1, 26)
-        name = _LETTERS[rest] + name
-    return name
 
 
 def _at_most(bound: str, alphabet: str) -> str:
@@ -61,8 +53,8 @@ def _unusual(max_row: int, max_column: int) -> tuple[re.Pattern[bytes], re.Patte
     bounds right after the name, then other attributes to the end of the tag): without a
     prefix, and with one (searched for only where a chunk has ``:c`` or ``:row`` at all, as
     most sheets have none)."""
-    row = _at_most(str(max_row), _DIGITS)
-    cell = _at_most(column_name(max_column), _LETTERS) + row
+    row = _at_most(str(max_row), digits)
+    cell = _at_most(get_column_letter(max_column), ascii_uppercase) + row
     # then only other attributes (none named r: calamine would take the last r) to the end
     # of the tag, each read once (possessive), as XML writes them
     others = "(?:\\s++(?!r[\\s=])[^\\s=/>\"'<]++\\s*+=\\s*+(?:\"[^\"<]*+\"|'[^'<]*+'))*+\\s*+/?>"
@@ -142,12 +134,12 @@ class _Placement:
                 found = _REFERENCE.fullmatch(reference.strip())
                 if found is None:
                     raise self._unreadable(f"a cell reference {reference[:20]!r}")
-                self._column = _column_number(found[1])
+                self._column = column_index_from_string(found[1].upper())
                 self._check_row(int(found[2]))
             if self._column > self._max_column:
                 raise UnacceptableFileError(
                     FileRefusal.TOO_MANY_COLUMNS,
-                    f"the workbook has a cell in column {column_name(self._column)} (column "
+                    f"the workbook has a cell in column {get_column_letter(self._column)} (column "
                     f"number {self._column:,}, part {self._name!r}); at most "
                     f"{self._max_column} columns are accepted",
                 )
@@ -170,13 +162,6 @@ class _Placement:
             FileRefusal.UNREADABLE,
             f"the workbook part {self._name!r} has {what} that is not a spreadsheet reference",
         )
-
-
-def _column_number(letters: str) -> int:
-    number = 0
-    for letter in letters:
-        number = number * 26 + _LETTERS.index(letter.upper()) + 1
-    return number
 
 
 def place_exactly(

@@ -13,10 +13,11 @@ from pathlib import Path
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from openpyxl.utils import get_column_letter
 from python_calamine import CalamineError, CalamineWorkbook
 
 from ams_adapters.excel.archive import check_upload
-from ams_adapters.excel.grid import GridScan, column_name
+from ams_adapters.excel.grid import GridScan
 from ams_core.domain.errors import FileRefusal, UnacceptableFileError
 from ams_core.ports.workbooks import WorkbookLimits
 from tests.adapters.excel.crafted import (
@@ -136,7 +137,7 @@ def test_a_sheet_written_without_references_reads_as_the_same_sheet_with_them() 
     referenced = "".join(
         f'<row r="{r}">'
         + "".join(
-            f'<c r="{column_name(c + 1)}{r}" t="n"><v>{r * 10 + c}</v></c>' for c in range(64)
+            f'<c r="{get_column_letter(c + 1)}{r}" t="n"><v>{r * 10 + c}</v></c>' for c in range(64)
         )
         + "</row>"
         for r in range(1, 4)
@@ -278,14 +279,14 @@ def test_prefixed_elements_that_are_not_rows_or_cells_need_no_exact_scan() -> No
 def test_a_usual_reference_needs_the_exact_scan_exactly_when_it_lies_beyond_the_caps(
     column: int, row: int
 ) -> None:
-    body = f'<row r="{row}"><c r="{column_name(column)}{row}" t="n"><v>1</v></c></row>'
+    body = f'<row r="{row}"><c r="{get_column_letter(column)}{row}" t="n"><v>1</v></c></row>'
     assert verdict([body.encode()]) == (column > 3 or row > 11)
 
 
 @given(st.data())
 def test_where_the_chunks_end_never_changes_the_verdict(data: st.DataObject) -> None:
     far = data.draw(st.booleans())
-    cells = [number(f"{column_name(c)}{r}") for r in range(1, 12) for c in range(1, 4)]
+    cells = [number(f"{get_column_letter(c)}{r}") for r in range(1, 12) for c in range(1, 4)]
     if far:
         cells.insert(data.draw(st.integers(0, len(cells))), number("D5"))
     xml = f'<sheetData><row r="1">{"".join(cells)}</row></sheetData>'.encode()
@@ -312,7 +313,7 @@ ODD_WAYS = ("no r", "spelled", "prefixed", "second r", "second spelled")
 row_numbers = st.sampled_from([1, 2, 11, 12, 40])
 cell_references = st.builds(
     lambda column, row, lower: (
-        (column_name(column).lower() if lower else column_name(column)) + str(row)
+        (get_column_letter(column).lower() if lower else get_column_letter(column)) + str(row)
     ),
     st.sampled_from([1, 3, 4, 30]),
     row_numbers,
@@ -351,7 +352,7 @@ def sheets(draw: st.DrawFn) -> bytes:
         row_name = start[1:].split(" ", 1)[0].split("\n", 1)[0]
         body.append(start + ">")
         for column in range(1, width + 1):
-            usual = f'<c r="{column_name(column)}{row}"'
+            usual = f'<c r="{get_column_letter(column)}{row}"'
             cell = draw(odd_start("c")) if position in odd else usual
             position += 1
             cell_name = cell[1:].split(" ", 1)[0].split("\n", 1)[0]
