@@ -369,14 +369,13 @@ def test_hostile_files_are_refused_with_a_clear_problem_and_nothing_written(
 
 def _zip_bomb() -> bytes:
     sheet = b"<worksheet>" + b" " * (64 * 1024 * 1024) + b"</worksheet>"
-    return crafted.rewrite(crafted.workbook(["a"]), replace={crafted.SHEET: sheet})
+    return crafted.with_sheet(sheet)
 
 
 def _cells_far_apart() -> bytes:
-    sheet = crafted.sheet_xml(
+    return crafted.with_sheet(
         '<row r="1"><c r="A1"><v>1</v></c></row><row r="150000"><c r="XFD150000"><v>1</v></c></row>'
     )
-    return crafted.rewrite(crafted.workbook(["a"]), replace={crafted.SHEET: sheet})
 
 
 HOSTILE: dict[str, Callable[[], bytes]] = {

@@ -94,6 +94,13 @@ def part(data: bytes, name: str) -> bytes:
         return source.read(name)
 
 
+def with_sheet(body: str | bytes) -> bytes:
+    """A workbook whose one sheet is ``body``: the inside of ``<sheetData>`` as text, or a
+    whole sheet part as bytes."""
+    sheet = sheet_xml(body) if isinstance(body, str) else body
+    return rewrite(workbook(["a"]), replace={SHEET: sheet})
+
+
 def with_sheet_stored_as(name: str, sheet: bytes) -> bytes:
     """A workbook whose one sheet, ``sheet``, is stored as part ``name`` (under ``xl/``),
     found through the workbook's relationships as calamine finds any sheet."""

@@ -28,8 +28,8 @@ from tests.adapters.excel.crafted import (
     part,
     read,
     refusal,
-    rewrite,
     sheet_xml,
+    with_sheet,
     with_sheet_stored_as,
     workbook,
 )
@@ -37,24 +37,8 @@ from tests.adapters.excel.crafted import (
 CHUNK = 1 << 20
 
 
-@pytest.fixture
-def never_parsed(monkeypatch: pytest.MonkeyPatch) -> list[bytes]:
-    """Records any attempt to hand the upload to calamine (there must be none)."""
-    parsed: list[bytes] = []
-    monkeypatch.setattr(
-        "ams_adapters.excel.reader.CalamineWorkbook.from_filelike",
-        lambda *_: parsed.append(b"parsed"),
-    )
-    return parsed
-
-
 def number(reference: str) -> str:
     return f'<c r="{reference}" t="n"><v>1</v></c>'
-
-
-def with_sheet(body: str | bytes) -> bytes:
-    xml = sheet_xml(body) if isinstance(body, str) else body
-    return rewrite(workbook(["a"]), replace={SHEET: xml})
 
 
 def far_apart(last: str) -> bytes:

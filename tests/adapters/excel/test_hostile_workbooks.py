@@ -40,6 +40,7 @@ from tests.adapters.excel.crafted import (
     refusal,
     rewrite,
     sheet_xml,
+    with_sheet,
     with_sheet_stored_as,
     workbook,
 )
@@ -157,7 +158,7 @@ def test_an_entity_expansion_bomb_is_refused_without_growing_the_process(tmp_pat
 
 
 def test_an_external_entity_naming_a_local_file_is_refused_without_reading_it() -> None:
-    data = rewrite(workbook(["a"]), replace={SHEET: EXTERNAL_ENTITY.encode()})
+    data = with_sheet(EXTERNAL_ENTITY.encode())
     error = refusal(data)
     assert error.reason is FileRefusal.XML_ENTITIES
     assert "root:" not in str(error)
@@ -168,7 +169,7 @@ def test_a_document_type_split_across_decompression_chunks_is_still_found() -> N
     # the declaration straddles the 1 MiB boundary of the chunked scan
     filler = os.urandom(1 << 19).hex().encode()[: (1 << 20) - 4]  # incompressible
     body = filler + EXTERNAL_ENTITY.split("\n", 1)[1].encode()
-    error = refusal(rewrite(workbook(["a"]), replace={SHEET: body}))
+    error = refusal(with_sheet(body))
     assert error.reason is FileRefusal.XML_ENTITIES
 
 
@@ -224,7 +225,7 @@ def padded_sheet(size: int) -> tuple[bytes, bytes]:
     """A workbook whose sheet part is ``size`` bytes of real XML, and that part's head."""
     head = sheet_xml('<row r="1"><c r="A1" t="inlineStr"><is><t>a</t></is></c></row>')
     body = head[: -len(b"</worksheet>")] + b"<!--" + b"x" * size + b"-->" + b"</worksheet>"
-    return rewrite(workbook(["a"]), replace={SHEET: body}), body[:100]
+    return with_sheet(body), body[:100]
 
 
 def test_a_part_whose_directory_understates_its_size_is_refused() -> None:
@@ -352,7 +353,7 @@ def test_exactly_the_limit_of_columns_is_read() -> None:
 
 def test_a_single_cell_in_the_last_row_of_the_sheet_is_refused_as_too_many_rows() -> None:
     body = '<row r="1048576"><c r="A1048576" t="n"><v>1</v></c></row>'
-    data = rewrite(workbook(["a"]), replace={SHEET: sheet_xml(body)})
+    data = with_sheet(body)
     assert refusal(data).reason is FileRefusal.TOO_MANY_ROWS
 
 
@@ -503,19 +504,13 @@ def test_sheets_written_by_openpyxl_read_back_with_the_same_rows_and_text(
 
 
 def test_a_sheet_of_too_many_rows_is_refused_while_it_is_unpacked_before_any_parser(
-    monkeypatch: pytest.MonkeyPatch,
+    never_parsed: list[bytes],
 ) -> None:
     rows = b"".join(b'<row r="%d"><c r="A%d"><v>1</v></c></row>' % (i, i) for i in range(1, 3003))
-    sheet = sheet_xml(rows.decode())
-    data = rewrite(workbook(["a"]), replace={"xl/worksheets/sheet1.xml": sheet})
-    parsed: list[bytes] = []
-    monkeypatch.setattr(
-        "ams_adapters.excel.reader.CalamineWorkbook.from_filelike",
-        lambda *_: parsed.append(b"parsed"),
-    )
+    data = with_sheet(rows.decode())
 
     refused = refusal(data, WorkbookLimits(max_rows=3_000))
 
     assert refused.reason is FileRefusal.TOO_MANY_ROWS
-    assert parsed == []
+    assert never_parsed == []
     check_upload(data, WorkbookLimits(max_rows=3_001))  # one more allowed: it passes
