@@ -94,6 +94,37 @@ def test_a_correction_with_its_reason_shows_in_the_sessions_audit_from_old_to_ne
     assert _get(world, "a.admin", f"/api/v1/sessions/{world.session_a}/audit") == (200, trail)
 
 
+def test_a_completion_is_one_entry_of_the_sessions_trail_without_a_student(
+    world: World,
+) -> None:
+    student = world.a.students[0].id
+    _mark(world, world.session_a, {student: "present"})
+    world.clock.set(world.clock.now().replace(minute=40))
+    completed = world.client.post(
+        f"/api/v1/sessions/{world.session_a}/complete",
+        json={"topic": "Linked lists"},
+        headers=world.headers("a.faculty"),
+    )
+    assert completed.status_code == 200, completed.text
+
+    status, trail = _get(world, "a.admin", f"/api/v1/sessions/{world.session_a}/audit")
+
+    assert status == 200, trail
+    assert trail["total"] == 2
+    assert trail["items"][0] == {
+        "sessionId": world.session_a,
+        "studentId": None,
+        "actor": world.a.alice.email,
+        "at": world.clock.now().isoformat().replace("+00:00", "Z"),
+        "oldStatus": None,
+        "newStatus": "absent",
+        "reason": f"class completed: {completed.json()['markedAbsent']} students without a "
+        "mark marked absent",
+    }
+    absent = world.a.students[1].id
+    assert _get(world, "a.admin", f"/api/v1/students/{absent}/audit")[1]["total"] == 0
+
+
 def test_a_students_trail_spans_sessions_and_a_teacher_sees_only_the_classes_they_teach(
     world: World,
 ) -> None:

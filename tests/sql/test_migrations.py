@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -16,12 +17,22 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy import inspect, text
 from sqlalchemy.engine import Engine, make_url
 
+from ams_adapters.memory import FixedClock
 from ams_adapters.settings import SqlSettings
 from ams_adapters.sql.engine import make_engine
 from ams_adapters.sql.migrate import current_revision, downgrade, head_revision, revisions, upgrade
+from ams_adapters.sql.persistence import SqlUnitOfWork
 from ams_adapters.sql.tables import PLATFORM_ONLY_TABLES, TENANT_TABLES, metadata
+from ams_core.domain import AttendanceStatus
+from ams_core.use_cases import (
+    CompleteSession,
+    CompleteSessionCommand,
+    MarkAttendance,
+    MarkAttendanceCommand,
+    MarkEntry,
+)
 from tests.sql.conftest import APP_LOGIN, PostgresDatabase
-from tests.sql.helpers import scratch_database
+from tests.sql.helpers import monday_class, scratch_database
 
 
 def schema_differences(engine: Engine) -> list[Any]:
@@ -182,3 +193,45 @@ def test_ams_db_check_on_an_unmigrated_database_fails_and_asks_for_a_migration(
         assert checked.returncode == 1
         assert "migration  none" in checked.stdout
         assert "run `ams migrate`" in checked.stdout
+
+
+def test_downgrading_below_0010_gives_each_absence_of_a_completion_its_own_entry_again(
+    postgres: PostgresDatabase,
+) -> None:
+    with scratch_database("ams_audit_down") as url:
+        engine = make_engine(SqlSettings(url=url))
+        try:
+            upgrade(engine)
+            college, session = monday_class(engine)
+            clock = FixedClock(session.starts_at(college.institution.tz) + timedelta(minutes=50))
+            first, *unmarked = [s.id for s in college.students]
+            MarkAttendance(SqlUnitOfWork(engine), clock)(
+                MarkAttendanceCommand(
+                    college.as_alice(), session.id, [MarkEntry(first, AttendanceStatus.PRESENT)]
+                )
+            )
+            CompleteSession(SqlUnitOfWork(engine), clock)(
+                CompleteSessionCommand(college.as_alice(), session.id, "Arrays")
+            )
+
+            downgrade(engine, "0009")
+
+            with engine.connect() as connection:
+                rows = connection.execute(
+                    text(
+                        "SELECT student_id, actor, at, old_status, new_status, reason "
+                        "FROM attendance_audit ORDER BY id"
+                    )
+                ).all()
+            alice, at = college.as_alice().email, clock.now()
+            assert [tuple(r) for r in rows] == [
+                (first, alice, at, None, "present", ""),
+                *(
+                    (s, alice, at, None, "absent", "unmarked when the class was completed")
+                    for s in sorted(unmarked)
+                ),
+            ]
+            upgrade(engine)
+            assert current_revision(engine) == head_revision()
+        finally:
+            engine.dispose()

@@ -336,7 +336,8 @@ audit_entries = Table(
     Column("id", BigInteger().with_variant(Integer, "sqlite"), Identity(), primary_key=True),
     _inst(),
     Column("session_id", Id, nullable=False),
-    Column("student_id", Id, nullable=False),
+    # NULL: the entry of a completion, about the whole class (migration 0010)
+    Column("student_id", Id),
     Column("actor", String(254), nullable=False),
     Column("at", Instant, nullable=False),
     Column("old_status", String(16)),

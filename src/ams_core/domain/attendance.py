@@ -49,16 +49,44 @@ class AttendanceMark:
 
 @dataclass(frozen=True, slots=True)
 class AuditEntry:
-    """One change of a mark: who, when, old → new, and why."""
+    """One change of a mark: who, when, old → new, and why.
+
+    An entry without a student (``student_id`` None) records the completion of the whole
+    session: ``new_status`` is absent and ``reason`` says how many students without a mark
+    became absent. Those absences get no entry each; their marks say who wrote them and
+    when, with source :attr:`MarkSource.COMPLETION`.
+    """
 
     institution_id: InstitutionId
     session_id: SessionId
-    student_id: StudentId
+    student_id: StudentId | None
     actor: str
     at: datetime
     old_status: AttendanceStatus | None
     new_status: AttendanceStatus
     reason: str
+
+    @classmethod
+    def of_completion(
+        cls,
+        institution_id: InstitutionId,
+        session_id: SessionId,
+        actor: str,
+        at: datetime,
+        marked_absent: int,
+    ) -> AuditEntry:
+        """The one entry of a completion that marked ``marked_absent`` students absent."""
+        students = "student" if marked_absent == 1 else "students"
+        return cls(
+            institution_id=institution_id,
+            session_id=session_id,
+            student_id=None,
+            actor=actor,
+            at=at,
+            old_status=None,
+            new_status=AttendanceStatus.ABSENT,
+            reason=f"class completed: {marked_absent} {students} without a mark marked absent",
+        )
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,8 +1,9 @@
 """Reading the audit trail of attendance changes, and reviewing suspicious events.
 
-Every manual change of a mark (and every absence written when a class is completed) is an
-:class:`~ams_core.domain.attendance.AuditEntry`; every suspicious check-in or device event
-is a :class:`~ams_core.domain.security.SecurityEvent`. These read-side use cases page
+Every manual change of a mark is an :class:`~ams_core.domain.attendance.AuditEntry`, and so
+is every completion that marked students absent (one entry for the class, without a
+student: in the session's trail, in no student's). Every suspicious check-in or device
+event is a :class:`~ams_core.domain.security.SecurityEvent`. These read-side use cases page
 through them, newest first. Students never read either; another institution's session or
 student is not found.
 """

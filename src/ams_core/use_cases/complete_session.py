@@ -73,19 +73,14 @@ def complete_session(
     ]
     inserted = uow.marks.add_missing(absent)
     if inserted:
+        # one entry for the completion, not one per absence: each absent mark already says
+        # who wrote it, when and why (its source), and 75 audit rows were a fifth of the
+        # time a 150-student completion took (ADR 0020)
         uow.audit.add_many(
             [
-                AuditEntry(
-                    institution_id=m.institution_id,
-                    session_id=m.session_id,
-                    student_id=m.student_id,
-                    actor=actor,
-                    at=now,
-                    old_status=None,
-                    new_status=AttendanceStatus.ABSENT,
-                    reason="unmarked when the class was completed",
+                AuditEntry.of_completion(
+                    session.institution_id, session.id, actor, now, len(inserted)
                 )
-                for m in inserted
             ]
         )
     tally = uow.marks.tally(session.id)

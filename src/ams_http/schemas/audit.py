@@ -10,10 +10,15 @@ from ams_http.schemas.base import CamelStruct
 
 
 class AuditEntryOut(CamelStruct):
-    """One change of a mark; ``oldStatus`` is null when the student had no mark yet."""
+    """One change of a mark; ``oldStatus`` is null when the student had no mark yet.
+
+    ``studentId`` is null in the entry of a completion: the whole class, whose students
+    without a mark became absent (``reason`` says how many; their marks have source
+    ``completion``).
+    """
 
     session_id: str
-    student_id: str
+    student_id: str | None
     actor: str
     at: datetime
     old_status: Status | None

@@ -75,7 +75,9 @@ def student_trail(
     return list(page.items), page.total
 
 
-def changes(entries: list[AuditEntry]) -> list[tuple[str, AttendanceStatus | None, object]]:
+def changes(
+    entries: list[AuditEntry],
+) -> list[tuple[str | None, AttendanceStatus | None, object]]:
     return [(e.student_id, e.old_status, e.new_status) for e in entries]
 
 
@@ -103,7 +105,7 @@ def test_the_teacher_of_record_reads_the_sessions_changes_newest_first_with_reas
     )
 
 
-def test_an_admin_reads_the_trail_of_any_session_including_completion_absences(
+def test_an_admin_reads_the_trail_of_any_session_including_its_completion(
     app: App, alices: ClassSession
 ) -> None:
     st = [s.id for s in app.college.students]
@@ -111,10 +113,30 @@ def test_an_admin_reads_the_trail_of_any_session_including_completion_absences(
 
     entries, total = session_trail(app, alices, app.college.admin)
 
-    assert total == 5
-    assert [(e.actor, e.new_status) for e in entries[:4]] == [(app.college.alice.email, ABSENT)] * 4
-    assert {e.reason for e in entries[:4]} == {"unmarked when the class was completed"}
-    assert changes(entries[4:]) == [(st[0], None, PRESENT)]
+    assert total == 2
+    completion, marked = entries
+    assert (completion.student_id, completion.actor, completion.new_status) == (
+        None,
+        app.college.alice.email,
+        ABSENT,
+    )
+    assert completion.reason == "class completed: 4 students without a mark marked absent"
+    assert changes([marked]) == [(st[0], None, PRESENT)]
+
+
+def test_a_completion_is_in_no_students_trail_but_a_later_correction_is(
+    app: App, alices: ClassSession
+) -> None:
+    st = [s.id for s in app.college.students]
+    app.hold(alices, {st[0]: PRESENT})
+    app.clock.advance(days=1)
+    app.mark(alices, {st[1]: EXCUSED}, reason="doctor's note")
+
+    absent_student, _ = student_trail(app, st[2], app.college.admin)
+    corrected, _ = student_trail(app, st[1], app.college.admin)
+
+    assert absent_student == []
+    assert changes(corrected) == [(st[1], ABSENT, EXCUSED)]
 
 
 def test_pages_of_a_trail_follow_limit_and_offset_and_keep_the_total(

@@ -41,7 +41,6 @@ PRESENT = AttendanceStatus.PRESENT
 LATE = AttendanceStatus.LATE
 ABSENT = AttendanceStatus.ABSENT
 EXCUSED = AttendanceStatus.EXCUSED
-UNMARKED_REASON = "unmarked when the class was completed"
 
 
 @pytest.fixture
@@ -332,10 +331,18 @@ def test_completing_marks_every_unmarked_student_absent_and_stores_the_topic(
     absent_marks = [m for m in app.marks(session).values() if m.status is ABSENT]
     assert all(m.source is MarkSource.COMPLETION for m in absent_marks)
     assert all(m.marked_by == app.college.as_alice().email for m in absent_marks)
-    audit = app.audit(session)
-    assert [(e.student_id, e.old_status, e.new_status, e.reason) for e in audit] == [
-        (s, None, ABSENT, UNMARKED_REASON) for s in sid[2:]
-    ]
+    assert all(m.marked_at == CLASS_START + timedelta(minutes=55) for m in absent_marks)
+    [entry] = app.audit(session)
+    assert (entry.student_id, entry.old_status, entry.new_status, entry.reason) == (
+        None,
+        None,
+        ABSENT,
+        "class completed: 3 students without a mark marked absent",
+    )
+    assert (entry.actor, entry.at) == (
+        app.college.as_alice().email,
+        CLASS_START + timedelta(minutes=55),
+    )
     stored = app.reload(session)
     assert stored.status is SessionStatus.COMPLETED
     assert stored.topic == "Stacks and queues"
@@ -353,6 +360,27 @@ def test_completing_a_class_that_was_never_opened_marks_everyone_absent(
     assert set(app.statuses(session).values()) == {ABSENT}
     assert len(app.statuses(session)) == 5
     assert app.reload(session).tally == StatusTally(absent=5)
+
+
+def test_a_completion_that_marks_one_student_absent_says_so_in_the_singular(
+    app: App, session: ClassSession, sid: list[StudentId]
+) -> None:
+    app.hold(session, dict.fromkeys(sid[1:], PRESENT))
+
+    completion = [e for e in app.audit(session) if e.student_id is None]
+
+    assert [e.reason for e in completion] == [
+        "class completed: 1 student without a mark marked absent"
+    ]
+
+
+def test_a_completion_that_finds_everyone_marked_writes_no_audit_entry(
+    app: App, session: ClassSession, sid: list[StudentId]
+) -> None:
+    app.hold(session, dict.fromkeys(sid, PRESENT))
+
+    assert [e.student_id for e in app.audit(session)] == sid
+    assert app.reload(session).tally == StatusTally(present=5)
 
 
 def test_completing_twice_changes_nothing_but_the_topic(

@@ -273,7 +273,8 @@ class InMemoryAuditRepository(MemoryRepository, AuditRepository):
             sequence = self._store.next_sequence()
             log.set(data.audit, sequence, entry)
             log.append(data.audit_by_session.setdefault(entry.session_id, []), sequence)
-            log.append(data.audit_by_student.setdefault(entry.student_id, []), sequence)
+            if entry.student_id is not None:  # a completion's entry is the session's alone
+                log.append(data.audit_by_student.setdefault(entry.student_id, []), sequence)
 
     def list_for_session(self, session_id: SessionId) -> Sequence[AuditEntry]:
         data = self._data

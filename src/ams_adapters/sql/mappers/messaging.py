@@ -44,7 +44,7 @@ def audit_from(row: Row) -> AuditEntry:
     return AuditEntry(
         institution_id=InstitutionId(row["institution_id"]),
         session_id=SessionId(row["session_id"]),
-        student_id=StudentId(row["student_id"]),
+        student_id=None if row["student_id"] is None else StudentId(row["student_id"]),
         actor=row["actor"],
         at=row["at"],
         old_status=AttendanceStatus(row["old_status"]) if row["old_status"] else None,

@@ -27,6 +27,7 @@ from ams_adapters.sql.repositories.sessions import (
     JOINED_SESSION,
     JOINED_STUDENT,
     SESSIONS,
+    WRITTEN_SESSION,
 )
 from ams_core.domain import (
     AttendanceMark,
@@ -184,8 +185,19 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
         return [m.mark_from(r) for r in rows]
 
     def _session_facts(self, session_ids: Iterable[SessionId]) -> dict[str, tuple[str, date, bool]]:
-        """Subject, day and completion of each session (NotFoundError for a missing one)."""
-        ids = sorted(set(session_ids))
+        """Subject, day and completion of each session (NotFoundError for a missing one);
+        a session this transaction updated is not read again (a completion's absences)."""
+        facts: dict[str, tuple[str, date, bool]] = {}
+        ids = []
+        for session_id in sorted(set(session_ids)):
+            written = self._transaction.wrote.get((WRITTEN_SESSION, session_id))
+            if written is None:
+                ids.append(session_id)
+            else:
+                completed, day, subject_code = written[1]
+                facts[session_id] = (subject_code, day, completed)
+        if not ids:
+            return facts
         stmt = prebuilt(
             ("marks", "session facts", self._dialect),
             lambda: select(SESSIONS.id, SESSIONS.subject_code, SESSIONS.day, SESSIONS.status).where(
@@ -193,7 +205,7 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
             ),
         )
         rows = self._transaction.execute(stmt, {"iid": self._institution_id(), "ids": ids})
-        facts = {r[0]: (r[1], r[2], r[3] == COMPLETED) for r in rows}
+        facts.update((r[0], (r[1], r[2], r[3] == COMPLETED)) for r in rows)
         for session_id in ids:
             if session_id not in facts:
                 raise NotFoundError("session", session_id)

@@ -86,6 +86,11 @@ _JOINED_ASSIGNMENT = JoinedEntity("as_", t.assignments, "id", m.assignment_from)
 _NOTHING_HELD = AssignmentSummary(0, StatusTally(), None, None)
 
 
+#: the key (with the session id) under which a transaction remembers a session it updated:
+#: ``(version, (completed, day, subject_code))``; the row stays locked by it till it ends
+WRITTEN_SESSION = "session written"
+
+
 class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], SessionRepository):
     table, key, kind, order_by = t.sessions, "id", "session", ("day", "start_time", "id")
     to_row, from_row = staticmethod(m.session_row), staticmethod(m.session_from)
@@ -100,7 +105,7 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
         # updates its session twice: completed, then its final tally)
         copied = (session.status is SessionStatus.COMPLETED, session.date, session.subject_code)
         wrote = self._transaction.wrote
-        key = ("marks follow session", session.id)
+        key = (WRITTEN_SESSION, session.id)
         known, wrote[key] = wrote.get(key), (stored.version, copied)
         if known == (session.version, copied):
             return stored

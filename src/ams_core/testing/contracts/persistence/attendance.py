@@ -360,6 +360,25 @@ class AttendanceContract(ContractHelpers):
         with uow_factory().for_institution(c.id) as uow:
             assert uow.audit.page_for_session(s1, 10) == Slice(newest, 4)
 
+    def test_a_completions_entry_without_a_student_is_the_sessions_and_no_students(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        st0 = c.students[0]
+        s1 = SessionId("S-1")
+        self._add_sessions(uow_factory, c, _session(c, s1, c.alice_cs_a, MONDAY))
+        marked = _audit(c, s1, st0, actor="alice", at=T0)
+        completed = AuditEntry.of_completion(c.id, s1, "alice", T0 + timedelta(minutes=50), 4)
+        with uow_factory().for_institution(c.id) as uow:
+            uow.audit.add_many([marked])
+            uow.audit.add_many([completed])
+            uow.commit()
+        with uow_factory().for_institution(c.id) as uow:
+            assert list(uow.audit.list_for_session(s1)) == [marked, completed]
+            assert uow.audit.page_for_session(s1, 10) == Slice((completed, marked), 2)
+            assert uow.audit.page_for_student(st0.id, 10) == Slice((marked,), 1)
+            assert uow.audit.page_for_student(st0.id, 10, teacher=c.alice.id) == Slice((marked,), 1)
+
     def test_a_students_audit_pages_span_sessions_and_narrow_to_a_teachers_sessions(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
     ) -> None:
