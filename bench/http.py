@@ -467,27 +467,33 @@ def _check_in_plan(
     )
 
 
-def _complete_plan(db: Databases, host: str, port: int, count: int) -> Plan:
-    """``count`` sessions of one 150-student section happening now, half the class checked
-    in, each completed once by its teacher of record."""
+def _complete_plans(db: Databases, targets: Sequence[Server], count: int) -> list[Plan]:
+    """For each target, ``count`` sessions of its own of one 150-student section happening
+    now, half the class checked in, each to be completed once by its teacher of record."""
     seed_complete_institution(db.owner)
     college = _college(db, COMPLETE_ID)
-    sessions = _sessions_now(db.owner, college, count)
+    sessions = _sessions_now(db.owner, college, count * len(targets))
     with db.owner.begin() as connection:
         check_in_half(connection, f"{SESSION_PREFIX}%")
     with db.owner.connect().execution_options(isolation_level="AUTOCOMMIT") as connection:
         connection.execute(text("ANALYZE students, class_sessions, attendance_marks"))
     teachers = _issue_tokens(db.app_url, [f.email for f in college.faculty])
     token_of = {f.id: n for n, f in enumerate(college.faculty)}
-    return Plan(
-        host=host,
-        port=port,
-        method="POST",
-        paths=tuple(f"/api/v1/sessions/{s.id}/complete" for s in sessions),
-        tokens=tuple(teachers),
-        items=tuple((token_of[s.teacher_id], n) for n, s in enumerate(sessions)),
-        body='{{"topic":"bench"}}',
-    )
+    plans = []
+    for n, target in enumerate(targets):
+        own = sessions[n * count : (n + 1) * count]
+        plans.append(
+            Plan(
+                host=target.host,
+                port=target.port,
+                method="POST",
+                paths=tuple(f"/api/v1/sessions/{s.id}/complete" for s in own),
+                tokens=tuple(teachers),
+                items=tuple((token_of[s.teacher_id], k) for k, s in enumerate(own)),
+                body='{{"topic":"bench"}}',
+            )
+        )
+    return plans
 
 
 def _get_plan(host: str, port: int, path: str, tokens: Sequence[str]) -> Plan:
@@ -662,23 +668,39 @@ def _run(db: Databases, college: College, sizes: Sizes, marks: int) -> list[Row]
 
         closed = _check_in_plan(host, port, college, students, batch(sizes.closed_sessions))
         _sanity(base, closed, '"status":"')
-        with serving(db.app_url, db.owner, module="bench.check_in_floor_app") as floor:
+        with serving(db.app_url, db.owner, module="bench.realistic_floor_app") as floor:
             rows.update(_check_in_rows(server, floor, college, students, sizes, batch, closed))
-        completions = Sequential(sizes.completions, warmup_requests=sizes.completions // 10)
-        rows["complete 1"] = _row(
-            "complete a 150-student session over HTTP, half checked in, unloaded (1 connection)",
-            _measure(
-                server,
-                _complete_plan(db, host, port, completions.requests + completions.warmup_requests),
-                completions,
-            ),
-            "sessions",
-            "p50 ≤ 10 ms (legacy 21 ms)",
-        )
+            rows.update(_complete_rows(db, server, floor, sizes))
     order = ["check-in 64", "floor 64", "check-in below", "check-in above", "check-in 64 again"]
-    order += ["floor 64 again", "check-in 1", "floor 1", "complete 1"]
+    order += ["floor 64 again", "check-in 1", "floor 1", "complete 1", "complete floor 1"]
     order += ["schedule 64", "schedule 1", "dashboard 16", "dashboard 1"]
     return [rows[key] for key in order]
+
+
+def _complete_rows(db: Databases, server: Server, floor: Server, sizes: Sizes) -> dict[str, Row]:
+    """A 150-student completion, AMS's and its floor's, one after the other, unloaded."""
+    completions = Sequential(sizes.completions, warmup_requests=sizes.completions // 10)
+    count = completions.requests + completions.warmup_requests
+    ams_plan, floor_plan = _complete_plans(db, (server, floor), count)
+    ams = _measure(server, ams_plan, completions)
+    bare = _measure(floor, floor_plan, completions)
+    ams_p50, bare_p50 = ams.p50(), bare.p50()
+    share = ams_p50 / bare_p50 if ams_p50 and bare_p50 else 0.0
+    return {
+        "complete 1": _row(
+            "complete a 150-student session over HTTP, half checked in, unloaded (1 connection)",
+            ams,
+            "sessions",
+            "p50 ≤ 10 ms (legacy 21 ms)",
+        ),
+        "complete floor 1": _row(
+            "floor: the completion's checks and statements, bare (bench.realistic_floor_app, "
+            f"two round trips), right after AMS's: AMS's p50 = {share:.1f}× this",
+            bare,
+            "sessions",
+            "",
+        ),
+    }
 
 
 def _check_in_rows(
@@ -741,7 +763,7 @@ def _check_in_rows(
             marks=True,
         )
         rows[f"floor 64{when}"] = _row(
-            f"floor: the check-in's checks and statements, bare (bench.check_in_floor_app, "
+            f"floor: the check-in's checks and statements, bare (bench.realistic_floor_app, "
             f"{WORKERS} processes), 64 connections, closed loop, right "
             f"{'after' if when else 'before'} AMS's: "
             f"AMS = {ams.rate / bare.rate if bare.rate else 0.0:.0%} of it",

@@ -10,7 +10,9 @@ together (:func:`begin_with_scope`) — in the same pipeline as the write itself
 write compiles once (:func:`run_directly` with ``begin``, ADR 0020), so a check-in's write
 costs one round trip and its commit another. After it, every statement that compiles once
 runs on the driver inside the open transaction (:func:`run_in_transaction`); a write
-without ``RETURNING`` answers its row count (:class:`Written`).
+without ``RETURNING`` answers its row count (:class:`Written`). A write whose answer
+nobody reads can be held back (:class:`Deferred`) and sent in one pipeline with the next
+statement or with ``COMMIT`` (:func:`send_deferred`): a round trip saved per such write.
 
 A direct statement is kept with PostgreSQL's own ``$1`` placeholders and runs on a
 ``psycopg.RawCursor``, which sends it as it is: psycopg's usual cursor parses every
@@ -27,7 +29,7 @@ import dataclasses
 import re
 import threading
 import weakref
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
 from psycopg import RawCursor
@@ -225,21 +227,67 @@ def run_directly(
     return answer if isinstance(answer, Written) else direct.result(answer)
 
 
+@dataclasses.dataclass(frozen=True, slots=True)
+class Deferred:
+    """A write whose answer nobody reads, held back to go with the next statement."""
+
+    direct: DirectRead
+    values: list[Any]
+    kind: str
+
+
 def run_in_transaction(
-    side: DriverSide, direct: DirectRead, parameters: Mapping[str, Any] | None, kind: str
+    side: DriverSide,
+    direct: DirectRead,
+    parameters: Mapping[str, Any] | None,
+    kind: str,
+    deferred: Sequence[Deferred] = (),
 ) -> Any:
-    """The statement alone, inside the transaction already begun (BEGIN and the scope were
-    sent with its first write): one round trip, without SQLAlchemy's execution around it."""
+    """The statement, inside the transaction already begun (BEGIN and the scope were sent
+    with its first write), after the ``deferred`` writes in the same pipeline: one round
+    trip, without SQLAlchemy's execution around it."""
     raw = side.driver()
+    values = direct.parameters(parameters)
     try:
         with RawCursor(raw) as cursor:
-            values = direct.parameters(parameters)
-            side.announce(cursor, direct.sql, values)
-            cursor.execute(direct.sql, values, prepare=True)
+            if deferred:
+                with raw.pipeline():
+                    _send(side, cursor, deferred)
+                    side.announce(cursor, direct.sql, values)
+                    cursor.execute(direct.sql, values, prepare=True)
+            else:
+                side.announce(cursor, direct.sql, values)
+                cursor.execute(direct.sql, values, prepare=True)
             answer = _answer(cursor, direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
-        raise side.driver_failed(error, direct.sql, kind) from None
+        raise side.driver_failed(error, direct.sql, _kinds(deferred, kind)) from None
     return answer if isinstance(answer, Written) else direct.result(answer)
+
+
+def send_deferred(side: DriverSide, deferred: Sequence[Deferred], *, commit: bool) -> None:
+    """The ``deferred`` writes in one pipeline, with ``COMMIT`` after them if asked: one
+    round trip. A write that fails aborts the rest (the COMMIT included)."""
+    raw = side.driver()
+    try:
+        with RawCursor(raw) as cursor, raw.pipeline():
+            _send(side, cursor, deferred)
+            if commit:
+                side.announce(cursor, "COMMIT", ())
+                cursor.execute("COMMIT")
+    except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
+        statement = "COMMIT" if commit else deferred[-1].direct.sql
+        raise side.driver_failed(error, statement, _kinds(deferred, "row")) from None
+
+
+def _send(side: DriverSide, cursor: Any, deferred: Sequence[Deferred]) -> None:
+    for write in deferred:
+        side.announce(cursor, write.direct.sql, write.values)
+        cursor.execute(write.direct.sql, write.values, prepare=True)
+
+
+def _kinds(deferred: Sequence[Deferred], kind: str) -> str:
+    """The noun for an error of one statement of a pipeline (which one is not known)."""
+    return " or ".join(dict.fromkeys([*(d.kind for d in deferred), kind]))
 
 
 def _answer(cursor: Any, direct: DirectRead) -> list[tuple[Any, ...]] | Written:
@@ -249,6 +297,7 @@ def _answer(cursor: Any, direct: DirectRead) -> list[tuple[Any, ...]] | Written:
 
 __all__ = [
     "SET_SCOPE",
+    "Deferred",
     "DirectRead",
     "DirectStatement",
     "DriverSide",
@@ -257,4 +306,5 @@ __all__ = [
     "direct_read_of",
     "run_directly",
     "run_in_transaction",
+    "send_deferred",
 ]

@@ -26,10 +26,12 @@ from sqlalchemy.sql.dml import UpdateBase
 from ams_adapters.scope import NO_TRANSACTION, ScopedTransaction
 from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.direct import (
+    Deferred,
     begin_with_scope,
     direct_read_of,
     run_directly,
     run_in_transaction,
+    send_deferred,
 )
 from ams_adapters.sql.errors import translate, translate_driver_error
 from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
@@ -89,6 +91,8 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self._tx: RootTransaction | None = None
         #: on PostgreSQL: BEGIN and the scope are still to be sent
         self._scope_pending = False
+        #: on PostgreSQL: writes held back to go with the next statement (execute_later)
+        self._deferred: list[Deferred] = []
 
     # -- scope and transaction ------------------------------------------------------------
     def _in_transaction(self) -> bool:
@@ -149,6 +153,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
     def _exit_postgres(self, *, ok: bool) -> None:
         pooled, driver, conn = self._pooled, self._driver, self._conn
         self._pooled = self._driver = self._conn = None
+        self._deferred.clear()  # never sent: the transaction ends without them
         self._end_scope()
         if pooled is None:
             return
@@ -183,6 +188,11 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             driver = self._driver
             if driver is None:
                 raise RuntimeError(_COMMIT_OUTSIDE)
+            deferred, self._deferred = self._deferred, []
+            if commit and deferred:
+                send_deferred(self, deferred, commit=True)  # the writes and COMMIT: one trip
+                self._fresh()
+                return
             try:
                 driver.commit() if commit else driver.rollback()
             except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
@@ -203,6 +213,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self._scope_pending = self.is_postgres
         self.written = False
         self.wrote.clear()
+        self._deferred.clear()
 
     def _active_tx(self) -> RootTransaction:
         if self._tx is None:
@@ -249,8 +260,10 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             raise translate(error) from None
         try:
             yield
+            self._send_deferred()  # writes held back inside belong to the savepoint
         except BaseException:
             self.wrote.clear()  # undone with the savepoint
+            self._deferred.clear()
             with contextlib.suppress(sa_exc.SQLAlchemyError):
                 nested.rollback()
             raise
@@ -260,12 +273,34 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             raise translate(error) from None
 
     def connection(self) -> Connection:
-        """SQLAlchemy's connection, with BEGIN and the scope sent on PostgreSQL."""
+        """SQLAlchemy's connection, with BEGIN and the scope sent on PostgreSQL (and the
+        writes held back, so that what runs next sees them)."""
         conn = self._require_conn()
         if self._scope_pending:
             self._scope_pending = False
             begin_with_scope(self, self._scope_values())
+        self._send_deferred()
         return conn
+
+    def _send_deferred(self) -> None:
+        if self._deferred:
+            deferred, self._deferred = self._deferred, []
+            send_deferred(self, deferred, commit=False)
+
+    def execute_later(
+        self, statement: UpdateBase, parameters: Mapping[str, Any], kind: str = "row"
+    ) -> None:
+        """Run a write whose answer nobody reads; on PostgreSQL, inside a transaction its
+        first write began, it goes in one pipeline with the next statement or the COMMIT:
+        a round trip saved. Its failure surfaces there (the transaction is then undone
+        whole, as for any failed statement); elsewhere it runs at once."""
+        self.written = True
+        if self.is_postgres and not self._scope_pending and self._pooled is not None:
+            direct = direct_read_of(statement, self.engine)
+            if direct is not None:
+                self._deferred.append(Deferred(direct, direct.parameters(parameters), kind))
+                return
+        self.execute(statement, parameters, kind)
 
     def _scope_values(self) -> tuple[str, str]:
         """(institution, scope name) for ``set_config``; only inside a transaction."""
@@ -291,7 +326,8 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         if direct is None:
             return self._run(self.connection(), statement, parameters, kind)
         if not self._scope_pending:  # inside the transaction its first write began
-            return run_in_transaction(self, direct, parameters, kind)
+            deferred, self._deferred = self._deferred, []
+            return run_in_transaction(self, direct, parameters, kind, deferred)
         scope = self._scope_values()
         if isinstance(statement, Select):
             return run_directly(self, direct, scope, parameters, kind, begin=False)

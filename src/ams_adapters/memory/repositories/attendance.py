@@ -4,14 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import datetime
 
 from ams_adapters.memory.repositories._base import MemoryRepository
 from ams_core.domain import (
     AttendanceMark,
+    AttendanceStatus,
     ConflictError,
     DateRange,
     DeviceBinding,
     DeviceId,
+    MarkSource,
     NotFoundError,
     SectionId,
     SessionId,
@@ -80,6 +83,37 @@ class InMemoryMarkRepository(MemoryRepository, MarkRepository):
             if was_inserted:
                 inserted.append(stored)
         return inserted
+
+    def add_for_unmarked(
+        self,
+        session_id: SessionId,
+        status: AttendanceStatus,
+        *,
+        marked_at: datetime,
+        marked_by: str,
+        source: MarkSource,
+    ) -> int:
+        data = self._data
+        session = data.sessions.get(session_id)
+        if session is None:
+            raise NotFoundError("session", session_id)
+        students = data.students
+        added = 0
+        for student_id in sorted(data.students_by_section.get(session.section_id, ())):
+            if students[student_id].active and (session_id, student_id) not in data.marks:
+                mark = AttendanceMark(
+                    institution_id=session.institution_id,
+                    session_id=session_id,
+                    student_id=student_id,
+                    status=status,
+                    marked_at=marked_at,
+                    marked_by=marked_by,
+                    source=source,
+                )
+                self._own(mark)
+                self._write(mark)
+                added += 1
+        return added
 
     def put_many(self, marks: Sequence[AttendanceMark]) -> None:
         for mark in marks:

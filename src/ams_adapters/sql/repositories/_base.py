@@ -309,6 +309,12 @@ class KeyedTableRepository(SqlRepository, Generic[K, E]):
         self._transaction.execute(self.table.insert(), type(self).to_row(entity), kind=self.kind)
 
     def update(self, entity: E) -> E:
+        return self._update(entity, locked=False)
+
+    def _update(self, entity: E, *, locked: bool) -> E:
+        """UPDATE the row at the entity's version. ``locked``: this transaction wrote the row
+        at that version itself, so it holds the row's lock and the UPDATE cannot miss — it
+        goes with the next statement or the COMMIT instead of a round trip of its own."""
         self._check_owned(entity)
         version: int = getattr(entity, "version")  # noqa: B009
         row = type(self).to_row(entity)
@@ -330,6 +336,9 @@ class KeyedTableRepository(SqlRepository, Generic[K, E]):
         )
         params = {f"v_{c}": v for c, v in row.items()}
         params.update(b_iid=self._institution_id(), b_key=key, b_version=version)
+        if locked:
+            self._transaction.execute_later(stmt, params, kind=self.kind)
+            return dataclasses.replace(entity, version=version + 1)  # type: ignore[type-var]
         result = self._transaction.execute(stmt, params, kind=self.kind)
         if result.rowcount == 0:
             if self.find(key) is None:

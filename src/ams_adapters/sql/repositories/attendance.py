@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import date
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import Date, String, and_, bindparam, delete, func, literal, select, true
@@ -31,8 +31,10 @@ from ams_adapters.sql.repositories.sessions import (
 )
 from ams_core.domain import (
     AttendanceMark,
+    AttendanceStatus,
     ConflictError,
     DateRange,
+    MarkSource,
     NotFoundError,
     SectionId,
     SessionId,
@@ -94,6 +96,61 @@ def _mark_from_session() -> Any:
         .from_select(names, source)
         .on_conflict_do_nothing(index_elements=_MARK_KEY)
         .returning(t.marks.c.student_id)
+    )
+
+
+#: the columns a mark for every unmarked student is given, in the order of its SELECT
+_FOR_UNMARKED_COLUMNS = (
+    "institution_id",
+    "session_id",
+    "student_id",
+    "status",
+    "marked_at",
+    "marked_by",
+    "source",
+    "subject_code",
+    "day",
+    "counted",
+)
+
+
+def _for_unmarked(insert: Any) -> Any:
+    """INSERT a mark for every active student of the session's section who has none, the
+    session's subject, day and completion copied from its row: one statement, whatever the
+    size of the class (PostgreSQL and SQLite)."""
+    students, marks = t.students.c, t.marks.c
+    source = (
+        select(
+            SESSIONS.institution_id,
+            SESSIONS.id,
+            students.id,
+            bindparam("status", type_=marks.status.type),
+            bindparam("at", type_=marks.marked_at.type),
+            bindparam("by", type_=marks.marked_by.type),
+            bindparam("source", type_=marks.source.type),
+            SESSIONS.subject_code,
+            SESSIONS.day,
+            SESSIONS.status == COMPLETED,
+        )
+        .select_from(
+            t.sessions.join(
+                t.students,
+                and_(
+                    students.institution_id == SESSIONS.institution_id,
+                    students.section_id == SESSIONS.section_id,
+                ),
+            )
+        )
+        .where(
+            SESSIONS.institution_id == INSTITUTION_ID,
+            SESSIONS.id == bindparam("session"),
+            students.active,
+        )
+    )
+    return (
+        insert.from_select(_FOR_UNMARKED_COLUMNS, source)
+        .on_conflict_do_nothing(index_elements=_MARK_KEY)
+        .returning(marks.student_id)
     )
 
 
@@ -280,6 +337,32 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
         # executemany: the compiled statement is reused and the driver batches the rows
         result = self._transaction.execute(stmt, rows, kind="mark").mappings().all()
         return [m.mark_from(r) for r in result]
+
+    def add_for_unmarked(
+        self,
+        session_id: SessionId,
+        status: AttendanceStatus,
+        *,
+        marked_at: datetime,
+        marked_by: str,
+        source: MarkSource,
+    ) -> int:
+        stmt = prebuilt(
+            ("marks", "for unmarked", self._dialect),
+            lambda: _for_unmarked(self._insert(t.marks)),
+        )
+        params = {
+            "iid": self._institution_id(),
+            "session": session_id,
+            "status": status.value,
+            "at": marked_at,
+            "by": marked_by,
+            "source": source.value,
+        }
+        added = len(self._transaction.execute(stmt, params, kind="mark").all())
+        if not added:
+            self._session_facts([session_id])  # NotFoundError when there is no such session
+        return added
 
     def put_many(self, marks: Sequence[AttendanceMark]) -> None:
         if not marks:

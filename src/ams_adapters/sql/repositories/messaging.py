@@ -15,6 +15,7 @@ from sqlalchemy import (
     case,
     delete,
     func,
+    insert,
     literal,
     or_,
     select,
@@ -68,6 +69,15 @@ class SqlAuditRepository(SqlRepository, AuditRepository):
         rows = self._owned_rows(entries, m.audit_row)
         if not rows or not self._transaction.is_postgres:
             self._bulk_insert(t.audit_entries, rows, "audit entry")
+            return
+        if len(rows) == 1:  # a completion's entry: nothing is read back, so it can wait
+            columns = tuple(rows[0])
+            one = prebuilt(
+                ("attendance_audit", "one", *columns),
+                lambda: insert(t.audit_entries).values({c: bindparam(f"v_{c}") for c in columns}),
+            )
+            params = {f"v_{c}": v for c, v in rows[0].items()}
+            self._transaction.execute_later(one, params, kind="audit entry")
             return
         # one statement of column arrays, as for marks: a completion's absences write their
         # entries in one round trip, where executemany sends a statement per entry

@@ -99,14 +99,17 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
         return self._add_many(sessions)
 
     def update(self, session: ClassSession) -> ClassSession:
-        stored = super().update(session)
-        # keep the copy of the session's subject, day and completion on its marks in step,
-        # unless this transaction wrote them at the version just updated (a completion
+        # a session this transaction updated at this version is locked by it (a completion
         # updates its session twice: completed, then its final tally)
-        copied = (session.status is SessionStatus.COMPLETED, session.date, session.subject_code)
         wrote = self._transaction.wrote
         key = (WRITTEN_SESSION, session.id)
-        known, wrote[key] = wrote.get(key), (stored.version, copied)
+        known = wrote.get(key)
+        locked = known is not None and known[0] == session.version
+        stored = self._update(session, locked=locked)
+        # keep the copy of the session's subject, day and completion on its marks in step,
+        # unless this transaction wrote them at the version just updated
+        copied = (session.status is SessionStatus.COMPLETED, session.date, session.subject_code)
+        wrote[key] = (stored.version, copied)
         if known == (session.version, copied):
             return stored
         marks = t.marks.c
@@ -138,7 +141,7 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
             "d": day,
             "subject": subject,
         }
-        self._transaction.execute(stmt, params)
+        self._transaction.execute_later(stmt, params, kind="mark")  # its count is not read
         return stored
 
     def list_for_section(self, section_id: SectionId, dates: DateRange) -> Sequence[ClassSession]:

@@ -8,9 +8,10 @@ from __future__ import annotations
 from abc import abstractmethod
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import Protocol
 
-from ams_core.domain.attendance import AttendanceMark, StatusTally
+from ams_core.domain.attendance import AttendanceMark, AttendanceStatus, MarkSource, StatusTally
 from ams_core.domain.calendar import DateRange
 from ams_core.domain.ids import (
     SectionId,
@@ -72,6 +73,27 @@ class MarkRepository(Protocol):
     def add_missing(self, marks: Sequence[AttendanceMark]) -> Sequence[AttendanceMark]:
         """Insert the marks whose (session, student) has none yet; return those inserted.
         A mark written concurrently by someone else is kept, never overwritten.
+        """
+
+    @abstractmethod
+    def add_for_unmarked(
+        self,
+        session_id: SessionId,
+        status: AttendanceStatus,
+        *,
+        marked_at: datetime,
+        marked_by: str,
+        source: MarkSource,
+    ) -> int:
+        """Give every active student of the session's section who has no mark in it yet a
+        mark of ``status`` (version 0, no device); return how many marks were added.
+
+        One set-wise write where the adapter can: a completion's absences never travel
+        student by student. A mark written concurrently by someone else is kept, never
+        overwritten.
+
+        Raises:
+            NotFoundError: no such session in this institution.
         """
 
     @abstractmethod

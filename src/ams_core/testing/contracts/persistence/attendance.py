@@ -7,6 +7,8 @@ from __future__ import annotations
 import dataclasses
 from datetime import time, timedelta
 
+import pytest
+
 from ams_core.domain import (
     AttendanceStatus,
     AuditEntry,
@@ -15,6 +17,7 @@ from ams_core.domain import (
     DeviceId,
     FacultyId,
     MarkSource,
+    NotFoundError,
     SessionId,
     SessionStatus,
     StatusTally,
@@ -23,6 +26,7 @@ from ams_core.domain import (
 from ams_core.ports import (
     CheckInContext,
     Slice,
+    UnitOfWork,
     UnitOfWorkFactory,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege
@@ -106,6 +110,47 @@ class AttendanceContract(ContractHelpers):
             uow.commit()
         with uow_factory().for_institution(c.id) as uow:
             assert list(uow.marks.list_for_session(SessionId("S-1"))) == [existing, *fill[1:]]
+
+    def test_add_for_unmarked_marks_each_active_student_of_the_section_without_a_mark_once(
+        self, uow_factory: UnitOfWorkFactory, college: SmallCollege
+    ) -> None:
+        c = college
+        checked_in, leaver, *rest = c.students
+        held = dataclasses.replace(
+            _session(c, "S-1", c.alice_cs_a, MONDAY), status=SessionStatus.COMPLETED
+        )
+        self._add_sessions(uow_factory, c, held, _session(c, "S-2", c.alice_cs_a, _day(1)))
+        existing = _mark(c, "S-1", checked_in)
+        with uow_factory().for_institution(c.id) as uow:
+            uow.students.update(dataclasses.replace(leaver, active=False))
+            uow.marks.insert_if_absent(existing)
+            uow.commit()
+        absent, by = AttendanceStatus.ABSENT, c.alice.email
+
+        def add(uow: UnitOfWork, session: str) -> int:
+            return uow.marks.add_for_unmarked(
+                SessionId(session), absent, marked_at=T0, marked_by=by, source=MarkSource.COMPLETION
+            )
+
+        with uow_factory().for_institution(c.id) as uow:
+            assert add(uow, "S-1") == len(rest)
+            assert add(uow, "S-1") == 0
+            assert add(uow, "S-2") == len(rest) + 1
+            with pytest.raises(NotFoundError):
+                add(uow, "S-NONE")
+            uow.commit()
+        expected = [_mark(c, "S-1", st, absent, source=MarkSource.COMPLETION) for st in rest]
+        with uow_factory().for_institution(c.id) as uow:
+            stored = uow.marks.list_for_session(SessionId("S-1"))
+            assert sorted(stored, key=lambda m: m.student_id) == sorted(
+                [existing, *expected], key=lambda m: m.student_id
+            )
+            # the absences count where their session is completed (S-1), not where it is not
+            assert _nonzero_tallies(uow.marks.tallies(WEEK, section_id=c.section_a.id)) == {
+                (checked_in.id, c.cs101.code): StatusTally(present=1),
+                **{(st.id, c.cs101.code): StatusTally(absent=1) for st in rest},
+            }
+            assert uow.marks.tally(SessionId("S-2")) == StatusTally(absent=len(rest) + 1)
 
     def test_put_many_inserts_or_replaces_and_a_replacement_bumps_the_version(
         self, uow_factory: UnitOfWorkFactory, college: SmallCollege
