@@ -313,10 +313,15 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         statement: Executable,
         parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None = None,
         kind: str = "row",
+        *,
+        write: bool | None = None,
     ) -> Any:
         """Run a statement, turning database errors into core errors (a CursorResult);
-        ``kind`` is the noun the error messages use for the row."""
-        if not isinstance(statement, Select):
+        ``kind`` is the noun the error messages use for the row. ``write``: whether the
+        statement writes, where its type does not say (a SELECT over an INSERT's RETURNING
+        in a CTE writes, and must run inside the transaction)."""
+        reads = isinstance(statement, Select) if write is None else not write
+        if not reads:
             self.written = True
         if not (self.is_postgres and isinstance(statement, Select | UpdateBase)):
             return self._run(self.connection(), statement, parameters, kind)
@@ -329,7 +334,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             deferred, self._deferred = self._deferred, []
             return run_in_transaction(self, direct, parameters, kind, deferred)
         scope = self._scope_values()
-        if isinstance(statement, Select):
+        if reads:
             return run_directly(self, direct, scope, parameters, kind, begin=False)
         # the first write: BEGIN, the scope and the write in one round trip
         self._scope_pending = False

@@ -51,6 +51,7 @@ from ams_core.ports.persistence import (
     TermRepository,
     UnitOfWork,
     UnitOfWorkFactory,
+    UnmarkedFilled,
     UpsertCounts,
 )
 
@@ -107,5 +108,6 @@ __all__ = [
     "TermRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UnmarkedFilled",
     "UpsertCounts",
 ]

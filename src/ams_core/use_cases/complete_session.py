@@ -58,24 +58,23 @@ def complete_session(
     # completed first, its final tally last: the absences below are then stored as marks of
     # a completed session from the start, instead of being inserted and then updated
     completed = uow.sessions.update(session.complete(now, institution.tz, topic, session.tally))
-    marked_absent = uow.marks.add_for_unmarked(
+    filled = uow.marks.add_for_unmarked(
         session.id,
         AttendanceStatus.ABSENT,
         marked_at=now,
         marked_by=actor,
         source=MarkSource.COMPLETION,
     )
-    if marked_absent:
+    if filled.added:
         # one entry for the completion, not one per absence: each absent mark already says
         # who wrote it, when and why (its source), and 75 audit rows were a fifth of the
         # time a 150-student completion took (ADR 0020)
         entry = AuditEntry.of_completion(
-            session.institution_id, session.id, actor, now, marked_absent
+            session.institution_id, session.id, actor, now, filled.added
         )
         uow.audit.add_many([entry])
-    tally = uow.marks.tally(session.id)
-    uow.sessions.update(dataclasses.replace(completed, tally=tally))
-    return CompleteSessionResult(session.id, tally, marked_absent, already_completed=False)
+    uow.sessions.update(dataclasses.replace(completed, tally=filled.tally))
+    return CompleteSessionResult(session.id, filled.tally, filled.added, already_completed=False)
 
 
 class CompleteSession:

@@ -29,6 +29,7 @@ from ams_core.ports import (
     DeviceBindingRepository,
     FailureCounts,
     MarkRepository,
+    UnmarkedFilled,
 )
 
 _STATUS_INDEX = {"present": 0, "late": 1, "absent": 2, "excused": 3}
@@ -92,7 +93,7 @@ class InMemoryMarkRepository(MemoryRepository, MarkRepository):
         marked_at: datetime,
         marked_by: str,
         source: MarkSource,
-    ) -> int:
+    ) -> UnmarkedFilled:
         data = self._data
         session = data.sessions.get(session_id)
         if session is None:
@@ -113,7 +114,7 @@ class InMemoryMarkRepository(MemoryRepository, MarkRepository):
                 self._own(mark)
                 self._write(mark)
                 added += 1
-        return added
+        return UnmarkedFilled(added, self.tally(session_id))
 
     def put_many(self, marks: Sequence[AttendanceMark]) -> None:
         for mark in marks:

@@ -7,8 +7,20 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import Date, String, and_, bindparam, delete, func, literal, select, true
-from sqlalchemy.dialects import postgresql
+from sqlalchemy import (
+    Date,
+    String,
+    and_,
+    bindparam,
+    delete,
+    false,
+    func,
+    literal,
+    select,
+    true,
+    union_all,
+)
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.sql.expression import BindParameter
 
 from ams_adapters.sql import mappers as m
@@ -47,6 +59,7 @@ from ams_core.ports import (
     CheckInFailureRepository,
     FailureCounts,
     MarkRepository,
+    UnmarkedFilled,
 )
 
 MARKS = t.marks.c
@@ -147,11 +160,24 @@ def _for_unmarked(insert: Any) -> Any:
             students.active,
         )
     )
-    return (
-        insert.from_select(_FOR_UNMARKED_COLUMNS, source)
-        .on_conflict_do_nothing(index_elements=_MARK_KEY)
-        .returning(marks.student_id)
+    return insert.from_select(_FOR_UNMARKED_COLUMNS, source).on_conflict_do_nothing(
+        index_elements=_MARK_KEY
     )
+
+
+def _for_unmarked_and_tally() -> Any:
+    """The marks for the unmarked students, and the session's marks counted by status and by
+    whether this statement added them (PostgreSQL): one round trip where the INSERT and the
+    tally after it take two. The statement's own scan does not see the rows its INSERT adds,
+    so those are counted from what the INSERT returns."""
+    added = _for_unmarked(postgresql.insert(t.marks)).returning(t.marks.c.status).cte("added")
+    both = union_all(
+        select(added.c.status, true().label("new")),
+        select(MARKS.status, false()).where(
+            MARKS.institution_id == INSTITUTION_ID, MARKS.session_id == bindparam("session")
+        ),
+    ).subquery("marks_now")
+    return select(both.c.status, both.c.new, func.count()).group_by(both.c.status, both.c.new)
 
 
 _JOINED_BINDING = JoinedEntity("b_", t.device_bindings, "student_id", m.binding_from)
@@ -346,11 +372,7 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
         marked_at: datetime,
         marked_by: str,
         source: MarkSource,
-    ) -> int:
-        stmt = prebuilt(
-            ("marks", "for unmarked", self._dialect),
-            lambda: _for_unmarked(self._insert(t.marks)),
-        )
+    ) -> UnmarkedFilled:
         params = {
             "iid": self._institution_id(),
             "session": session_id,
@@ -359,10 +381,24 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
             "by": marked_by,
             "source": source.value,
         }
-        added = len(self._transaction.execute(stmt, params, kind="mark").all())
+        if self._transaction.is_postgres:
+            stmt = prebuilt(("marks", "for unmarked and tally"), _for_unmarked_and_tally)
+            rows = self._transaction.execute(stmt, params, kind="mark", write=True).all()
+            added = sum(count for _, new, count in rows if new)
+            counts: dict[str, int] = {}
+            for value, _, count in rows:
+                counts[value] = counts.get(value, 0) + count
+            tally = _tally(counts)
+        else:
+            stmt = prebuilt(
+                ("marks", "for unmarked", self._dialect),
+                lambda: _for_unmarked(sqlite.insert(t.marks)),
+            )
+            added = self._transaction.execute(stmt, params, kind="mark").rowcount
+            tally = self.tally(session_id)
         if not added:
             self._session_facts([session_id])  # NotFoundError when there is no such session
-        return added
+        return UnmarkedFilled(added, tally)
 
     def put_many(self, marks: Sequence[AttendanceMark]) -> None:
         if not marks:

@@ -40,6 +40,7 @@ from ams_core.ports.persistence.attendance import (
     CheckInFailureRepository,
     FailureCounts,
     MarkRepository,
+    UnmarkedFilled,
 )
 from ams_core.ports.persistence.covers import (
     AbsenceRepository,
@@ -119,6 +120,7 @@ __all__ = [
     "TermRepository",
     "UnitOfWork",
     "UnitOfWorkFactory",
+    "UnmarkedFilled",
     "UpsertCounts",
 ]
 

@@ -32,6 +32,16 @@ class FailureCounts:
 
 
 @dataclass(frozen=True, slots=True)
+class UnmarkedFilled:
+    """What :meth:`MarkRepository.add_for_unmarked` did: how many marks it added, and the
+    session's tally with them.
+    """
+
+    added: int
+    tally: StatusTally
+
+
+@dataclass(frozen=True, slots=True)
 class CheckInContext:
     """Everything a check-in decides on, read together (None or 0 where there is none)."""
 
@@ -84,13 +94,14 @@ class MarkRepository(Protocol):
         marked_at: datetime,
         marked_by: str,
         source: MarkSource,
-    ) -> int:
+    ) -> UnmarkedFilled:
         """Give every active student of the session's section who has no mark in it yet a
-        mark of ``status`` (version 0, no device); return how many marks were added.
+        mark of ``status`` (version 0, no device); return how many marks were added and the
+        session's tally with them.
 
-        One set-wise write where the adapter can: a completion's absences never travel
-        student by student. A mark written concurrently by someone else is kept, never
-        overwritten.
+        One set-wise write where the adapter can, the tally read with it: a completion's
+        absences never travel student by student. A mark written concurrently by someone
+        else is kept, never overwritten.
 
         Raises:
             NotFoundError: no such session in this institution.

@@ -28,6 +28,7 @@ from ams_core.ports import (
     Slice,
     UnitOfWork,
     UnitOfWorkFactory,
+    UnmarkedFilled,
 )
 from ams_core.testing.builders import MONDAY, SmallCollege
 from ams_core.testing.contracts.persistence._base import ContractHelpers
@@ -127,15 +128,17 @@ class AttendanceContract(ContractHelpers):
             uow.commit()
         absent, by = AttendanceStatus.ABSENT, c.alice.email
 
-        def add(uow: UnitOfWork, session: str) -> int:
+        def add(uow: UnitOfWork, session: str) -> UnmarkedFilled:
             return uow.marks.add_for_unmarked(
                 SessionId(session), absent, marked_at=T0, marked_by=by, source=MarkSource.COMPLETION
             )
 
         with uow_factory().for_institution(c.id) as uow:
-            assert add(uow, "S-1") == len(rest)
-            assert add(uow, "S-1") == 0
-            assert add(uow, "S-2") == len(rest) + 1
+            after = StatusTally(present=1, absent=len(rest))
+            assert add(uow, "S-1") == UnmarkedFilled(len(rest), after)
+            assert add(uow, "S-1") == UnmarkedFilled(0, after)
+            everyone = len(rest) + 1
+            assert add(uow, "S-2") == UnmarkedFilled(everyone, StatusTally(absent=everyone))
             with pytest.raises(NotFoundError):
                 add(uow, "S-NONE")
             uow.commit()
