@@ -141,21 +141,22 @@ def _entry(college: SmallCollege, session_id: str) -> AuditEntry:
     return AuditEntry.of_completion(college.id, SessionId(session_id), "t@a.edu", NOW, 1)
 
 
-def _warm_audit(engine: Engine, college: SmallCollege, session_id: SessionId) -> None:
+@pytest.fixture
+def session(engine: Engine, college: SmallCollege) -> ClassSession:
+    """A stored session, with an audit entry's INSERT seen twice (so it can be held back)."""
+    (session,) = _sessions(college, 1)
+    _add(engine, college, [session])
     for _ in range(2):
         with SqlUnitOfWork(engine).for_institution(college.id) as uow:
             uow.holidays.add(Holiday(college.id, HOLIDAY, "begins the transaction"))
-            uow.audit.add_many([_entry(college, session_id)])
+            uow.audit.add_many([_entry(college, session.id)])
             uow.rollback()
+    return session
 
 
 def test_a_held_back_write_that_fails_fails_the_commit_and_nothing_is_written(
-    engine: Engine, college: SmallCollege
+    engine: Engine, college: SmallCollege, session: ClassSession
 ) -> None:
-    (session,) = _sessions(college, 1)
-    _add(engine, college, [session])
-    _warm_audit(engine, college, session.id)
-
     with SqlUnitOfWork(engine).for_institution(college.id) as uow:
         uow.holidays.add(Holiday(college.id, HOLIDAY, "written before"))
         uow.audit.add_many([_entry(college, "S-NO-SUCH-SESSION")])  # held back: no error yet
@@ -168,12 +169,8 @@ def test_a_held_back_write_that_fails_fails_the_commit_and_nothing_is_written(
 
 
 def test_a_held_back_write_goes_before_the_next_statement_and_a_rollback_drops_it(
-    engine: Engine, college: SmallCollege
+    engine: Engine, college: SmallCollege, session: ClassSession
 ) -> None:
-    (session,) = _sessions(college, 1)
-    _add(engine, college, [session])
-    _warm_audit(engine, college, session.id)
-
     with SqlUnitOfWork(engine).for_institution(college.id) as uow:
         uow.holidays.add(Holiday(college.id, HOLIDAY, "begins the transaction"))
         uow.audit.add_many([_entry(college, session.id)])
@@ -189,12 +186,8 @@ def test_a_held_back_write_goes_before_the_next_statement_and_a_rollback_drops_i
 
 
 def test_a_held_back_write_that_fails_inside_a_savepoint_is_undone_with_it_alone(
-    engine: Engine, college: SmallCollege
+    engine: Engine, college: SmallCollege, session: ClassSession
 ) -> None:
-    (session,) = _sessions(college, 1)
-    _add(engine, college, [session])
-    _warm_audit(engine, college, session.id)
-
     with SqlUnitOfWork(engine).for_institution(college.id) as uow:
         uow.holidays.add(Holiday(college.id, HOLIDAY, "kept"))
         with pytest.raises(NotFoundError), uow.savepoint():
