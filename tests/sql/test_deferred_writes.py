@@ -8,7 +8,7 @@ import dataclasses
 import os
 import tempfile
 from collections.abc import Iterator
-from datetime import UTC, datetime, time
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Self
 
@@ -29,6 +29,7 @@ from ams_core.testing.builders import MONDAY, SmallCollege, seed_small_college
 from ams_core.use_cases.complete_session import complete_session
 from tests.sql.conftest import PostgresDatabase
 from tests.sql.helpers import HOLIDAY, app_engine
+from tests.sql.test_concurrency import extra_sessions
 
 NOW = datetime(2026, 11, 16, 6, 0, tzinfo=UTC)
 
@@ -80,23 +81,8 @@ class RoundTrips:
 
 
 def _sessions(college: SmallCollege, count: int) -> list[ClassSession]:
-    assignment = college.alice_cs_a
-    return [
-        ClassSession(
-            id=SessionId(f"S-DEFER-{n}"),
-            institution_id=college.id,
-            assignment_id=assignment.id,
-            section_id=assignment.section_id,
-            subject_code=assignment.subject_code,
-            date=MONDAY,
-            start=time(8 + n),
-            end=time(9 + n),
-            teacher_id=assignment.faculty_id,
-            venue="Room 1",
-            status=SessionStatus.OPEN,
-        )
-        for n in range(count)
-    ]
+    """Sessions of alice's CS101, all held on MONDAY before NOW."""
+    return [dataclasses.replace(s, date=MONDAY) for s in extra_sessions(college, count)]
 
 
 def _add(engine: Engine, college: SmallCollege, sessions: list[ClassSession]) -> None:

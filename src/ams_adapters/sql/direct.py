@@ -247,9 +247,9 @@ def run_in_transaction(
     with its first write), after the ``deferred`` writes in the same pipeline: one round
     trip, without SQLAlchemy's execution around it."""
     raw = side.driver()
-    values = direct.parameters(parameters)
     try:
         with RawCursor(raw) as cursor:
+            values = direct.parameters(parameters)
             if deferred:
                 with raw.pipeline():
                     _send(side, cursor, deferred)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+from collections import Counter
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
 from typing import Any
@@ -269,7 +270,7 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
 
     def _session_facts(self, session_ids: Iterable[SessionId]) -> dict[str, tuple[str, date, bool]]:
         """Subject, day and completion of each session (NotFoundError for a missing one);
-        a session this transaction updated is not read again (a completion's absences)."""
+        a session this transaction updated is not read again."""
         facts: dict[str, tuple[str, date, bool]] = {}
         ids = []
         for session_id in sorted(set(session_ids)):
@@ -383,11 +384,12 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
         }
         if self._transaction.is_postgres:
             stmt = prebuilt(("marks", "for unmarked and tally"), _for_unmarked_and_tally)
-            rows = self._transaction.execute(stmt, params, kind="mark", write=True).all()
-            added = sum(count for _, new, count in rows if new)
-            counts: dict[str, int] = {}
-            for value, _, count in rows:
-                counts[value] = counts.get(value, 0) + count
+            added, counts = 0, Counter[str]()
+            for value, new, count in self._transaction.execute(
+                stmt, params, kind="mark", write=True
+            ):
+                counts[value] += count
+                added += count if new else 0
             tally = _tally(counts)
         else:
             stmt = prebuilt(
