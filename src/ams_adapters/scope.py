@@ -101,12 +101,14 @@ class ScopedTransaction(Generic[InstitutionT]):
     # -- used by the repositories ----------------------------------------------------------
     def tenant(self) -> InstitutionT:
         """The institution of the open transaction."""
-        self._require_transaction()
-        if isinstance(self._scope, _Unscoped):
+        scope = self._scope
+        if not self._in_transaction():
+            raise RuntimeError(NO_TRANSACTION)
+        if isinstance(scope, _Unscoped):
             raise self.scope_error(
                 "this repository works only inside an institution", code="tenant_required"
             )
-        return self._scope
+        return scope
 
     def is_platform(self) -> bool:
         """Whether the open transaction is platform-wide."""

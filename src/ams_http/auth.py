@@ -5,17 +5,21 @@ from __future__ import annotations
 import functools
 import ipaddress
 from dataclasses import dataclass
-from typing import Any, cast
+from typing import TYPE_CHECKING, Any, cast
 
 import anyio.to_thread
 from dishka import Provider, Scope, from_context, provide
 from litestar import Request
 from litestar.connection import ASGIConnection
+from litestar.datastructures import Headers
 from litestar.middleware import AbstractAuthenticationMiddleware, AuthenticationResult
 
 from ams_core.domain import AuthenticationError, Principal
 from ams_core.use_cases import Authenticate
 from ams_http.settings import HttpSettings
+
+if TYPE_CHECKING:
+    from litestar.types import Scope as AsgiScope
 
 OPEN_PATHS = (
     "^/api/v1/auth/google$",
@@ -102,7 +106,13 @@ def _networks(
 
 def client_ip(request: Request[Any, Any, Any], trusted_proxies: tuple[str, ...]) -> str | None:
     """The client's address; ``X-Forwarded-For`` counts only from a trusted proxy."""
-    peer = request.client.host if request.client else None
+    return scope_client_ip(request.scope, trusted_proxies)
+
+
+def scope_client_ip(scope: AsgiScope, trusted_proxies: tuple[str, ...]) -> str | None:
+    """:func:`client_ip` of a request's ASGI scope (no request object built for it)."""
+    client = scope.get("client")
+    peer = client[0] if client else None
     if peer is None or not trusted_proxies:
         return peer
     try:
@@ -111,5 +121,6 @@ def client_ip(request: Request[Any, Any, Any], trusted_proxies: tuple[str, ...])
         return peer
     if not any(address in network for network in _networks(trusted_proxies)):
         return peer
-    forwarded = [part.strip() for part in request.headers.get("x-forwarded-for", "").split(",")]
+    header = Headers.from_scope(scope).get("x-forwarded-for", "")
+    forwarded = [part.strip() for part in header.split(",")]
     return next((hop for hop in reversed(forwarded) if hop), peer)

@@ -18,7 +18,10 @@ A direct statement is kept with PostgreSQL's own ``$1`` placeholders and runs on
 ``psycopg.RawCursor``, which sends it as it is: psycopg's usual cursor parses every
 statement's ``%(name)s`` placeholders on each execution, and caches the result only for
 statements under 4 KB (a teacher's dashboard is 5.5 KB), so converting once here saves a
-dashboard ~0.1 ms of CPU and every other direct statement the cache lookup.
+dashboard ~0.1 ms of CPU and every other direct statement the cache lookup. One such cursor
+is kept with each pooled connection for the connection's life (:func:`kept_cursor`) and runs
+the scope and the statements alike: a new cursor would build its adapters map and a loader
+for every result column again on each statement.
 
 Only :class:`~ams_adapters.sql.transaction.SqlTransaction` uses this module.
 """
@@ -26,6 +29,8 @@ Only :class:`~ams_adapters.sql.transaction.SqlTransaction` uses this module.
 from __future__ import annotations
 
 import dataclasses
+import functools
+import operator
 import re
 import threading
 import weakref
@@ -37,6 +42,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
 from sqlalchemy.sql.dml import UpdateBase
+from sqlalchemy.types import TypeDecorator
 
 from ams_core.domain import AmsError
 
@@ -45,7 +51,9 @@ DirectStatement = Select[Any] | UpdateBase
 
 # Transaction-local (is_local = true): cleared at COMMIT/ROLLBACK, so a pooled connection
 # never carries one institution's scope into the next transaction.
-SET_SCOPE = "SELECT set_config('app.institution_id', %s, true), set_config('app.scope', %s, true)"
+SET_SCOPE = "SELECT set_config('app.institution_id', $1, true), set_config('app.scope', $2, true)"
+#: where a pooled connection's record keeps its cursor (``PoolProxiedConnection.info``)
+_KEPT_CURSOR = "ams.direct.cursor"
 #: a ``%(name)s`` placeholder or an escaped ``%`` in SQLAlchemy's psycopg (pyformat) SQL
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
 
@@ -66,11 +74,25 @@ def native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PYFORMAT.sub(placeholder, sql), tuple(names)
 
 
+def kept_cursor(info: dict[Any, Any], raw: Any) -> RawCursor[Any]:
+    """The ``RawCursor`` kept in ``info`` (a pooled connection's, which lives as long as the
+    connection and is emptied when the pool replaces it) for the psycopg connection ``raw``;
+    made on first use. One statement runs on it at a time: the transaction holding the
+    connection is its only user."""
+    cursor = info.get(_KEPT_CURSOR)
+    if cursor is None or cursor.closed or cursor.connection is not raw:
+        cursor = info[_KEPT_CURSOR] = RawCursor(raw)
+    return cursor
+
+
 class DriverSide(Protocol):
     """What a direct statement needs of the transaction it runs in."""
 
     def driver(self) -> Any:
         """The psycopg connection the transaction holds."""
+
+    def cursor(self) -> RawCursor[Any]:
+        """The ``RawCursor`` kept with that connection (:func:`kept_cursor`)."""
 
     def announce(self, cursor: Any, sql: str, parameters: Any) -> None:
         """Tell the engine's ``before_cursor_execute`` listeners about a statement."""
@@ -81,9 +103,9 @@ class DriverSide(Protocol):
 
 def begin_with_scope(side: DriverSide, scope: tuple[str, str]) -> None:
     """``BEGIN`` and the scope (institution, scope name) in one round trip (pipeline)."""
-    raw = side.driver()
+    raw, cursor = side.driver(), side.cursor()
     try:
-        with raw.cursor() as cursor, raw.pipeline():
+        with raw.pipeline():
             side.announce(cursor, "BEGIN", ())
             cursor.execute("BEGIN")
             side.announce(cursor, SET_SCOPE, scope)
@@ -110,6 +132,10 @@ class DirectRead:
     metadata: SimpleResultMetaData = dataclasses.field(compare=False)
     #: a SELECT, or a write with RETURNING; a write without answers its row count
     returns_rows: bool = True
+    #: picks the values of ``$1``, ``$2``, … from a mapping of all the values, as a tuple
+    pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = dataclasses.field(
+        default=lambda values: (), compare=False
+    )
 
     @classmethod
     def compile(cls, statement: DirectStatement, engine: Engine) -> DirectRead | None:
@@ -125,40 +151,87 @@ class DirectRead:
             if isinstance(statement, Select)
             else statement.exported_columns
         )
-        processors = (
-            (i, c.type._cached_result_processor(dialect, None)) for i, c in enumerate(columns)
-        )
+        processors = ((i, _result_processor(c.type, dialect)) for i, c in enumerate(columns))
         keys = tuple(map(str, columns.keys()))
+        binds = {bind.key: bind.type for bind in compiled.binds.values()}
         sql, names = native_placeholders(str(compiled))
         return cls(
             sql=sql,
             names=names,
             defaults=dict(compiled.params),
-            bind=dict(compiled._bind_processors),
+            bind={
+                name: _bind_processor(binds.get(name), dialect) or process
+                for name, process in compiled._bind_processors.items()
+            },
             keys=keys,
             results=tuple((i, p) for i, p in processors if p is not None),
             metadata=SimpleResultMetaData(keys),
             returns_rows=isinstance(statement, Select) or bool(statement._returning),
+            pick=_picker(names),
         )
 
-    def parameters(self, given: Mapping[str, Any] | None) -> list[Any]:
+    def parameters(self, given: Mapping[str, Any] | None) -> tuple[Any, ...]:
         """The values of ``$1``, ``$2``, … (given, else the statement's own)."""
         values = {**self.defaults, **(given or {})}
         for name, process in self.bind.items():
             if name in values:
                 values[name] = process(values[name])
-        return [values[name] for name in self.names]
+        return self.pick(values)
+
+    def converted(self, rows: list[tuple[Any, ...]]) -> list[tuple[Any, ...]]:
+        """``rows`` as the driver gave them, with SQLAlchemy's result processors applied
+        (a NULL stays None without a call: every processor here maps None to None)."""
+        if not self.results:
+            return rows
+        converted = []
+        for row in rows:
+            values = list(row)
+            for i, process in self.results:
+                value = values[i]
+                if value is not None:
+                    values[i] = process(value)
+            converted.append(tuple(values))
+        return converted
 
     def result(self, rows: list[tuple[Any, ...]]) -> Any:
-        if self.results:
-            converted = []
-            for row in rows:
-                values = list(row)
-                for i, process in self.results:
-                    values[i] = process(values[i])
-                converted.append(tuple(values))
-            rows = converted
+        """Converted ``rows`` as SQLAlchemy's result, what ``Connection.execute`` answers."""
         return IteratorResult(self.metadata, iter(rows))
+
+
+def _result_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """SQLAlchemy's result processor for a column of ``type_``; for one of our
+    ``TypeDecorator`` types over a type the driver converts itself, its
+    ``process_result_value`` called straight (the same call, one Python frame less)."""
+    if (
+        isinstance(type_, TypeDecorator)
+        and type(type_).process_result_value is not TypeDecorator.process_result_value
+        and type_.impl_instance._cached_result_processor(dialect, None) is None
+    ):
+        return functools.partial(type_.process_result_value, dialect=dialect)
+    return type_._cached_result_processor(dialect, None)  # type: ignore[no-any-return]
+
+
+def _bind_processor(type_: Any, dialect: Any) -> Callable[[Any], Any] | None:
+    """As :func:`_result_processor`, for a parameter: ``process_bind_param`` called
+    straight, or None to keep SQLAlchemy's own processor."""
+    if (
+        isinstance(type_, TypeDecorator)
+        and type(type_).process_bind_param is not TypeDecorator.process_bind_param
+        and type_.impl_instance._cached_bind_processor(dialect) is None
+    ):
+        return functools.partial(type_.process_bind_param, dialect=dialect)
+    return None
+
+
+def _picker(names: tuple[str, ...]) -> Callable[[Mapping[str, Any]], tuple[Any, ...]]:
+    """One C-level pick of the named values, as a tuple (``itemgetter`` of one name answers
+    the value itself)."""
+    if len(names) > 1:
+        return operator.itemgetter(*names)
+    if names:
+        (name,) = names
+        return lambda values: (values[name],)
+    return lambda values: ()
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -202,29 +275,30 @@ def run_directly(
     *,
     begin: bool,
 ) -> Any:
-    """The scope and the statement in one pipeline: one round trip.
+    """The scope and the statement in one pipeline: one round trip. Answers the converted
+    rows (:meth:`DirectRead.converted`), or :class:`Written` for a write without RETURNING.
 
     Without ``begin`` (a SELECT before any write), PostgreSQL runs the pipeline as one
     implicit transaction, so the scope holds for the statement and ends with it. With
     ``begin`` (the first write), ``BEGIN`` goes first and the transaction stays open.
     """
-    raw = side.driver()
+    raw, cursor = side.driver(), side.cursor()
     try:
-        with raw.cursor() as scoping, RawCursor(raw) as running:
-            values = direct.parameters(parameters)
+        values = direct.parameters(parameters)
+        if begin:
+            side.announce(cursor, "BEGIN", ())
+        side.announce(cursor, SET_SCOPE, scope)
+        side.announce(cursor, direct.sql, values)
+        with raw.pipeline():
             if begin:
-                side.announce(scoping, "BEGIN", ())
-            side.announce(scoping, SET_SCOPE, scope)
-            side.announce(running, direct.sql, values)
-            with raw.pipeline():
-                if begin:
-                    scoping.execute("BEGIN")
-                scoping.execute(SET_SCOPE, scope, prepare=True)
-                running.execute(direct.sql, values, prepare=True)
-            answer = _answer(running, direct)
+                cursor.execute("BEGIN")
+            cursor.execute(SET_SCOPE, scope, prepare=True)
+            # the cursor answers the last statement it ran: this one
+            cursor.execute(direct.sql, values, prepare=True)
+        answer = _answer(cursor, direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, kind) from None
-    return answer if isinstance(answer, Written) else direct.result(answer)
+    return answer if isinstance(answer, Written) else direct.converted(answer)
 
 
 @dataclasses.dataclass(frozen=True, slots=True)
@@ -232,7 +306,7 @@ class Deferred:
     """A write whose answer nobody reads, held back to go with the next statement."""
 
     direct: DirectRead
-    values: list[Any]
+    values: tuple[Any, ...]
     kind: str
 
 
@@ -245,31 +319,30 @@ def run_in_transaction(
 ) -> Any:
     """The statement, inside the transaction already begun (BEGIN and the scope were sent
     with its first write), after the ``deferred`` writes in the same pipeline: one round
-    trip, without SQLAlchemy's execution around it."""
-    raw = side.driver()
+    trip, without SQLAlchemy's execution around it. Answers as :func:`run_directly`."""
+    raw, cursor = side.driver(), side.cursor()
     try:
-        with RawCursor(raw) as cursor:
-            values = direct.parameters(parameters)
-            if deferred:
-                with raw.pipeline():
-                    _send(side, cursor, deferred)
-                    side.announce(cursor, direct.sql, values)
-                    cursor.execute(direct.sql, values, prepare=True)
-            else:
+        values = direct.parameters(parameters)
+        if deferred:
+            with raw.pipeline():
+                _send(side, cursor, deferred)
                 side.announce(cursor, direct.sql, values)
                 cursor.execute(direct.sql, values, prepare=True)
-            answer = _answer(cursor, direct)
+        else:
+            side.announce(cursor, direct.sql, values)
+            cursor.execute(direct.sql, values, prepare=True)
+        answer = _answer(cursor, direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, _kinds(deferred, kind)) from None
-    return answer if isinstance(answer, Written) else direct.result(answer)
+    return answer if isinstance(answer, Written) else direct.converted(answer)
 
 
 def send_deferred(side: DriverSide, deferred: Sequence[Deferred], *, commit: bool) -> None:
     """The ``deferred`` writes in one pipeline, with ``COMMIT`` after them if asked: one
     round trip. A write that fails aborts the rest (the COMMIT included)."""
-    raw = side.driver()
+    raw, cursor = side.driver(), side.cursor()
     try:
-        with RawCursor(raw) as cursor, raw.pipeline():
+        with raw.pipeline():
             _send(side, cursor, deferred)
             if commit:
                 side.announce(cursor, "COMMIT", ())
@@ -304,6 +377,7 @@ __all__ = [
     "Written",
     "begin_with_scope",
     "direct_read_of",
+    "kept_cursor",
     "run_directly",
     "run_in_transaction",
     "send_deferred",

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
+import time
 import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
@@ -27,16 +28,22 @@ from ams_adapters.scope import NO_TRANSACTION, ScopedTransaction
 from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.direct import (
     Deferred,
+    DirectRead,
+    Written,
     begin_with_scope,
     direct_read_of,
+    kept_cursor,
     run_directly,
     run_in_transaction,
     send_deferred,
 )
 from ams_adapters.sql.errors import translate, translate_driver_error
+from ams_adapters.sql.held import hand_back, held_for
 from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
 
 _IDLE = TransactionStatus.IDLE
+#: the statements that may run directly (ADR 13)
+_DIRECT_KINDS = (Select, UpdateBase)
 _COMMIT_OUTSIDE = "use the unit of work inside `with uow.for_institution(...)`"
 
 _CACHES: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
@@ -45,11 +52,13 @@ _CACHES_LOCK = threading.Lock()
 
 def _cache_for(engine: Engine) -> ReferenceCache:
     """One reference cache per engine, shared by all its units of work."""
-    with _CACHES_LOCK:
-        cache = _CACHES.get(engine)
-        if cache is None:
-            cache = _CACHES[engine] = ReferenceCache()
-        return cache
+    cache = _CACHES.get(engine)
+    if cache is None:
+        with _CACHES_LOCK:
+            cache = _CACHES.get(engine)
+            if cache is None:
+                cache = _CACHES[engine] = ReferenceCache()
+    return cache
 
 
 class SqlTransaction(ScopedTransaction[InstitutionId]):
@@ -76,6 +85,9 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self.engine = engine
         self.is_postgres = engine.dialect.name == "postgresql"
         self.cache = cache if cache is not None else _cache_for(engine)
+        #: where a loop thread keeps its connection between transactions (:mod:`.held`);
+        #: not with pre-ping on, which asks for every transaction's connection to be tested
+        self._held = None if getattr(engine.pool, "_pre_ping", False) else held_for(engine)
         #: whether this transaction has sent a write
         self.written = False
         #: what this transaction knows of rows it wrote (cleared when it ends); a row it
@@ -93,6 +105,10 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self._scope_pending = False
         #: on PostgreSQL: writes held back to go with the next statement (execute_later)
         self._deferred: list[Deferred] = []
+        #: the cursor kept with that connection, once a direct statement asked for it
+        self._cursor: Any = None
+        #: when the connection of the open transaction was taken from the pool
+        self._since = 0.0
 
     # -- scope and transaction ------------------------------------------------------------
     def _in_transaction(self) -> bool:
@@ -103,17 +119,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self._require_idle()
         try:
             if self.is_postgres:
-                pooled = self.engine.raw_connection()
-                driver: Any = pooled.driver_connection
-                try:
-                    # reads before the first write run in one round trip each, scope
-                    # included (see execute); BEGIN is sent when first needed
-                    driver.autocommit = True
-                except Exception:
-                    pooled.invalidate()
-                    pooled.close()
-                    raise
-                self._pooled, self._driver = pooled, driver
+                self._pooled, self._driver = self._checkout()
             else:
                 self._conn = self.engine.connect()
                 self._tx = self._conn.begin()
@@ -150,9 +156,28 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             if conn is not None:
                 conn.close()
 
+    def _checkout(self) -> tuple[PoolProxiedConnection, Any]:
+        """A pooled connection in autocommit mode: reads before the first write run in one
+        round trip each, scope included (see execute); BEGIN is sent when first needed. On
+        an event loop's thread, the one its last transaction kept (:mod:`.held`)."""
+        taken = None if self._held is None else self._held.take(self.engine)
+        if taken is not None:
+            pooled, self._since = taken
+            return pooled, pooled.driver_connection
+        self._since = time.monotonic()
+        pooled = self.engine.raw_connection()
+        driver: Any = pooled.driver_connection
+        try:
+            driver.autocommit = True
+        except Exception:
+            pooled.invalidate()
+            pooled.close()
+            raise
+        return pooled, driver
+
     def _exit_postgres(self, *, ok: bool) -> None:
         pooled, driver, conn = self._pooled, self._driver, self._conn
-        self._pooled = self._driver = self._conn = None
+        self._pooled = self._driver = self._conn = self._cursor = None
         self._deferred.clear()  # never sent: the transaction ends without them
         self._end_scope()
         if pooled is None:
@@ -167,13 +192,18 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
                     driver.rollback()
         except Exception:  # noqa: BLE001, S110 - the connection is gone; invalidated below
             pass
+        if conn is None:  # only direct statements ran: the connection may be kept
+            idle = pooled.is_valid and driver.pgconn.transaction_status == _IDLE
+            held = self._held
+            if not (idle and held is not None and held.keep(pooled, self._since)):
+                hand_back(pooled)
+            return
         if pooled.is_valid:
             try:
                 driver.autocommit = False
             except Exception:  # noqa: BLE001 - psycopg refuses while a transaction is open
                 pooled.invalidate()  # never hand the pool a connection in an unknown state
-        # closing SQLAlchemy's connection, where one was made, returns the pooled one
-        (pooled if conn is None else conn).close()
+        conn.close()  # SQLAlchemy's connection returns the pooled one
 
     def commit(self) -> None:
         self._end(commit=True)
@@ -234,6 +264,15 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         if self._driver is None:
             raise RuntimeError(NO_TRANSACTION)
         return self._driver
+
+    def cursor(self) -> Any:
+        """The psycopg ``RawCursor`` kept with the pooled connection (direct statements)."""
+        cursor = self._cursor
+        if cursor is None:
+            if self._pooled is None:
+                raise RuntimeError(NO_TRANSACTION)
+            cursor = self._cursor = kept_cursor(self._pooled.info, self._driver)
+        return cursor
 
     def announce(self, cursor: Any, sql: str, parameters: Any) -> None:
         """Tell the engine's ``before_cursor_execute`` listeners (statement spies, tracing)
@@ -320,25 +359,58 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         ``kind`` is the noun the error messages use for the row. ``write``: whether the
         statement writes, where its type does not say (a SELECT over an INSERT's RETURNING
         in a CTE writes, and must run inside the transaction)."""
+        direct, answer = self._send(statement, parameters, kind, write)
+        if direct is None or isinstance(answer, Written):
+            return answer
+        return direct.result(answer)
+
+    def rows(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None, kind: str = "row"
+    ) -> Sequence[Sequence[Any]]:
+        """The rows of a SELECT, or of a write's RETURNING, as tuples in column order: for
+        the hottest statements, a direct one's rows without SQLAlchemy's result objects
+        around them (otherwise as :meth:`execute`)."""
+        direct, answer = self._send(statement, parameters, kind, None)
+        return answer.all() if direct is None else answer  # type: ignore[no-any-return]
+
+    def mappings(
+        self, statement: Executable, parameters: Mapping[str, Any] | None = None, kind: str = "row"
+    ) -> Sequence[Mapping[str, Any]]:
+        """The rows as :meth:`rows` does, each a mapping from column name to value."""
+        direct, answer = self._send(statement, parameters, kind, None)
+        if direct is None:
+            return answer.mappings().all()  # type: ignore[no-any-return]
+        keys = direct.keys
+        return [dict(zip(keys, row, strict=True)) for row in answer]
+
+    def _send(
+        self,
+        statement: Executable,
+        parameters: Mapping[str, Any] | Sequence[Mapping[str, Any]] | None,
+        kind: str,
+        write: bool | None,
+    ) -> tuple[DirectRead | None, Any]:
+        """Run a statement: (the direct statement, its converted rows or :class:`Written`)
+        where it runs directly, else (None, SQLAlchemy's result)."""
         reads = isinstance(statement, Select) if write is None else not write
         if not reads:
             self.written = True
-        if not (self.is_postgres and isinstance(statement, Select | UpdateBase)):
-            return self._run(self.connection(), statement, parameters, kind)
+        if not (self.is_postgres and isinstance(statement, _DIRECT_KINDS)):
+            return None, self._run(self.connection(), statement, parameters, kind)
         if not (parameters is None or type(parameters) is dict or isinstance(parameters, Mapping)):
-            return self._run(self.connection(), statement, parameters, kind)
+            return None, self._run(self.connection(), statement, parameters, kind)
         direct = direct_read_of(statement, self.engine)
         if direct is None:
-            return self._run(self.connection(), statement, parameters, kind)
+            return None, self._run(self.connection(), statement, parameters, kind)
         if not self._scope_pending:  # inside the transaction its first write began
             deferred, self._deferred = self._deferred, []
-            return run_in_transaction(self, direct, parameters, kind, deferred)
+            return direct, run_in_transaction(self, direct, parameters, kind, deferred)
         scope = self._scope_values()
         if reads:
-            return run_directly(self, direct, scope, parameters, kind, begin=False)
+            return direct, run_directly(self, direct, scope, parameters, kind, begin=False)
         # the first write: BEGIN, the scope and the write in one round trip
         self._scope_pending = False
-        return run_directly(self, direct, scope, parameters, kind, begin=True)
+        return direct, run_directly(self, direct, scope, parameters, kind, begin=True)
 
     @staticmethod
     def _run(

@@ -14,16 +14,16 @@ limit lets requests through (logged at most once a minute per process): see ADR 
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import logging
 import time
 
-from litestar import Request
 from litestar.enums import ScopeType
 from litestar.types import ASGIApp, Receive, Scope, Send
 
 from ams_core.domain import Principal, TooManyAttemptsError
-from ams_http.auth import client_ip
+from ams_http.auth import scope_client_ip
 from ams_http.edge.stores import EdgeStore, Limit, MemoryEdgeStore, StoreUnavailableError
 from ams_http.settings import HttpSettings
 
@@ -40,7 +40,12 @@ log = logging.getLogger("ams.http.ratelimit")
 
 def principal_subject(principal: Principal) -> str:
     """A short stable key for a principal (no e-mail address in the store's keys)."""
-    identity = f"{principal.institution_id or '*'}|{principal.email.lower()}"
+    return _subject(principal.institution_id, principal.email)
+
+
+@functools.lru_cache(maxsize=16_384)
+def _subject(institution_id: str | None, email: str) -> str:
+    identity = f"{institution_id or '*'}|{email.lower()}"
     return hashlib.blake2b(identity.encode(), digest_size=12).hexdigest()
 
 
@@ -82,7 +87,7 @@ class RateLimiter:
         return kind, [limit for limit in limits if limit.limit > 0]
 
     def _ip(self, scope: Scope) -> str:
-        return client_ip(Request(scope), self._settings.trusted_proxies) or "unknown"
+        return scope_client_ip(scope, self._settings.trusted_proxies) or "unknown"
 
     async def check(self, scope: Scope) -> None:
         """Count the request, or raise ``TooManyAttemptsError`` (``rate_limited``)."""

@@ -48,6 +48,7 @@ class SecurityHeaders:
         self._docs_path = docs_path.rstrip("/") if docs_path else None
         self._api = _encoded({**common, "Content-Security-Policy": API_POLICY})
         self._docs = _encoded({**common, "Content-Security-Policy": DOCS_POLICY})
+        self._names = frozenset(name for name, _ in self._api)
 
     def _is_docs(self, path: str) -> bool:
         docs = self._docs_path
@@ -59,5 +60,8 @@ class SecurityHeaders:
         extra = self._docs if self._is_docs(scope["path"]) else self._api
         headers = list(message.get("headers") or ())
         present = {name.lower() for name, _ in headers}
-        headers.extend(header for header in extra if header[0] not in present)
+        if present.isdisjoint(self._names):  # the usual answer: none of them set yet
+            headers.extend(extra)
+        else:
+            headers.extend(header for header in extra if header[0] not in present)
         message["headers"] = headers

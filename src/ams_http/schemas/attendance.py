@@ -64,9 +64,10 @@ class ScheduleItemOut(CamelStruct):
             teacher_id=entry.teacher_id,
             teacher_name=entry.teacher_name,
             venue=entry.venue,
-            status=entry.status.value,
+            # _value_, the member's value itself: .value is a property call per read
+            status=entry.status._value_,
             topic=entry.topic,
-            my_status=entry.my_status.value if entry.my_status else None,
+            my_status=entry.my_status._value_ if entry.my_status else None,
         )
 
 

@@ -33,15 +33,20 @@ def mark_row(m: AttendanceMark, subject_code: str, day: object, counted: bool) -
     }
 
 
+#: by stored value, as ``sessions._SESSION_STATUS``: many marks are read at once
+_STATUS = {status.value: status for status in AttendanceStatus}
+_SOURCE = {source.value: source for source in MarkSource}
+
+
 def mark_from(row: Row) -> AttendanceMark:
     return AttendanceMark(
         institution_id=InstitutionId(row["institution_id"]),
         session_id=SessionId(row["session_id"]),
         student_id=StudentId(row["student_id"]),
-        status=AttendanceStatus(row["status"]),
+        status=_STATUS.get(row["status"]) or AttendanceStatus(row["status"]),
         marked_at=row["marked_at"],
         marked_by=row["marked_by"],
-        source=MarkSource(row["source"]),
+        source=_SOURCE.get(row["source"]) or MarkSource(row["source"]),
         device_id=DeviceId(row["device_id"]) if row["device_id"] is not None else None,
         version=row["version"],
     )

@@ -49,6 +49,11 @@ def session_row(s: ClassSession) -> dict[str, Any]:
     }
 
 
+#: a status by its stored value: a dict lookup where calling the enum runs its lookup in
+#: Python (a week's schedule maps 30 sessions); an unknown value still raises ValueError
+_SESSION_STATUS = {status.value: status for status in SessionStatus}
+
+
 def session_from(row: Row) -> ClassSession:
     window = None
     if row["window_opened_at"] is not None:
@@ -70,7 +75,7 @@ def session_from(row: Row) -> ClassSession:
         teacher_id=FacultyId(row["teacher_id"]),
         venue=row["venue"],
         slot_id=SlotId(row["slot_id"]) if row["slot_id"] is not None else None,
-        status=SessionStatus(row["status"]),
+        status=_SESSION_STATUS.get(row["status"]) or SessionStatus(row["status"]),
         topic=row["topic"],
         window=window,
         completed_at=row["completed_at"],

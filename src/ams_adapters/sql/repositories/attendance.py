@@ -229,7 +229,7 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
     def check_in_context(self, session_id: SessionId, student_id: StudentId) -> CheckInContext:
         stmt = prebuilt(("marks", "check-in context"), _check_in_context)
         params = {"iid": self._institution_id(), "session": session_id, "student": student_id}
-        row = self._transaction.execute(stmt, params).mappings().one()
+        (row,) = self._transaction.mappings(stmt, params)
         session, student, binding, mark = (part.entity(row) for part in _CHECK_IN_PARTS)
         return CheckInContext(session, student, binding, mark, int(row["f_failures"] or 0))
 
@@ -309,13 +309,22 @@ class SqlMarkRepository(SqlRepository, MarkRepository):
     def insert_if_absent(self, mark: AttendanceMark) -> tuple[AttendanceMark, bool]:
         if self._transaction.is_postgres:
             self._check_owned(mark)
-            fresh = dataclasses.replace(mark, version=0)
-            row = m.mark_row(fresh, "", None, False)
-            params = {f"v_{k}": v for k, v in row.items() if k not in _MARK_COLUMNS_FROM_SESSION}
-            params["iid"] = self._institution_id()
+            fresh = mark if mark.version == 0 else dataclasses.replace(mark, version=0)
+            params = {
+                "iid": fresh.institution_id,
+                "v_institution_id": fresh.institution_id,
+                "v_session_id": fresh.session_id,
+                "v_student_id": fresh.student_id,
+                "v_status": fresh.status.value,
+                "v_marked_at": fresh.marked_at,
+                "v_marked_by": fresh.marked_by,
+                "v_source": fresh.source.value,
+                "v_device_id": fresh.device_id,
+                "v_version": 0,
+            }
             stmt = prebuilt(("marks", "one from session"), _mark_from_session)
             # only a key comes back: the stored mark is the given one (version 0)
-            if self._transaction.execute(stmt, params, kind="mark").first() is not None:
+            if self._transaction.rows(stmt, params, kind="mark"):
                 return fresh, True
             existing = self.find(mark.session_id, mark.student_id)
             if existing is None:  # nothing conflicted, so the session row was not there
