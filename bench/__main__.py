@@ -16,11 +16,21 @@ from bench.cover import run as bench_cover
 from bench.floor import run as bench_floor
 from bench.http import run as bench_http
 from bench.imports import run as bench_imports
+from bench.instructions import run as bench_instructions
 from bench.memory import bench_check_ins, bench_complete, bench_generate_week, bench_queries
 from bench.postgres import run as bench_postgres
 from bench.timing import Row, render
 
-FAMILIES = ("memory", "postgres", "http", "floor", "background", "cover", "imports")
+FAMILIES = (
+    "memory",
+    "postgres",
+    "http",
+    "floor",
+    "background",
+    "cover",
+    "imports",
+    "instructions",
+)
 
 
 def _families(text: str) -> list[str]:
@@ -50,7 +60,9 @@ def main(argv: list[str] | None = None) -> int:
         "the same stack for comparison; background delivers "
         "notifications through Redis and `ams worker` processes, Redis on 127.0.0.1:6379 or "
         "AMS_BENCH_REDIS_URL; cover solves cover plans with the pure solver and OR-Tools; "
-        "imports uploads Excel workbooks to POST /api/v1/imports of `ams serve --workers 1`)",
+        "imports uploads Excel workbooks to POST /api/v1/imports of `ams serve --workers 1`; "
+        "instructions counts, with valgrind's callgrind, the instructions AMS's app and the "
+        "check-in floor run per request)",
     )
     args = parser.parse_args(argv)
     quick = args.quick
@@ -86,6 +98,12 @@ def main(argv: list[str] | None = None) -> int:
     imports: list[tuple[str, Callable[[], list[Row]]]] = [
         ("Excel imports (HTTP upload, ams serve, 1 process)", lambda: bench_imports(quick)),
     ]
+    instructions: list[tuple[str, Callable[[], list[Row]]]] = [
+        (
+            "instructions per request (callgrind, one process over ASGI)",
+            lambda: bench_instructions(quick),
+        ),
+    ]
     families = {
         "memory": memory,
         "postgres": postgres,
@@ -94,6 +112,7 @@ def main(argv: list[str] | None = None) -> int:
         "background": background,
         "cover": cover,
         "imports": imports,
+        "instructions": instructions,
     }
     plan = [step for name in (args.only or FAMILIES) for step in families[name]]
     rows: list[Row] = []

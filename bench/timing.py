@@ -68,8 +68,9 @@ def render(rows: Sequence[Row]) -> str:
     for r in rows:
         p50 = f"{r.p50_ms:.3f}" if r.p50_ms is not None else "–"
         p99 = f"{r.p99_ms:.3f}" if r.p99_ms is not None else "–"
+        # a row that times nothing (a count of instructions, a skipped family) shows no rate
+        seconds, rate = (f"{r.seconds:.3f}", f"{r.rate:,.0f}") if r.seconds else ("–", "–")
         lines.append(
-            f"| {r.name} | {r.count:,} {r.unit} | {r.seconds:.3f} | {r.rate:,.0f} | {p50} | {p99} "
-            f"| {r.goal} |"
+            f"| {r.name} | {r.count:,} {r.unit} | {seconds} | {rate} | {p50} | {p99} | {r.goal} |"
         )
     return "\n".join(lines)
