@@ -31,6 +31,8 @@ from typing import Any
 from sqlalchemy.engine import Engine
 from sqlalchemy.pool import PoolProxiedConnection
 
+from ams_adapters.sql.per_engine import PerEngine
+
 #: the longest a thread keeps one pooled connection between transactions before handing it
 #: back to the pool
 HOLD_SECONDS = 60.0
@@ -111,19 +113,8 @@ class HeldConnections:
         return True
 
 
-_HELD: weakref.WeakKeyDictionary[Engine, HeldConnections] = weakref.WeakKeyDictionary()
-_HELD_LOCK = threading.Lock()
-
-
-def held_for(engine: Engine) -> HeldConnections:
-    """The engine's held connections (one registry per engine)."""
-    held = _HELD.get(engine)
-    if held is None:
-        with _HELD_LOCK:
-            held = _HELD.get(engine)
-            if held is None:
-                held = _HELD[engine] = HeldConnections()
-    return held
+#: the engine's held connections (one registry per engine)
+held_for = PerEngine(HeldConnections)
 
 
 __all__ = ["HOLD_SECONDS", "HeldConnections", "hand_back", "held_for"]

@@ -10,9 +10,7 @@ reads before the first write, :mod:`.direct`), savepoints, the reference cache, 
 from __future__ import annotations
 
 import contextlib
-import threading
 import time
-import weakref
 from collections.abc import Iterator, Mapping, Sequence
 from types import TracebackType
 from typing import Any, Self
@@ -39,6 +37,7 @@ from ams_adapters.sql.direct import (
 )
 from ams_adapters.sql.errors import translate, translate_driver_error
 from ams_adapters.sql.held import hand_back, held_for
+from ams_adapters.sql.per_engine import PerEngine
 from ams_core.domain import AmsError, InstitutionId, PermissionDeniedError
 
 _IDLE = TransactionStatus.IDLE
@@ -46,19 +45,8 @@ _IDLE = TransactionStatus.IDLE
 _DIRECT_KINDS = (Select, UpdateBase)
 _COMMIT_OUTSIDE = "use the unit of work inside `with uow.for_institution(...)`"
 
-_CACHES: weakref.WeakKeyDictionary[Engine, ReferenceCache] = weakref.WeakKeyDictionary()
-_CACHES_LOCK = threading.Lock()
-
-
-def _cache_for(engine: Engine) -> ReferenceCache:
-    """One reference cache per engine, shared by all its units of work."""
-    cache = _CACHES.get(engine)
-    if cache is None:
-        with _CACHES_LOCK:
-            cache = _CACHES.get(engine)
-            if cache is None:
-                cache = _CACHES[engine] = ReferenceCache()
-    return cache
+#: one reference cache per engine, shared by all its units of work
+_cache_for = PerEngine(ReferenceCache)
 
 
 class SqlTransaction(ScopedTransaction[InstitutionId]):
