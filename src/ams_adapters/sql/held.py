@@ -2,7 +2,7 @@
 
 A process runs its short use cases on its event loop's thread, one after another (ADR 0020).
 Taking the connection from SQLAlchemy's pool and giving it back around each one costs a
-check-in about 5 % of its CPU (the pool's queue, lock, reset and bookkeeping). So a
+check-in about 3 % of its instructions (the pool's queue, lock, reset and bookkeeping). So a
 transaction ending on such a thread in autocommit and outside any transaction keeps its
 connection for the thread's next one (:meth:`HeldConnections.keep`), which takes it back
 straight away (:meth:`HeldConnections.take`). The pool still counts it as checked out:
@@ -26,6 +26,7 @@ import contextlib
 import threading
 import time
 import weakref
+from collections.abc import Callable
 from typing import Any
 
 from sqlalchemy.engine import Engine
@@ -38,15 +39,16 @@ from ams_adapters.sql.per_engine import PerEngine
 HOLD_SECONDS = 60.0
 
 
-def hand_back(pooled: PoolProxiedConnection) -> None:
+def hand_back(pooled: PoolProxiedConnection, close: Callable[[], None] | None = None) -> None:
     """Return a connection to the pool as it expects one: out of autocommit (a connection
-    in an unknown state is invalidated rather than handed on)."""
+    in an unknown state is invalidated rather than handed on). ``close`` returns it: by
+    default the pooled connection's own, else that of SQLAlchemy's connection over it."""
     if pooled.is_valid:
         try:
             pooled.driver_connection.autocommit = False  # type: ignore[union-attr]
         except Exception:  # noqa: BLE001 - psycopg refuses while a transaction is open
             pooled.invalidate()
-    pooled.close()
+    (pooled.close if close is None else close)()
 
 
 def _close(pooled: PoolProxiedConnection) -> None:

@@ -186,12 +186,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             if not (idle and held is not None and held.keep(pooled, self._since)):
                 hand_back(pooled)
             return
-        if pooled.is_valid:
-            try:
-                driver.autocommit = False
-            except Exception:  # noqa: BLE001 - psycopg refuses while a transaction is open
-                pooled.invalidate()  # never hand the pool a connection in an unknown state
-        conn.close()  # SQLAlchemy's connection returns the pooled one
+        hand_back(pooled, conn.close)  # SQLAlchemy's connection returns the pooled one
 
     def commit(self) -> None:
         self._end(commit=True)
