@@ -147,28 +147,25 @@ class MemoryEdgeStore(EdgeStore):
         self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
         self._records = {k: v for k, v in self._records.items() if v[1] > now}
 
+    def _count(self, key: str, now: float) -> int:
+        entry = self._counters.get(key)
+        return entry[0] if entry is not None and entry[1] > now else 0
+
     async def hit(self, limits: Sequence[Limit], now: float | None = None) -> Refusal | None:
         clock = time.time() if now is None else now
         monotonic = time.monotonic()
         self._prune(monotonic)
-        counters = self._counters
         keys = []
         for limit in limits:
-            # _windows and _key, inlined: every request counts here
-            window = limit.window
-            index = math.floor(clock / window)
-            weight = (window - (clock - index * window)) / window
-            base = f"{self._prefix}rl:{limit.name}:{window}:{limit.subject}:"
-            current_key = base + str(index)
-            entry = counters.get(current_key)
-            current = entry[0] if entry is not None and entry[1] > monotonic else 0
-            entry = counters.get(base + str(index - 1))
-            previous = entry[0] if entry is not None and entry[1] > monotonic else 0
+            index, weight = _windows(limit, clock)
+            current_key = _key(self._prefix, limit, index)
+            current = self._count(current_key, monotonic)
+            previous = self._count(_key(self._prefix, limit, index - 1), monotonic)
             if previous * weight + current + 1 > limit.limit:
                 return Refusal(limit, retry_after(limit, current, previous, clock))
-            keys.append((current_key, current, window))
+            keys.append((current_key, current, limit.window))
         for key, current, window in keys:
-            counters[key] = (current + 1, monotonic + 2 * window)
+            self._counters[key] = (current + 1, monotonic + 2 * window)
         return None
 
     async def claim(
