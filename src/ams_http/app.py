@@ -13,6 +13,7 @@ from litestar.middleware.base import DefineMiddleware
 from litestar.openapi import OpenAPIConfig
 from litestar.openapi.spec import Components, SecurityScheme
 from litestar.plugins.prometheus import PrometheusConfig, PrometheusController
+from litestar.types import BeforeRequestHookHandler
 
 from ams_http.api_docs import OfflineSwaggerRenderPlugin
 from ams_http.auth import OPEN_PATHS, BearerAuthenticationMiddleware, PrincipalProvider
@@ -63,9 +64,15 @@ ROUTES: list[Any] = [
 ]
 
 
+def _write_request_metrics(request: Any) -> None:
+    """Before a scrape: this process's tallied request metrics into the series."""
+    RequestMetrics.flush()
+
+
 class MetricsController(PrometheusController):
     path = "/metrics"
     include_in_schema = False
+    before_request: BeforeRequestHookHandler | None = _write_request_metrics
 
 
 class HttpProvider(Provider):
@@ -166,7 +173,7 @@ def create_app(*providers: Provider, settings: HttpSettings | None = None) -> Li
         ],
         request_max_body_size=settings.max_body_bytes,
         on_startup=[size_thread_pool, prebuild(*attendance.PREBUILT)],
-        on_shutdown=[close_container, edge.aclose],
+        on_shutdown=[close_container, edge.aclose, RequestMetrics.flush],
         state=State({"settings": settings, "dishka_container": container}),
         debug=False,
         logging_config=None,

@@ -4,7 +4,11 @@ its route's path template and status, 5xx counted as errors, nothing left in pro
 from __future__ import annotations
 
 import re
+import time
 
+from prometheus_client import REGISTRY
+
+from ams_http.edge.request_metrics import FLUSH_SECONDS
 from tests.http.conftest import World
 
 
@@ -61,3 +65,55 @@ def test_a_request_refused_before_its_handler_counts_under_the_status_it_got(
         grown = _sample(after, "ams_requests_total", status_code=status, **schedule)
         grown -= _sample(before, "ams_requests_total", status_code=status, **schedule)
         assert grown == (1 if status == "422" else 0)
+
+
+def _series(name: str, **labels: str) -> float:
+    """A series' value straight from this process's registry (no scrape, so no flush)."""
+    return REGISTRY.get_sample_value(name, labels) or 0.0
+
+
+def test_a_duration_counts_in_the_first_bucket_whose_bound_holds_it(world: World) -> None:
+    client = world.client
+    me = {"method": "GET", "path": "/api/v1/me", "app_name": "ams", "status_code": "200"}
+    before = client.get("/metrics").text
+    for _ in range(2):
+        assert client.get("/api/v1/me", headers=world.headers("a.student")).status_code == 200
+    after = client.get("/metrics").text
+
+    def grew(le: str) -> float:
+        name = "ams_request_duration_seconds_bucket"
+        return _sample(after, name, le=le, **me) - _sample(before, name, le=le, **me)
+
+    # cumulative buckets: everything under +Inf, and never more under a smaller bound
+    assert grew("+Inf") == 2
+    bounds = ["0.005", "0.01", "0.025", "0.05", "0.075", "0.1", "0.25", "0.5", "0.75", "1.0"]
+    grown = [grew(le) for le in bounds]
+    assert grown == sorted(grown)
+    assert all(0 <= g <= 2 for g in grown)
+
+
+def test_counts_reach_the_series_within_a_second_without_a_scrape(world: World) -> None:
+    client = world.client
+    me = {"method": "GET", "path": "/api/v1/me", "app_name": "ams", "status_code": "200"}
+    client.get("/metrics")  # everything so far written
+    before = _series("ams_requests_total", **me)
+
+    assert client.get("/api/v1/me", headers=world.headers("a.student")).status_code == 200
+    deadline = time.monotonic() + 5 * FLUSH_SECONDS
+    while _series("ams_requests_total", **me) == before and time.monotonic() < deadline:
+        time.sleep(0.05)
+
+    assert _series("ams_requests_total", **me) == before + 1
+    assert _series("ams_requests_in_progress", **me) == 0
+
+
+def test_counts_not_written_yet_are_written_at_shutdown(world: World) -> None:
+    client = world.client
+    me = {"method": "GET", "path": "/api/v1/me", "app_name": "ams", "status_code": "200"}
+    client.get("/metrics")
+    before = _series("ams_requests_total", **me)
+
+    assert client.get("/api/v1/me", headers=world.headers("a.student")).status_code == 200
+    client.__exit__(None, None, None)  # the app shuts down before the timer is due
+
+    assert _series("ams_requests_total", **me) == before + 1

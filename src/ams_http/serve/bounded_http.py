@@ -205,8 +205,7 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._bound_wait()
         self._in_head = True
         self._received_in_head = 0  # bytes fed while the head was incomplete
-        self._head_bytes = 0  # url and header bytes the parser has handed over
-        self._header_count = 0
+        self._chunk_bytes = 0  # bytes of the chunk being fed
         #: per request of this connection not answered yet, in order: whether it was admitted
         self._unanswered: deque[bool] = deque()
         #: the request being read was answered 503 already: its body is skipped
@@ -220,8 +219,9 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         # uvicorn's own data_received, plus the bounds
         self._unset_keepalive_if_required()
+        self._chunk_bytes = len(data)
         if self._in_head:
-            self._received_in_head += len(data)
+            self._received_in_head += self._chunk_bytes
         try:
             self.parser.feed_data(data)
         except httptools.HttpParserError as error:
@@ -244,21 +244,11 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._in_head = True
-        self._received_in_head = self._head_bytes = self._header_count = 0
-
-    def on_url(self, url: bytes) -> None:
-        self._count(len(url))
-        super().on_url(url)
-
-    def on_header(self, name: bytes, value: bytes) -> None:
-        self._header_count += 1
-        if self._header_count > self.max_header_count:
-            raise HeadTooLargeError(f"a request may carry at most {self.max_header_count} headers")
-        self._count(len(name) + len(value) + 4)
-        super().on_header(name, value)
+        self._received_in_head = 0
 
     def on_headers_complete(self) -> None:
         self._in_head = False
+        self._check_head()
         # counted from the head's arrival to the answer's last byte: uvicorn's own task set
         # also holds tasks still tidying up after their answer, which would shed too early
         arrived = LoopLag.arrived(time.monotonic())
@@ -312,12 +302,23 @@ class BoundedHttpToolsProtocol(HttpToolsProtocol):
         self._unanswered.clear()
         super().connection_lost(exc)
 
-    def _count(self, size: int) -> None:
-        self._head_bytes += size
-        if self._head_bytes > self.max_head_bytes:
-            raise HeadTooLargeError(
-                f"the request line and headers exceed {self.max_head_bytes} bytes"
-            )
+    def _check_head(self) -> None:
+        """Refuse a complete head above the bounds (raised inside the parser's callback).
+
+        Checked once the head is complete, from what uvicorn kept of it: a head still
+        incomplete is cut off in ``data_received`` as it grows, so what is kept here never
+        exceeds the bound by more than one read. The exact size is added up only when the
+        bytes read since the head began could exceed the bound.
+        """
+        headers = self.headers
+        if len(headers) > self.max_header_count:
+            raise HeadTooLargeError(f"a request may carry at most {self.max_header_count} headers")
+        if self._received_in_head + self._chunk_bytes > self.max_head_bytes:
+            size = len(self.url) + sum(len(name) + len(value) + 4 for name, value in headers)
+            if size > self.max_head_bytes:
+                raise HeadTooLargeError(
+                    f"the request line and headers exceed {self.max_head_bytes} bytes"
+                )
 
     def _refuse(self, detail: str) -> None:
         self.logger.info("refused a request head from %s: %s", self.client, detail)
