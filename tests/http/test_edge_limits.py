@@ -6,12 +6,15 @@ address the request comes from (see ``edge_support.with_peer_header``).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterator
 from typing import Any
 
 import anyio
 import pytest
 import redis
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from litestar.testing import TestClient
 
 from ams_http.edge.stores import Limit, MemoryEdgeStore, retry_after
@@ -192,6 +195,40 @@ def test_the_sliding_window_lets_requests_back_in_as_the_window_slides() -> None
     # a refused hit is told to come back when one more would fit
     assert retry_after(limit, current=2, previous=0, now=620.0) == 70
     assert retry_after(Limit("x", "y", 10), current=3, previous=14, now=630.0) == 5
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    gaps=st.lists(st.floats(min_value=0.0, max_value=90.0), min_size=1, max_size=40),
+    limit=st.integers(min_value=1, max_value=6),
+    subjects=st.lists(st.sampled_from(["ann", "bob"]), min_size=40, max_size=40),
+)
+def test_the_memory_store_decides_as_the_sliding_window_estimate_says(
+    gaps: list[float], limit: int, subjects: list[str]
+) -> None:
+    """Each hit is refused exactly when previous × its remaining share + current + 1 passes
+    the limit, counting only the hits that were let through, per subject."""
+    store = MemoryEdgeStore()
+    window = 60
+    passed: dict[str, list[float]] = {"ann": [], "bob": []}
+
+    async def scenario() -> None:
+        now = 1_000.0
+        for gap, subject in zip(gaps, subjects, strict=False):
+            now += gap
+            index = math.floor(now / window)
+            counted = [math.floor(t / window) for t in passed[subject]]
+            current, previous = counted.count(index), counted.count(index - 1)
+            weight = (window - (now - index * window)) / window
+            expected_refusal = previous * weight + current + 1 > limit
+            refusal = await store.hit([Limit("requests", subject, limit, window)], now=now)
+            assert (refusal is not None) == expected_refusal
+            if refusal is None:
+                passed[subject].append(now)
+            else:
+                assert refusal.retry_after == retry_after(refusal.limit, current, previous, now)
+
+    anyio.run(scenario)
 
 
 @pytest.mark.redis

@@ -60,31 +60,37 @@ class RateLimiter:
         # while the shared store is down, the sensitive limits count in this process only
         self._fallback = MemoryEdgeStore()
         self._warned_at = -self.WARN_EVERY_SECONDS
+        # the same subjects come back request after request: their limits are built once
+        self._limits = functools.lru_cache(maxsize=16_384)(self._build_limits)
 
-    def limits_for(self, scope: Scope) -> tuple[str | None, list[Limit]]:
+    def limits_for(self, scope: Scope) -> tuple[str | None, tuple[Limit, ...]]:
         """The kind of limit (``None``: the general one) and the limits to count."""
         kind = scope["route_handler"].opt.get(RATE_LIMIT)
-        user = scope.get("user")
-        principal = user if isinstance(user, Principal) else None
-        settings = self._settings
-        limits: list[Limit]
         if kind == EXEMPT:
-            return kind, []
+            return kind, ()
+        if kind in (SIGN_IN, REFRESH):
+            return kind, self._limits(kind, "", self._ip(scope))
+        user = scope.get("user")
+        if not isinstance(user, Principal):
+            return None, ()
+        if kind == CHECK_IN:
+            return kind, self._limits(kind, principal_subject(user), self._ip(scope))
+        return None, self._limits(None, principal_subject(user), "")
+
+    def _build_limits(self, kind: str | None, subject: str, ip: str) -> tuple[Limit, ...]:
+        settings = self._settings
         if kind == SIGN_IN:
-            limits = [Limit(SIGN_IN, self._ip(scope), settings.sign_in_per_minute)]
+            limits = [Limit(SIGN_IN, ip, settings.sign_in_per_minute)]
         elif kind == REFRESH:
-            limits = [Limit(REFRESH, self._ip(scope), settings.refresh_per_minute)]
-        elif kind == CHECK_IN and principal is not None:
+            limits = [Limit(REFRESH, ip, settings.refresh_per_minute)]
+        elif kind == CHECK_IN:
             limits = [
-                Limit(CHECK_IN, principal_subject(principal), settings.check_in_per_minute),
-                Limit("check-in-ip", self._ip(scope), settings.check_in_per_ip_per_minute),
+                Limit(CHECK_IN, subject, settings.check_in_per_minute),
+                Limit("check-in-ip", ip, settings.check_in_per_ip_per_minute),
             ]
-        elif principal is not None:
-            kind = None
-            limits = [Limit("requests", principal_subject(principal), settings.requests_per_minute)]
         else:
-            return None, []
-        return kind, [limit for limit in limits if limit.limit > 0]
+            limits = [Limit("requests", subject, settings.requests_per_minute)]
+        return tuple(limit for limit in limits if limit.limit > 0)
 
     def _ip(self, scope: Scope) -> str:
         return scope_client_ip(scope, self._settings.trusted_proxies) or "unknown"

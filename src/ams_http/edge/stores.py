@@ -130,13 +130,19 @@ def _key(prefix: str, limit: Limit, index: int) -> str:
 
 
 class MemoryEdgeStore(EdgeStore):
-    """Counters and records of this process only (no awaits inside a step: atomic)."""
+    """Counters and records of this process only (no awaits inside a step: atomic).
+
+    A limit's subject keeps one entry: its current window's index and count, the previous
+    window's count and when the entry may be forgotten, so a hit looks one entry up per
+    limit and builds no key string (a check-in counts two limits on every request).
+    """
 
     PRUNE_EVERY = 4096
 
     def __init__(self, prefix: str = "") -> None:
         self._prefix = prefix
-        self._counters: dict[str, tuple[int, float]] = {}
+        #: (name, window, subject) -> (window index, its count, the previous one's, expiry)
+        self._counters: dict[tuple[str, int, str], tuple[int, int, int, float]] = {}
         self._records: dict[str, tuple[bytes, float]] = {}
         self._operations = 0
 
@@ -144,28 +150,32 @@ class MemoryEdgeStore(EdgeStore):
         self._operations += 1
         if self._operations % self.PRUNE_EVERY:
             return
-        self._counters = {k: v for k, v in self._counters.items() if v[1] > now}
+        self._counters = {k: v for k, v in self._counters.items() if v[3] > now}
         self._records = {k: v for k, v in self._records.items() if v[1] > now}
-
-    def _count(self, key: str, now: float) -> int:
-        entry = self._counters.get(key)
-        return entry[0] if entry is not None and entry[1] > now else 0
 
     async def hit(self, limits: Sequence[Limit], now: float | None = None) -> Refusal | None:
         clock = time.time() if now is None else now
         monotonic = time.monotonic()
         self._prune(monotonic)
-        keys = []
+        counters = self._counters
+        counted = []
         for limit in limits:
-            index, weight = _windows(limit, clock)
-            current_key = _key(self._prefix, limit, index)
-            current = self._count(current_key, monotonic)
-            previous = self._count(_key(self._prefix, limit, index - 1), monotonic)
+            window = limit.window
+            index = math.floor(clock / window)
+            key = (limit.name, window, limit.subject)
+            entry = counters.get(key)
+            current = previous = 0
+            if entry is not None and entry[3] > monotonic:
+                if entry[0] == index:
+                    current, previous = entry[1], entry[2]
+                elif entry[0] == index - 1:
+                    previous = entry[1]
+            weight = (window - (clock - index * window)) / window
             if previous * weight + current + 1 > limit.limit:
                 return Refusal(limit, retry_after(limit, current, previous, clock))
-            keys.append((current_key, current, limit.window))
-        for key, current, window in keys:
-            self._counters[key] = (current + 1, monotonic + 2 * window)
+            counted.append((key, (index, current + 1, previous, monotonic + 2 * window)))
+        for key, entry in counted:
+            counters[key] = entry
         return None
 
     async def claim(
