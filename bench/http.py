@@ -31,7 +31,7 @@ import tempfile
 import time
 import urllib.error
 import urllib.request
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 from datetime import time as clock_time
@@ -336,10 +336,17 @@ class Server:
 
 @contextlib.contextmanager
 def serving(
-    app_url: str, owner: Engine, workers: int = WORKERS, module: str = "ams_http.serve.cli"
+    app_url: str,
+    owner: Engine,
+    workers: int = WORKERS,
+    module: str = "ams_http.serve.cli",
+    launcher: Sequence[str] = (),
+    start_timeout: float = START_TIMEOUT,
+    overrides: Mapping[str, str] | None = None,
 ) -> Iterator[Server]:
     """Run ``ams serve --workers N`` (or another ``module`` taking the same ``serve``
-    arguments) on a free loopback port until the block ends."""
+    arguments) on a free loopback port until the block ends; ``launcher`` goes before the
+    Python command (e.g. valgrind's), ``overrides`` replace settings of the environment."""
     port = _free_port()
     with tempfile.TemporaryDirectory(prefix="ams-bench-http-") as scratch:
         metrics = Path(scratch, "metrics")
@@ -367,8 +374,8 @@ def serving(
         if inherited:
             print(f"  server settings from the environment: {inherited}", file=sys.stderr)
         passed = {k: v for k, v in os.environ.items() if not k.startswith("AMS_")}
-        env = passed | inherited | fixed
-        command = [sys.executable, "-m", module, "serve", "--host", HOST]
+        env = passed | inherited | fixed | dict(overrides or {})
+        command = [*launcher, sys.executable, "-m", module, "serve", "--host", HOST]
         command += ["--port", str(port), "--workers", str(workers)]
         with log.open("wb") as output:
             process = subprocess.Popen(  # noqa: S603 - our own command line
@@ -380,7 +387,7 @@ def serving(
                 preexec_fn=_die_with_parent if sys.platform == "linux" else None,  # noqa: PLW1509
             )
         try:
-            deadline = time.monotonic() + START_TIMEOUT
+            deadline = time.monotonic() + start_timeout
             while True:
                 if process.poll() is not None:
                     raise RuntimeError(f"ams serve exited ({process.returncode}):\n{_tail(log)}")
@@ -389,7 +396,7 @@ def serving(
                         break
                 if time.monotonic() > deadline:
                     raise TimeoutError(
-                        f"ams serve not ready in {START_TIMEOUT:.0f} s:\n{_tail(log)}"
+                        f"ams serve not ready in {start_timeout:.0f} s:\n{_tail(log)}"
                     )
                 time.sleep(0.2)
             yield Server(HOST, port, process.pid, owner)

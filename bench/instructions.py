@@ -16,8 +16,15 @@ the floor's, calls it over ASGI (no HTTP server: uvicorn's share is the same for
 answers ``WARM`` requests, then counts the next ``N`` (``callgrind_control -i on/off``).
 Check-ins are first marks, each (student, session) pair once, the floor's pairs apart
 from AMS's; AMS's process has verified every token once before, as in the HTTP family,
-where the schedule rows run before the check-in rows. Needs valgrind (Debian's package);
-without it the family reports itself skipped.
+where the schedule rows run before the check-in rows.
+
+Over ASGI, uvicorn's share is left out, and so is everything AMS adds around the app when
+it serves: its HTTP protocol (the head and queue bounds of ``bounded_http``), the wait
+bound, and the request metrics written to ``PROMETHEUS_MULTIPROC_DIR``. So two more rows
+count a check-in served: ``ams serve --workers 1`` and the floor's app on the same uvicorn,
+each as the HTTP family runs it (``bench.http.serving``) but under callgrind, the load sent
+over loopback by another process, every process of the server counted. Needs valgrind
+(Debian's package); without it the family reports itself skipped.
 """
 
 from __future__ import annotations
@@ -44,6 +51,17 @@ TARGETS = (
     ("schedule", "student schedule (one week)"),
     ("dashboard", "faculty dashboard"),
 )
+#: (module served, what its row calls it): the check-in with its HTTP server around it
+SERVED = (
+    ("ams_http.serve.cli", "check-in served (`ams serve --workers 1`)"),
+    ("bench.realistic_floor_app", "floor: the check-in served the same way"),
+)
+#: sessions per section: two for the targets called over ASGI, two per served module
+SESSIONS_PER_SECTION = 2 + 2 * len(SERVED)
+#: a process under valgrind starts tens of times slower than it runs bare
+SERVED_START_SECONDS = 600.0
+#: AMS_QUEUE_WAIT_MS of the served count: valgrind runs the loop tens of times slower
+VALGRIND_WAIT_MS = 60_000
 WEEK = "from=2026-11-16&to=2026-11-22"
 
 
@@ -63,32 +81,122 @@ def run(quick: bool) -> list[Row]:
     try:
         with tempfile.TemporaryDirectory(prefix="ams-bench-instructions-") as scratch:
             plan = Path(scratch, "plan.json")
-            _write_plan(plan, db, college, http)
+            http._bind_phones(db.owner, college)
+            students = http._issue_tokens(db.app_url, [s.email for s in college.students])
+            sessions = _write_plan(plan, db, college, http, students)
             vacuum(db)
             counts = {
                 target: _count(plan, target, measured, warm, Path(scratch)) for target, _ in TARGETS
             }
+            for n, (module, _) in enumerate(SERVED):
+                batches = sessions[2 + 2 * n], sessions[3 + 2 * n]
+                counts[module] = _count_served(
+                    db, college, http, students, module, batches, measured, Path(scratch)
+                )
     finally:
         http._cleanup(db.owner)
         db.app.dispose()
         db.owner.dispose()
-    floor = counts["floor"]
     rows = []
-    for target, label in TARGETS:
-        per_request = counts[target]
-        versus = f", {per_request / floor:.2f}× the floor's" if target == "check-in" else ""
-        name = f"{label}: {per_request:,} instructions per request{versus}"
-        print(f"  {name}", file=sys.stderr, flush=True)
-        rows.append(Row(name, measured, 0.0, "requests", goal="counted by callgrind"))
+    for labels, floor in ((TARGETS, counts["floor"]), (SERVED, counts[SERVED[1][0]])):
+        for target, label in labels:
+            per_request = counts[target]
+            versus = f", {per_request / floor:.2f}× the floor's" if target == labels[0][0] else ""
+            name = f"{label}: {per_request:,} instructions per request{versus}"
+            print(f"  {name}", file=sys.stderr, flush=True)
+            rows.append(Row(name, measured, 0.0, "requests", goal="counted by callgrind"))
     return rows
 
 
-def _write_plan(plan: Path, db: Any, college: Any, http: Any) -> None:
-    """The requests: tokens, check-in pairs (shuffled, each once) and their codes' secrets."""
-    http._bind_phones(db.owner, college)
-    students = http._issue_tokens(db.app_url, [s.email for s in college.students])
+def _count_served(
+    db: Any,
+    college: Any,
+    http: Any,
+    students: list[str],
+    module: str,
+    batches: Any,
+    measured: int,
+    scratch: Path,
+) -> int:
+    """Instructions per check-in of ``module`` served by uvicorn in one process under
+    callgrind (the server, its protocol, middleware and metrics included), the load sent over
+    loopback by another process: the first ``measured`` check-ins of one batch of sessions
+    to warm up, then as many of the next batch, by the same students (so AMS's process has
+    verified their tokens), counted."""
+    from bench.load import Sequential, run_in_process
+
+    out = scratch / f"served.{module}"
+    launcher = ["valgrind", "--tool=callgrind", "--instr-atstart=no", "--trace-children=yes"]
+    launcher += [f"--callgrind-out-file={out}.%p"]
+    started = time.perf_counter()
+    with http.serving(
+        db.app_url,
+        db.owner,
+        workers=1,
+        module=module,
+        launcher=launcher,
+        start_timeout=SERVED_START_SECONDS,
+        # the wait bound's code runs as served, but valgrind's pace must not make it shed
+        overrides={"AMS_QUEUE_WAIT_MS": str(VALGRIND_WAIT_MS)},
+    ) as server:
+        warm_plan, counted_plan = (
+            http._check_in_plan(server.host, server.port, college, students, batch)
+            for batch in batches
+        )
+        run_in_process(warm_plan, Sequential(measured, 0))
+        group = _process_group(server.pid)
+        for pid in group:
+            _collect_of(pid, on=True)
+        result = run_in_process(counted_plan, Sequential(measured, 0))
+        for pid in group:
+            _collect_of(pid, on=False)
+    if result.ok != measured:
+        raise RuntimeError(f"{module}: {result.ok} of {measured} check-ins answered 2xx")
+    total = sum(
+        int(line.split()[1])
+        for dump in scratch.glob(f"served.{module}.*")
+        for line in dump.read_text().splitlines()
+        if line.startswith("totals:")
+    )
+    print(
+        f"  {module} served: {total:,} instructions in {measured} requests "
+        f"({time.perf_counter() - started:.0f} s under valgrind)",
+        file=sys.stderr,
+        flush=True,
+    )
+    return total // measured
+
+
+def _process_group(pgid: int) -> list[int]:
+    """The processes of a process group (a server and the workers it started)."""
+    members = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        if int(fields[2]) == pgid:
+            members.append(int(stat.parent.name))
+    return members
+
+
+def _collect_of(pid: int, *, on: bool) -> None:
+    command = ["callgrind_control", "-i", "on" if on else "off", str(pid)]
+    subprocess.run(command, capture_output=True, check=False)  # noqa: S603
+
+
+def _write_plan(
+    plan: Path, db: Any, college: Any, http: Any, students: list[str]
+) -> list[list[Any]]:
+    """The requests of the targets called over ASGI: tokens, check-in pairs (shuffled, each
+    once) and their codes' secrets. Answers the sessions by batch, one per section each:
+    the first two are the plan's, the others the served check-ins'."""
     teachers = http._issue_tokens(db.app_url, [f.email for f in college.faculty])
-    sessions = http._sessions_now(db.owner, college, 2)
+    every = http._sessions_now(db.owner, college, SESSIONS_PER_SECTION)
+    batches: list[list[Any]] = [[] for _ in range(SESSIONS_PER_SECTION)]
+    for session in every:
+        batches[int(session.id.rsplit("-", 1)[1])].append(session)
+    sessions = batches[0] + batches[1]
     index = {s.id: n for n, s in enumerate(college.students)}
     by_section: dict[str, list[Any]] = {}
     for student in college.students:
@@ -120,6 +228,7 @@ def _write_plan(plan: Path, db: Any, college: Any, http: Any) -> None:
             {"settings": settings, "rotation": college.rotation_seconds, "requests": requests}
         )
     )
+    return batches
 
 
 def _count(plan: Path, target: str, measured: int, warm: int, scratch: Path) -> int:
