@@ -146,10 +146,10 @@ def _count_served(
         run_in_process(warm_plan, Sequential(measured, 0))
         group = _process_group(server.pid)
         for pid in group:
-            _collect_of(pid, on=True)
+            _collect(on=True, pid=pid)
         result = run_in_process(counted_plan, Sequential(measured, 0))
         for pid in group:
-            _collect_of(pid, on=False)
+            _collect(on=False, pid=pid)
     if result.ok != measured:
         raise RuntimeError(f"{module}: {result.ok} of {measured} check-ins answered 2xx")
     total = sum(
@@ -178,11 +178,6 @@ def _process_group(pgid: int) -> list[int]:
         if int(fields[2]) == pgid:
             members.append(int(stat.parent.name))
     return members
-
-
-def _collect_of(pid: int, *, on: bool) -> None:
-    command = ["callgrind_control", "-i", "on" if on else "off", str(pid)]
-    subprocess.run(command, capture_output=True, check=False)  # noqa: S603
 
 
 def _write_plan(
@@ -342,11 +337,12 @@ async def _drive(app: Any, target: str, items: Sequence[dict[str, Any]], plan: A
     lifespan.cancel()
 
 
-def _collect(*, on: bool) -> None:
-    """Switch callgrind's counting of this process on or off (blocking the loop on purpose:
-    nothing else runs between the requests)."""
-    command = ["callgrind_control", "-i", "on" if on else "off", str(os.getpid())]
-    subprocess.run(command, capture_output=True, check=True)  # noqa: S603
+def _collect(*, on: bool, pid: int | None = None) -> None:
+    """Switch callgrind's counting of this process (blocking the loop on purpose: nothing
+    else runs between the requests), or of a served process, on or off. A process of a
+    served group that valgrind does not run is passed over."""
+    command = ["callgrind_control", "-i", "on" if on else "off", str(pid or os.getpid())]
+    subprocess.run(command, capture_output=True, check=pid is None)  # noqa: S603
 
 
 def drive(plan_file: str, target: str, measured: int, warm: int) -> None:

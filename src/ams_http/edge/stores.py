@@ -139,8 +139,8 @@ class MemoryEdgeStore(EdgeStore):
 
     PRUNE_EVERY = 4096
 
-    def __init__(self, prefix: str = "") -> None:
-        self._prefix = prefix
+    def __init__(self) -> None:
+        # no key prefix: nothing else shares a process's memory
         #: (name, window, subject) -> (window index, its count, the previous one's, expiry)
         self._counters: dict[tuple[str, int, str], tuple[int, int, int, float]] = {}
         self._records: dict[str, tuple[bytes, float]] = {}
@@ -331,4 +331,4 @@ def open_store(redis_url: str | None, prefix: str) -> EdgeStore:
     """Redis when a URL is configured, process memory otherwise."""
     if redis_url:
         return RedisEdgeStore(redis_url, prefix)
-    return MemoryEdgeStore(prefix)
+    return MemoryEdgeStore()
