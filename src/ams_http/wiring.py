@@ -54,7 +54,12 @@ class RequestScopeMiddleware:
         parent: AsyncContainer = request.app.state.dishka_container
         async with parent({Request: request}, scope=DIScope.REQUEST) as container:
             request.state.dishka_container = container
-            await self.app(scope, receive, send)
+            try:
+                await self.app(scope, receive, send)
+            finally:
+                # the container holds the request, whose state holds the container: let go,
+                # so both are freed with the request instead of by the garbage collector
+                del request.state.dishka_container
 
 
 class _NewUnitOfWork:

@@ -5,6 +5,7 @@ cases are built from recipes read at start (a new unit of work each time)."""
 from __future__ import annotations
 
 import asyncio
+import gc
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -12,6 +13,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from dishka import AsyncContainer, make_async_container
 from dishka.exceptions import NoFactoryError
+from litestar import Request
 from litestar.testing import TestClient
 
 from ams_adapters.composition import build_providers
@@ -82,6 +84,26 @@ def test_a_request_refused_before_its_handler_opens_no_request_scope(
     assert unsigned.status_code == 401
     assert signed.status_code == 200, signed.text
     assert scopes.opened == 1
+
+
+def test_a_request_with_a_request_scope_leaves_nothing_of_it_to_the_collector(
+    world: World, scopes: ScopeCounter
+) -> None:
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage
+    try:
+        answer = world.client.get("/api/v1/me/attendance", headers=world.headers("a.student"))
+        gc.collect()
+        left = [type(thing) for thing in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+
+    assert answer.status_code == 200, answer.text
+    assert scopes.opened == 1
+    # freed with its answer: the request's state and its container let go of each other
+    assert Request not in left
+    assert not [kind for kind in left if issubclass(kind, AsyncContainer)]
 
 
 def _container(clock: FixedClock) -> AsyncContainer:

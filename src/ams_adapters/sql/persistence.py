@@ -59,8 +59,10 @@ class _Repository(Generic[R]):
     def __get__(self, uow: SqlTransaction | None, owner: type) -> R | Self:
         if uow is None:
             return self
-        # kept on the instance, which then answers later lookups without this descriptor
-        repository = uow.__dict__[self._name] = self._make(uow)
+        # kept on the instance till the transaction ends; the instance then answers later
+        # lookups without this descriptor
+        repository = self._make(uow)
+        uow.attach(self._name, repository)
         return repository
 
 

@@ -97,6 +97,27 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self._cursor: Any = None
         #: when the connection of the open transaction was taken from the pool
         self._since = 0.0
+        #: attribute names of what was attached to this object for the transaction's
+        #: length (:meth:`attach`)
+        self._attached: list[str] = []
+
+    def attach(self, name: str, value: object) -> None:
+        """Keep ``value`` as this object's attribute ``name`` until the transaction ends.
+
+        What is attached (a unit of work's repositories) points back at the transaction: let
+        go of when it ends, the two are freed as soon as the request drops them, where the
+        cycle would wait for the garbage collector, whose passes stall the event loop.
+        """
+        self.__dict__[name] = value
+        self._attached.append(name)
+
+    def _let_go(self) -> None:
+        attached = self._attached
+        if attached:
+            instance = self.__dict__
+            for name in attached:
+                instance.pop(name, None)
+            attached.clear()
 
     # -- scope and transaction ------------------------------------------------------------
     def _in_transaction(self) -> bool:
@@ -126,6 +147,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         exc: BaseException | None,
         tb: TracebackType | None,
     ) -> None:
+        self._let_go()
         if self.is_postgres:
             self._exit_postgres(ok=exc_type is None)
             return
