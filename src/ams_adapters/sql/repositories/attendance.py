@@ -534,17 +534,25 @@ class SqlCheckInFailureRepository(SqlRepository, CheckInFailureRepository):
         return int(self._transaction.execute(stmt, params).scalar() or 0)
 
     def _increment(self, session_id: SessionId, student_key: str) -> int:
-        stmt = self._insert(t.check_in_failures).values(
-            institution_id=self._institution_id(),
-            session_id=session_id,
-            student_id=student_key,
-            failures=1,
+        stmt = prebuilt(
+            ("check_in_failures", "increment", self._dialect),
+            lambda: (
+                self._insert(t.check_in_failures)
+                .values(
+                    institution_id=INSTITUTION_ID,
+                    session_id=bindparam("session"),
+                    student_id=bindparam("student"),
+                    failures=1,
+                )
+                .on_conflict_do_update(
+                    index_elements=["institution_id", "session_id", "student_id"],
+                    set_={"failures": t.check_in_failures.c.failures + 1},
+                )
+                .returning(t.check_in_failures.c.failures)
+            ),
         )
-        stmt = stmt.on_conflict_do_update(
-            index_elements=["institution_id", "session_id", "student_id"],
-            set_={"failures": t.check_in_failures.c.failures + 1},
-        ).returning(t.check_in_failures.c.failures)
-        return int(self._transaction.execute(stmt, kind="check-in failure").scalar_one())
+        params = {"iid": self._institution_id(), "session": session_id, "student": student_key}
+        return int(self._transaction.execute(stmt, params, "check-in failure").scalar_one())
 
     def record_failure(self, session_id: SessionId, student_id: StudentId) -> FailureCounts:
         student = self._increment(session_id, student_id)
