@@ -1,6 +1,7 @@
-"""The busiest requests, answered or refused, leave nothing of AMS, Litestar or dishka for
-the cycle collector: what a request builds is freed by reference counting when it ends, so
-no collection pass has it to walk while other requests wait on the event loop (ADR 0020)."""
+"""The busiest requests, answered or refused, leave nothing of AMS, Litestar, dishka,
+SQLAlchemy or psycopg for the cycle collector: what a request builds is freed by reference
+counting when it ends, so no collection pass has it to walk while other requests wait on
+the event loop (ADR 0020)."""
 
 from __future__ import annotations
 
