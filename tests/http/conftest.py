@@ -4,11 +4,12 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import gc
 import uuid
 from collections.abc import Callable, Generator, Iterator
 from dataclasses import dataclass
 from datetime import datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -47,6 +48,8 @@ from ams_http.app import create_app
 from ams_http.settings import HttpSettings
 from tests.redis_support import REDIS_URL, require_redis
 from tests.sql.conftest import PostgresDatabase, postgres  # noqa: F401 - a fixture used here
+
+T = TypeVar("T")
 
 SECRET = b"test-secret-key-that-is-long-enough-0123456789"
 ROLES = ("student", "cr", "faculty", "other_faculty", "admin")
@@ -287,3 +290,17 @@ def redis_prefix() -> Iterator[str]:
             client.delete(*keys)
     finally:
         client.close()
+
+
+def garbage_after(action: Callable[[], T]) -> tuple[T, list[type]]:
+    """What ``action`` returns, and the kinds of object it left to the cycle collector
+    (anything reference counting did not free)."""
+    gc.collect()
+    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage
+    try:
+        result = action()
+        gc.collect()
+        return result, [type(thing) for thing in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()

@@ -5,7 +5,6 @@ cases are built from recipes read at start (a new unit of work each time)."""
 from __future__ import annotations
 
 import asyncio
-import gc
 from datetime import datetime
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -23,7 +22,7 @@ from ams_core.domain import Principal
 from ams_core.ports import Clock, UnitOfWork
 from ams_core.use_cases import CheckIn, GetSchedule
 from ams_http.wiring import PrebuiltUseCases
-from tests.http.conftest import SECRET, FixedSystemProvider, World, empty_app
+from tests.http.conftest import SECRET, FixedSystemProvider, World, empty_app, garbage_after
 from tests.http.test_attendance_api import DEVICE, _bind, _open
 
 WEEK = "from=2026-11-16&to=2026-11-22"
@@ -89,15 +88,9 @@ def test_a_request_refused_before_its_handler_opens_no_request_scope(
 def test_a_request_with_a_request_scope_leaves_nothing_of_it_to_the_collector(
     world: World, scopes: ScopeCounter
 ) -> None:
-    gc.collect()
-    gc.set_debug(gc.DEBUG_SAVEALL)  # what the collector finds is kept in gc.garbage
-    try:
-        answer = world.client.get("/api/v1/me/attendance", headers=world.headers("a.student"))
-        gc.collect()
-        left = [type(thing) for thing in gc.garbage]
-    finally:
-        gc.set_debug(0)
-        gc.garbage.clear()
+    answer, left = garbage_after(
+        lambda: world.client.get("/api/v1/me/attendance", headers=world.headers("a.student"))
+    )
 
     assert answer.status_code == 200, answer.text
     assert scopes.opened == 1
