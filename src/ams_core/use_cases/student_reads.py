@@ -4,7 +4,7 @@ summary per subject.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -98,12 +98,12 @@ class GetSchedule:
         actor = command.actor
         with self._uow.for_institution(tenant_of(actor)) as uow:
             institution = uow.institutions.get(tenant_of(actor))
-            mine: dict[SessionId, AttendanceStatus] = {}
+            mine: Mapping[SessionId, AttendanceStatus] = {}
             sessions: Sequence[ClassSession]
             if actor.is_student and actor.student_id is not None:
                 classes = uow.sessions.list_for_student(actor.student_id, command.dates)
                 sessions = classes.sessions
-                mine = {sid: m.status for sid, m in classes.marks.items()}
+                mine = classes.statuses
             elif actor.is_faculty and actor.faculty_id is not None:
                 sessions = uow.sessions.list_for_teacher(actor.faculty_id, command.dates)
             else:

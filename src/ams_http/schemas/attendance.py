@@ -22,6 +22,7 @@ from ams_core.use_cases import (
     SessionRoster,
 )
 from ams_http.schemas.base import CamelBody, CamelStruct, DeviceIdText, Id
+from ams_http.schemas.common import time_text
 
 # Litestar documents datetime.time as a duration; the wire form is local "HH:MM[:SS]".
 LocalTime = Annotated[str, msgspec.Meta(pattern=r"^\d{2}:\d{2}(:\d{2}(\.\d+)?)?$")]
@@ -54,8 +55,8 @@ class ScheduleItemOut(CamelStruct):
         return cls(
             session_id=entry.session_id,
             date=entry.date,
-            start=entry.start.isoformat(),
-            end=entry.end.isoformat(),
+            start=time_text(entry.start),
+            end=time_text(entry.end),
             starts_at=entry.starts_at,
             ends_at=entry.ends_at,
             section_id=entry.section_id,
@@ -152,8 +153,8 @@ class SessionOut(CamelStruct):
         return cls(
             id=session.id,
             date=session.date,
-            start=session.start.isoformat(),
-            end=session.end.isoformat(),
+            start=time_text(session.start),
+            end=time_text(session.end),
             section_id=session.section_id,
             subject_code=session.subject_code,
             teacher_id=session.teacher_id,

@@ -42,6 +42,23 @@ def local_time(field: str, text: str) -> time:
         raise ValidationError([FieldProblem(field, f"{text!r} is not a time of day")]) from None
 
 
+#: local times already written, by value: a week's schedule writes ~60, from a few slots
+_TIME_TEXTS: dict[time, str] = {}
+#: at most this many kept (a day has 1,440 minutes; a class starting at odd seconds is rare)
+TIME_TEXTS_KEPT = 4096
+
+
+def time_text(value: time) -> str:
+    """A local (naive) time's wire form, ``HH:MM:SS`` (``time.isoformat``), remembered:
+    ``isoformat`` formats through ``printf`` each time, a dictionary answers at once."""
+    text = _TIME_TEXTS.get(value) if value.tzinfo is None else None
+    if text is None:
+        text = value.isoformat()
+        if value.tzinfo is None and len(_TIME_TEXTS) < TIME_TEXTS_KEPT:
+            _TIME_TEXTS[value] = text
+    return text
+
+
 def local_times(**texts: str | UnsetType) -> dict[str, time]:
     """Parse the local times given (``start="09:00"``), naming every one that is not a time."""
     times: dict[str, time] = {}

@@ -14,6 +14,7 @@ from ams_http.schemas.base import CamelBody, CamelStruct, Id
 from ams_http.schemas.common import (
     VenueText,
     Version,
+    time_text,
 )
 
 
@@ -64,8 +65,8 @@ class ClassSessionOut(CamelStruct):
             subject_code=session.subject_code,
             teacher_id=session.teacher_id,
             date=session.date,
-            start=session.start.isoformat(),
-            end=session.end.isoformat(),
+            start=time_text(session.start),
+            end=time_text(session.end),
             venue=session.venue,
             status=session.status.value,
             topic=session.topic,

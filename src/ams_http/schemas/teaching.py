@@ -22,6 +22,7 @@ from ams_http.schemas.common import (
     VenueText,
     Version,
     local_time,
+    time_text,
 )
 
 ShortNameText = Annotated[str, msgspec.Meta(min_length=1, max_length=32)]
@@ -160,8 +161,8 @@ class SlotOut(CamelStruct):
             id=slot.id,
             assignment_id=slot.assignment_id,
             weekday=slot.weekday,
-            start=slot.start.isoformat(),
-            end=slot.end.isoformat(),
+            start=time_text(slot.start),
+            end=time_text(slot.end),
             venue=slot.venue,
             version=slot.version,
         )

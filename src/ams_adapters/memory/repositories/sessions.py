@@ -106,12 +106,12 @@ class InMemorySessionRepository(KeyedRepository[SessionId, ClassSession], Sessio
         if student is None:
             raise NotFoundError("student", student_id)
         sessions = self.list_for_section(student.section_id, dates)
-        marks = {
-            s.id: data.marks[(s.id, student_id)]
+        statuses = {
+            s.id: data.marks[(s.id, student_id)].status
             for s in sessions
             if (s.id, student_id) in data.marks
         }
-        return StudentClasses(student, sessions, marks)
+        return StudentClasses(student, sessions, statuses)
 
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         ids = self._data.sessions_by_teacher.get(faculty_id, ())

@@ -16,6 +16,7 @@ from ams_adapters.sql.mappers.accounts import (
 from ams_adapters.sql.mappers.attendance import (
     mark_from,
     mark_row,
+    mark_status,
 )
 from ams_adapters.sql.mappers.cover_work import (
     absence_from,
@@ -101,6 +102,7 @@ __all__ = [
     "institution_row",
     "mark_from",
     "mark_row",
+    "mark_status",
     "need_from",
     "need_row",
     "notification_from",

@@ -38,12 +38,17 @@ _STATUS = {status.value: status for status in AttendanceStatus}
 _SOURCE = {source.value: source for source in MarkSource}
 
 
+def mark_status(value: str) -> AttendanceStatus:
+    """The status stored as ``value`` (ValueError for an unknown one)."""
+    return _STATUS.get(value) or AttendanceStatus(value)
+
+
 def mark_from(row: Row) -> AttendanceMark:
     return AttendanceMark(
         institution_id=InstitutionId(row["institution_id"]),
         session_id=SessionId(row["session_id"]),
         student_id=StudentId(row["student_id"]),
-        status=_STATUS.get(row["status"]) or AttendanceStatus(row["status"]),
+        status=mark_status(row["status"]),
         marked_at=row["marked_at"],
         marked_by=row["marked_by"],
         source=_SOURCE.get(row["source"]) or MarkSource(row["source"]),

@@ -166,12 +166,12 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
             raise NotFoundError("student", student_id)
         student = JOINED_STUDENT.entity(rows[0])
         sessions = [m.session_from(r) for r in rows if r["id"] is not None]
-        marks = {
-            SessionId(r["m_session_id"]): JOINED_MARK.entity(r)
+        statuses = {
+            SessionId(r["id"]): m.mark_status(r["m_status"])
             for r in rows
-            if r["m_session_id"] is not None
+            if r["m_status"] is not None
         }
-        return StudentClasses(student, sessions, marks)
+        return StudentClasses(student, sessions, statuses)
 
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         return self._select_where(
@@ -465,7 +465,8 @@ def _assignment_summaries(dialect: str) -> Any:
 
 def _student_classes() -> Any:
     """One statement for a student's schedule: the student, their section's sessions in the
-    dates and their marks (a student without sessions still gives one row)."""
+    dates and the status of their mark in each (a student without sessions still gives one
+    row); a mark's other columns are not read, nor built into marks nobody looks at."""
     students, marks = t.students.c, t.marks.c
     in_dates = and_(
         SESSIONS.institution_id == students.institution_id,
@@ -479,7 +480,7 @@ def _student_classes() -> Any:
     )
     joined = t.students.outerjoin(t.sessions, in_dates).outerjoin(t.marks, own_mark)
     return (
-        select(*JOINED_STUDENT.columns(), *JOINED_SESSION.columns(), *JOINED_MARK.columns())
+        select(*JOINED_STUDENT.columns(), *JOINED_SESSION.columns(), marks.status.label("m_status"))
         .select_from(joined)
         .where(students.institution_id == INSTITUTION_ID, students.id == bindparam("student"))
         .order_by(SESSIONS.day, SESSIONS.start_time, SESSIONS.id)

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, time
 from typing import Protocol
 
-from ams_core.domain.attendance import AttendanceMark
+from ams_core.domain.attendance import AttendanceStatus
 from ams_core.domain.calendar import DateRange
 from ams_core.domain.ids import (
     AssignmentId,
@@ -30,11 +30,13 @@ from ams_core.domain.teaching import TeachingAssignment
 
 @dataclass(frozen=True, slots=True)
 class StudentClasses:
-    """A student's classes in some dates, with the student's own marks in them."""
+    """A student's classes in some dates, with the status of the student's own mark in
+    each that has one (what a schedule shows; a whole mark is ``MarkRepository.find``'s).
+    """
 
     student: Student
     sessions: Sequence[ClassSession]
-    marks: Mapping[SessionId, AttendanceMark]
+    statuses: Mapping[SessionId, AttendanceStatus]
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,7 +75,7 @@ class SessionRepository(Protocol):
     @abstractmethod
     def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
         """The student, their section's sessions in ``dates`` (ordered by date, start and
-        id) and the student's marks in them, read together.
+        id) and the status of the student's mark in each, read together.
 
         Raises:
             NotFoundError: no such student in the institution.

@@ -67,15 +67,15 @@ class SessionContract(ContractHelpers):
             assert mine.student == uow.students.get(st0.id)
             assert [s.id for s in mine.sessions] == ["S1", "S2", "S3"]
             assert mine.sessions == list(uow.sessions.list_for_section(st0.section_id, WEEK))
-            assert dict(mine.marks) == {SessionId("S2"): own}
+            assert dict(mine.statuses) == {SessionId("S2"): own.status}
             nothing = uow.sessions.list_for_student(st0.id, DateRange(_day(2), _day(3)))
-            assert (nothing.student.id, list(nothing.sessions), dict(nothing.marks)) == (
+            assert (nothing.student.id, list(nothing.sessions), dict(nothing.statuses)) == (
                 st0.id,
                 [],
                 {},
             )
             outsider = uow.sessions.list_for_student(c.outsider.id, WEEK)
-            assert ([s.id for s in outsider.sessions], dict(outsider.marks)) == (["SB"], {})
+            assert ([s.id for s in outsider.sessions], dict(outsider.statuses)) == (["SB"], {})
             with pytest.raises(NotFoundError):
                 uow.sessions.list_for_student(StudentId("N-NONE"), WEEK)
 
