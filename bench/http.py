@@ -25,6 +25,7 @@ import hashlib
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -110,6 +111,10 @@ class Sizes:
     #: 150-student sessions completed one after another
     completions: int
     unloaded_sessions: int = 1
+    #: check-in closed loops of AMS and the floor measured back to back (ratio per pair)
+    pairs: int = 3
+    #: each server's unmeasured check-in closed loop before the pairs (seconds)
+    warm_loop_seconds: float = 5
 
 
 FULL = Sizes(
@@ -121,7 +126,14 @@ FULL = Sizes(
     completions=200,
 )
 QUICK = Sizes(
-    seconds=1, warmup_seconds=0.3, unloaded=50, closed_sessions=1, open_sessions=1, completions=20
+    seconds=1,
+    warmup_seconds=0.3,
+    unloaded=50,
+    closed_sessions=1,
+    open_sessions=1,
+    completions=20,
+    pairs=2,
+    warm_loop_seconds=0.5,
 )
 
 
@@ -660,9 +672,9 @@ def _run(db: Databases, college: College, sizes: Sizes, marks: int) -> list[Row]
             "requests",
             "p50 ≤ 2 ms (legacy 6.9 ms)",
         )
-        # every check-in batch: AMS's and the floor's closed loops twice each, the two
-        # fixed-rate rows, and the unloaded rows of AMS and of the floor
-        per_section = 4 * sizes.closed_sessions + 2 * sizes.open_sessions
+        # every check-in batch: each server's warm-up loop, AMS's and the floor's closed
+        # loops once per pair, the two fixed-rate rows, the unloaded rows of AMS and the floor
+        per_section = (2 + 2 * sizes.pairs) * sizes.closed_sessions + 2 * sizes.open_sessions
         per_section += 2 * sizes.unloaded_sessions
         sessions = _sessions_now(db.owner, college, per_section)
         by_k: list[list[ClassSession]] = [[] for _ in range(per_section)]
@@ -678,10 +690,9 @@ def _run(db: Databases, college: College, sizes: Sizes, marks: int) -> list[Row]
         with serving(db.app_url, db.owner, module="bench.realistic_floor_app") as floor:
             rows.update(_check_in_rows(server, floor, college, students, sizes, batch, closed))
             rows.update(_complete_rows(db, server, floor, sizes))
-    order = ["check-in 64", "floor 64", "check-in below", "check-in above", "check-in 64 again"]
-    order += ["floor 64 again", "check-in 1", "floor 1", "complete 1", "complete floor 1"]
-    order += ["schedule 64", "schedule 1", "dashboard 16", "dashboard 1"]
-    return [rows[key] for key in order]
+    # the check-in rows in the order measured, then the completion's, then the reads
+    order = ["schedule 64", "schedule 1", "dashboard 16", "dashboard 1"]
+    return [row for key, row in rows.items() if key not in order] + [rows[key] for key in order]
 
 
 def _complete_rows(db: Databases, server: Server, floor: Server, sizes: Sizes) -> dict[str, Row]:
@@ -719,13 +730,16 @@ def _check_in_rows(
     batch: Callable[[int], list[ClassSession]],
     closed: Plan,
 ) -> dict[str, Row]:
-    """The check-in rows: AMS and its floor, each closed loop measured twice, back to back,
-    before and after the fixed-rate rows (the floor, AMS; the fixed rates; AMS, the floor).
+    """The check-in rows: AMS's and the floor's closed loops in ``sizes.pairs`` pairs, each
+    pair measured back to back, the order alternating (the floor first, then AMS first, …);
+    the fixed-rate rows between the first pair and the second; the unloaded rows last.
 
     The machine's speed drifts by 30 % and more within minutes, so a figure is compared only
-    with one measured beside it: AMS ÷ floor from the pairs measured back to back, the fixed
-    rates from AMS's capacity measured right before them, and their answered rate against
-    the capacity measured before and after them.
+    with one measured beside it: AMS ÷ floor per pair, and its median over the pairs; the
+    fixed rates from AMS's capacity measured right before them, their answered rate against
+    the capacity measured right before and right after them. Each server first runs one
+    unmeasured closed loop of its own: a process's first check-ins (new connections, plans,
+    AMS's first sight of each token) are not what either answers all day.
     """
     seconds, warm = sizes.seconds, sizes.warmup_seconds
     closed_loop = ClosedLoop(64, seconds, warm)
@@ -735,52 +749,60 @@ def _check_in_rows(
 
     floor_plan = plan_of(floor, sizes.closed_sessions)
     _sanity(f"http://{floor.host}:{floor.port}", floor_plan, '"status":"')
-    # the floor first, so AMS's capacity is measured right before the rates taken from it
-    first_floor = _measure(floor, floor_plan, closed_loop)
-    first = (_measure(server, closed, closed_loop), first_floor)
-    fixed = []
-    for key, fraction, goal in (
-        ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
-        ("check-in above", ABOVE_CAPACITY, "≥ 90 % of capacity answered, p99 ≤ 1 s"),
-    ):
-        rate = max(1.0, fraction * first[0].rate)
-        load = OpenLoop(rate, PHONES, seconds, warm)
-        fixed.append(
-            (
-                key,
-                fraction,
-                rate,
-                goal,
-                _measure(server, plan_of(server, sizes.open_sessions), load),
-            )
+    for name, target, plan in (("floor", floor, floor_plan), ("AMS", server, closed)):
+        warm_up = _measure(target, plan, ClosedLoop(64, sizes.warm_loop_seconds, 0))
+        print(
+            f"  warm-up of {name}, not reported: {warm_up.rate:,.0f} check-ins/s",
+            file=sys.stderr,
+            flush=True,
         )
-    again = (
-        _measure(server, plan_of(server, sizes.closed_sessions), closed_loop),
-        _measure(floor, plan_of(floor, sizes.closed_sessions), closed_loop),
-    )
+
+    def pair(number: int) -> tuple[LoadResult, LoadResult]:
+        """AMS's and the floor's closed loops back to back: the floor first in odd pairs, so
+        AMS's capacity is measured right before the fixed rates that the first pair sets."""
+        if number % 2:
+            bare = _measure(floor, plan_of(floor, sizes.closed_sessions), closed_loop)
+            return _measure(server, plan_of(server, sizes.closed_sessions), closed_loop), bare
+        ams = _measure(server, plan_of(server, sizes.closed_sessions), closed_loop)
+        return ams, _measure(floor, plan_of(floor, sizes.closed_sessions), closed_loop)
 
     rows: dict[str, Row] = {}
-    for when, (ams, bare) in (("", first), (" again", again)):
-        moment = "after the fixed-rate rows" if when else "first"
-        rows[f"check-in 64{when}"] = _row(
-            f"check-in over HTTP, 64 connections, closed loop, {moment}",
+    pairs: list[tuple[LoadResult, LoadResult]] = []
+    fixed_rows: dict[str, tuple[float, float, str, LoadResult]] = {}
+    for number in range(1, sizes.pairs + 1):
+        ams, bare = pair(number)
+        pairs.append((ams, bare))
+        ratio = ams.rate / bare.rate if bare.rate else 0.0
+        rows[f"check-in 64 #{number}"] = _row(
+            f"check-in over HTTP, 64 connections, closed loop, pair {number} of {sizes.pairs}",
             ams,
             "check-ins",
             "≥ 1.4× before and ≥ 90 % of the realistic floor (issue 15)",
             marks=True,
         )
-        rows[f"floor 64{when}"] = _row(
+        rows[f"floor 64 #{number}"] = _row(
             f"floor: the check-in's checks and statements, bare (bench.realistic_floor_app, "
             f"{WORKERS} processes), 64 connections, closed loop, right "
-            f"{'after' if when else 'before'} AMS's: "
-            f"AMS = {ams.rate / bare.rate if bare.rate else 0.0:.0%} of it",
+            f"{'before' if number % 2 else 'after'} AMS's: AMS = {ratio:.0%} of it",
             bare,
             "check-ins",
             "AMS ≥ 90 % of this",
             marks=True,
         )
-    capacity = (first[0].rate + again[0].rate) / 2
-    for key, fraction, rate, goal, result in fixed:
+        if number == 1:
+            for key, fraction, goal in (
+                ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
+                ("check-in above", ABOVE_CAPACITY, "≥ 90 % of capacity answered, p99 ≤ 1 s"),
+            ):
+                rate = max(1.0, fraction * ams.rate)
+                load = OpenLoop(rate, PHONES, seconds, warm)
+                result = _measure(server, plan_of(server, sizes.open_sessions), load)
+                fixed_rows[key] = (fraction, rate, goal, result)
+                rows[key] = Row("", 0, 0.0)  # its place in the table; filled in below
+    # the capacity around the fixed rates: AMS's loops of the first pair and of the second
+    around = [ams.rate for ams, _ in pairs[:2]]
+    capacity = sum(around) / len(around)
+    for key, (fraction, rate, goal, result) in fixed_rows.items():
         rows[key] = _row(
             f"check-in over HTTP, open loop at {fraction:.0%} of that capacity ({rate:,.0f}/s), "
             f"{PHONES} connections, latency from the intended send time; answered = "
@@ -790,15 +812,19 @@ def _check_in_rows(
             goal,
             marks=True,
         )
-    pairs = (first, again)
-    ams_rate = sum(a.ok for a, _ in pairs) / sum(a.seconds for a, _ in pairs)
-    floor_rate = sum(f.ok for _, f in pairs) / sum(f.seconds for _, f in pairs)
-    print(
-        f"  AMS ÷ floor, closed loops back to back: {ams_rate / floor_rate:.0%} "
-        f"({', '.join(f'{a.rate:,.0f} ÷ {f.rate:,.0f}' for a, f in pairs)})",
-        file=sys.stderr,
-        flush=True,
+    ratios = sorted(a.rate / f.rate for a, f in pairs if f.rate)
+    pooled = (sum(a.ok for a, _ in pairs) / sum(a.seconds for a, _ in pairs)) / (
+        sum(f.ok for _, f in pairs) / sum(f.seconds for _, f in pairs)
     )
+    median = statistics.median(ratios) if ratios else 0.0
+    summary = (
+        f"AMS ÷ floor over {len(pairs)} pairs back to back: median {median:.0%} "
+        f"(pairs: {', '.join(f'{a.rate:,.0f} ÷ {f.rate:,.0f}' for a, f in pairs)}; "
+        f"lowest {ratios[0]:.0%}, highest {ratios[-1]:.0%}; all pairs pooled {pooled:.0%})"
+    )
+    print(f"  {summary}", file=sys.stderr, flush=True)
+    last = f"floor 64 #{len(pairs)}"
+    rows[last] = dataclasses.replace(rows[last], name=f"{rows[last].name}; {summary}")
     unloaded = Sequential(sizes.unloaded)
     for key, target, name, goal in (
         ("check-in 1", server, "check-in over HTTP, unloaded (1 connection)", "p50 ≤ 2 ms"),
