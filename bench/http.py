@@ -766,12 +766,36 @@ def _check_in_rows(
         ams = _measure(server, plan_of(server, sizes.closed_sessions), closed_loop)
         return ams, _measure(floor, plan_of(floor, sizes.closed_sessions), closed_loop)
 
-    rows: dict[str, Row] = {}
     pairs: list[tuple[LoadResult, LoadResult]] = []
-    fixed_rows: dict[str, tuple[float, float, str, LoadResult]] = {}
+    fixed: list[tuple[str, float, float, str, LoadResult]] = []
     for number in range(1, sizes.pairs + 1):
-        ams, bare = pair(number)
-        pairs.append((ams, bare))
+        pairs.append(pair(number))
+        if number == 1:
+            for key, fraction, goal in (
+                ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
+                ("check-in above", ABOVE_CAPACITY, "≥ 90 % of capacity answered, p99 ≤ 1 s"),
+            ):
+                rate = max(1.0, fraction * pairs[0][0].rate)
+                load = OpenLoop(rate, PHONES, seconds, warm)
+                result = _measure(server, plan_of(server, sizes.open_sessions), load)
+                fixed.append((key, fraction, rate, goal, result))
+
+    ratios = sorted(a.rate / f.rate for a, f in pairs if f.rate)
+    pooled = (sum(a.ok for a, _ in pairs) / sum(a.seconds for a, _ in pairs)) / (
+        sum(f.ok for _, f in pairs) / sum(f.seconds for _, f in pairs)
+    )
+    summary = (
+        f"AMS ÷ floor over {len(pairs)} pairs back to back: median "
+        f"{statistics.median(ratios) if ratios else 0.0:.0%} "
+        f"(pairs: {', '.join(f'{a.rate:,.0f} ÷ {f.rate:,.0f}' for a, f in pairs)}; "
+        f"lowest {ratios[0]:.0%}, highest {ratios[-1]:.0%}; all pairs pooled {pooled:.0%})"
+    )
+    print(f"  {summary}", file=sys.stderr, flush=True)
+    # the capacity around the fixed rates: AMS's loops of the first pair and of the second
+    around = [ams.rate for ams, _ in pairs[:2]]
+    capacity = sum(around) / len(around)
+    rows: dict[str, Row] = {}
+    for number, (ams, bare) in enumerate(pairs, start=1):
         ratio = ams.rate / bare.rate if bare.rate else 0.0
         rows[f"check-in 64 #{number}"] = _row(
             f"check-in over HTTP, 64 connections, closed loop, pair {number} of {sizes.pairs}",
@@ -783,48 +807,25 @@ def _check_in_rows(
         rows[f"floor 64 #{number}"] = _row(
             f"floor: the check-in's checks and statements, bare (bench.realistic_floor_app, "
             f"{WORKERS} processes), 64 connections, closed loop, right "
-            f"{'before' if number % 2 else 'after'} AMS's: AMS = {ratio:.0%} of it",
+            f"{'before' if number % 2 else 'after'} AMS's: AMS = {ratio:.0%} of it"
+            + (f"; {summary}" if number == len(pairs) else ""),
             bare,
             "check-ins",
             "AMS ≥ 90 % of this",
             marks=True,
         )
-        if number == 1:
-            for key, fraction, goal in (
-                ("check-in below", BELOW_CAPACITY, "p99 ≤ 100 ms"),
-                ("check-in above", ABOVE_CAPACITY, "≥ 90 % of capacity answered, p99 ≤ 1 s"),
-            ):
-                rate = max(1.0, fraction * ams.rate)
-                load = OpenLoop(rate, PHONES, seconds, warm)
-                result = _measure(server, plan_of(server, sizes.open_sessions), load)
-                fixed_rows[key] = (fraction, rate, goal, result)
-                rows[key] = Row("", 0, 0.0)  # its place in the table; filled in below
-    # the capacity around the fixed rates: AMS's loops of the first pair and of the second
-    around = [ams.rate for ams, _ in pairs[:2]]
-    capacity = sum(around) / len(around)
-    for key, (fraction, rate, goal, result) in fixed_rows.items():
-        rows[key] = _row(
-            f"check-in over HTTP, open loop at {fraction:.0%} of that capacity ({rate:,.0f}/s), "
-            f"{PHONES} connections, latency from the intended send time; answered = "
-            f"{result.rate / capacity:.0%} of the capacity measured before and after",
-            result,
-            "check-ins",
-            goal,
-            marks=True,
-        )
-    ratios = sorted(a.rate / f.rate for a, f in pairs if f.rate)
-    pooled = (sum(a.ok for a, _ in pairs) / sum(a.seconds for a, _ in pairs)) / (
-        sum(f.ok for _, f in pairs) / sum(f.seconds for _, f in pairs)
-    )
-    median = statistics.median(ratios) if ratios else 0.0
-    summary = (
-        f"AMS ÷ floor over {len(pairs)} pairs back to back: median {median:.0%} "
-        f"(pairs: {', '.join(f'{a.rate:,.0f} ÷ {f.rate:,.0f}' for a, f in pairs)}; "
-        f"lowest {ratios[0]:.0%}, highest {ratios[-1]:.0%}; all pairs pooled {pooled:.0%})"
-    )
-    print(f"  {summary}", file=sys.stderr, flush=True)
-    last = f"floor 64 #{len(pairs)}"
-    rows[last] = dataclasses.replace(rows[last], name=f"{rows[last].name}; {summary}")
+        if number == 1:  # the fixed rates ran right after the first pair
+            for key, fraction, rate, goal, result in fixed:
+                rows[key] = _row(
+                    f"check-in over HTTP, open loop at {fraction:.0%} of that capacity "
+                    f"({rate:,.0f}/s), {PHONES} connections, latency from the intended send "
+                    f"time; answered = {result.rate / capacity:.0%} of the capacity measured "
+                    "before and after",
+                    result,
+                    "check-ins",
+                    goal,
+                    marks=True,
+                )
     unloaded = Sequential(sizes.unloaded)
     for key, target, name, goal in (
         ("check-in 1", server, "check-in over HTTP, unloaded (1 connection)", "p50 ≤ 2 ms"),
