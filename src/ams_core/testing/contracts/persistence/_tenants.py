@@ -73,6 +73,11 @@ def _tag(college: SmallCollege) -> str:
     return college.id.removeprefix("inst-").upper()
 
 
+def _shared_status(tag: str) -> AttendanceStatus:
+    """The status of tenant ``tag``'s marks in ``S-SHARED`` (each tenant its own)."""
+    return AttendanceStatus.PRESENT if tag == "A" else AttendanceStatus.ABSENT
+
+
 def _populate(uow_factory: UnitOfWorkFactory, college: SmallCollege) -> None:
     """Give a seeded college rows in every repository; ids ``*-<TAG>-*`` are its own.
 
@@ -92,7 +97,7 @@ def _populate(uow_factory: UnitOfWorkFactory, college: SmallCollege) -> None:
         AssignmentId(f"AS{tag}"), iid, own_faculty.id, own_subject.code, own_section.id
     )
     is_a = tag == "A"
-    shared_status = AttendanceStatus.PRESENT if is_a else AttendanceStatus.ABSENT
+    shared_status = _shared_status(tag)
     s0, s1 = college.students[0], college.students[1]
     with uow_factory().for_institution(iid) as uow:
         uow.sections.add(own_section)

@@ -13,7 +13,6 @@ from ams_core.domain import (
     AmsError,
     AssignmentId,
     AssignmentSummary,
-    AttendanceStatus,
     DeliveryReport,
     DeviceBinding,
     DeviceId,
@@ -56,6 +55,7 @@ from ams_core.testing.contracts.persistence._tenants import (
     _nonzero_counts,
     _nonzero_tallies,
     _refused_or_empty,
+    _shared_status,
 )
 
 
@@ -156,8 +156,7 @@ class TenancyContract(ContractHelpers):
             own = uow.sessions.list_for_student(mine.students[0].id, WEEK)
             assert {s.id for s in own.sessions} == ids
             # the same student id has a mark in the same session id in both institutions
-            shared_status = AttendanceStatus.PRESENT if me == "A" else AttendanceStatus.ABSENT
-            assert dict(own.statuses) == {SessionId("S-SHARED"): shared_status}
+            assert dict(own.statuses) == {SessionId("S-SHARED"): _shared_status(me)}
             assert list(uow.sessions.list_for_teacher(FacultyId(f"F{other}"), WEEK)) == []
             assert [s.id for s in uow.sessions.list_for_teacher(mine.alice.id, WEEK)] == [
                 "S-SHARED",
@@ -199,7 +198,7 @@ class TenancyContract(ContractHelpers):
     ) -> None:
         mine = tenants[me]
         s0, s1 = mine.students[0].id, mine.students[1].id
-        status = AttendanceStatus.PRESENT if me == "A" else AttendanceStatus.ABSENT
+        status = _shared_status(me)
         shared, their_only = SessionId("S-SHARED"), SessionId(f"S-{other}-ONLY")
         their_student, own_student = StudentId(f"N{other}0001"), StudentId(f"N{me}0001")
         with uow_factory().for_institution(mine.id) as uow:
