@@ -4,7 +4,7 @@ summary per subject.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from decimal import Decimal
@@ -29,7 +29,7 @@ from ams_core.domain.people import Student
 from ams_core.domain.reports import SessionCounts, SubjectAttendance, summarise_subject
 from ams_core.domain.sessions import ClassSession, SessionStatus
 from ams_core.ports.clock import Clock
-from ams_core.ports.persistence import UnitOfWork
+from ams_core.ports.persistence import ScheduledClass, UnitOfWork
 from ams_core.use_cases._access import (
     tenant_of,
 )
@@ -98,38 +98,37 @@ class GetSchedule:
         actor = command.actor
         with self._uow.for_institution(tenant_of(actor)) as uow:
             institution = uow.institutions.get(tenant_of(actor))
-            mine: Mapping[SessionId, AttendanceStatus] = {}
-            sessions: Sequence[ClassSession]
+            classes: Sequence[ScheduledClass | ClassSession]
             if actor.is_student and actor.student_id is not None:
                 classes = uow.sessions.list_for_student(actor.student_id, command.dates)
-                sessions = classes.sessions
-                mine = classes.statuses
             elif actor.is_faculty and actor.faculty_id is not None:
-                sessions = uow.sessions.list_for_teacher(actor.faculty_id, command.dates)
+                classes = uow.sessions.list_for_teacher(actor.faculty_id, command.dates)
             else:
                 raise PermissionDeniedError("only students and teachers have a schedule")
-            subjects = uow.subjects.find_many({s.subject_code for s in sessions})
-            teachers = uow.faculty.find_many({s.teacher_id for s in sessions})
+            subjects = uow.subjects.find_many({c.subject_code for c in classes})
+            teachers = uow.faculty.find_many({c.teacher_id for c in classes})
         tz = institution.tz
+        combine = datetime.combine
         entries = tuple(
             ScheduleEntry(
-                session_id=s.id,
-                date=s.date,
-                start=s.start,
-                end=s.end,
-                starts_at=s.starts_at(tz),
-                ends_at=s.ends_at(tz),
-                section_id=s.section_id,
-                subject_code=s.subject_code,
-                subject_name=subjects[s.subject_code].name if s.subject_code in subjects else "",
-                teacher_id=s.teacher_id,
-                teacher_name=teachers[s.teacher_id].name if s.teacher_id in teachers else "",
-                venue=s.venue,
-                status=s.status,
-                topic=s.topic,
-                my_status=mine.get(s.id),
+                session_id=c.id,
+                date=c.date,
+                start=c.start,
+                end=c.end,
+                starts_at=combine(c.date, c.start, tzinfo=tz),
+                ends_at=combine(c.date, c.end, tzinfo=tz),
+                section_id=c.section_id,
+                subject_code=c.subject_code,
+                subject_name=subjects[c.subject_code].name if c.subject_code in subjects else "",
+                teacher_id=c.teacher_id,
+                teacher_name=teachers[c.teacher_id].name if c.teacher_id in teachers else "",
+                venue=c.venue,
+                status=c.status,
+                topic=c.topic,
+                # a teacher's own sessions carry no mark of theirs
+                my_status=c.my_status if isinstance(c, ScheduledClass) else None,
             )
-            for s in sessions
+            for c in classes
         )
         return ScheduleResult(command.dates, entries)
 

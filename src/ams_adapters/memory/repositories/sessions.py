@@ -24,7 +24,7 @@ from ams_core.domain import (
     SubjectCode,
     TeachingAssignment,
 )
-from ams_core.ports import SessionRepository, StudentClasses, TeacherBooking
+from ams_core.ports import ScheduledClass, SessionRepository, TeacherBooking
 
 _UPCOMING = (SessionStatus.SCHEDULED, SessionStatus.OPEN)
 
@@ -100,18 +100,28 @@ class InMemorySessionRepository(KeyedRepository[SessionId, ClassSession], Sessio
         ids = self._data.sessions_by_section.get(section_id, ())
         return self._select(ids, lambda s: s.date in dates)
 
-    def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
+    def list_for_student(self, student_id: StudentId, dates: DateRange) -> Sequence[ScheduledClass]:
         data = self._data
         student = data.students.get(student_id)
         if student is None:
             raise NotFoundError("student", student_id)
-        sessions = self.list_for_section(student.section_id, dates)
-        statuses = {
-            s.id: data.marks[(s.id, student_id)].status
-            for s in sessions
-            if (s.id, student_id) in data.marks
-        }
-        return StudentClasses(student, sessions, statuses)
+        marks = data.marks
+        return [
+            ScheduledClass(
+                id=s.id,
+                date=s.date,
+                start=s.start,
+                end=s.end,
+                section_id=s.section_id,
+                subject_code=s.subject_code,
+                teacher_id=s.teacher_id,
+                venue=s.venue,
+                status=s.status,
+                topic=s.topic,
+                my_status=mark.status if (mark := marks.get((s.id, student_id))) else None,
+            )
+            for s in self.list_for_section(student.section_id, dates)
+        ]
 
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         ids = self._data.sessions_by_teacher.get(faculty_id, ())

@@ -64,6 +64,7 @@ from ams_adapters.sql.mappers.people import (
     student_row,
 )
 from ams_adapters.sql.mappers.sessions import (
+    scheduled_class_from,
     session_from,
     session_row,
 )
@@ -121,6 +122,7 @@ __all__ = [
     "push_token_row",
     "reasons_from_json",
     "reasons_to_json",
+    "scheduled_class_from",
     "section_from",
     "section_row",
     "sent_from",

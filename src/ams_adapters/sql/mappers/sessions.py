@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from ams_adapters.sql.mappers._base import Row
+from ams_adapters.sql.mappers.attendance import mark_status
 from ams_core.domain import (
     AssignmentId,
     AttendanceWindow,
@@ -18,6 +20,7 @@ from ams_core.domain import (
     StatusTally,
     SubjectCode,
 )
+from ams_core.ports import ScheduledClass
 
 
 def session_row(s: ClassSession) -> dict[str, Any]:
@@ -83,4 +86,23 @@ def session_from(row: Row) -> ClassSession:
             row["tally_present"], row["tally_late"], row["tally_absent"], row["tally_excused"]
         ),
         version=row["version"],
+    )
+
+
+def scheduled_class_from(row: Sequence[Any]) -> ScheduledClass:
+    """A row of ``(id, day, start_time, end_time, section_id, subject_code, teacher_id,
+    venue, status, topic, the student's mark's status)``: one class of a schedule."""
+    (session_id, day, start, end, section, subject, teacher, venue, status, topic, mark) = row
+    return ScheduledClass(
+        id=session_id,
+        date=day,
+        start=start,
+        end=end,
+        section_id=section,
+        subject_code=subject,
+        teacher_id=teacher,
+        venue=venue,
+        status=_SESSION_STATUS.get(status) or SessionStatus(status),
+        topic=topic,
+        my_status=None if mark is None else mark_status(mark),
     )

@@ -52,7 +52,7 @@ from ams_core.domain import (
     SubjectCode,
     TeachingAssignment,
 )
-from ams_core.ports import SessionRepository, StudentClasses, TeacherBooking
+from ams_core.ports import ScheduledClass, SessionRepository, TeacherBooking
 
 SESSIONS = t.sessions.c
 COMPLETED = SessionStatus.COMPLETED.value
@@ -153,7 +153,7 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
             end=dates.end,
         )
 
-    def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
+    def list_for_student(self, student_id: StudentId, dates: DateRange) -> Sequence[ScheduledClass]:
         stmt = prebuilt(("class_sessions", "for student"), _student_classes)
         params = {
             "iid": self._institution_id(),
@@ -161,17 +161,11 @@ class SqlSessionRepository(KeyedTableRepository[SessionId, ClassSession], Sessio
             "start": dates.start,
             "end": dates.end,
         }
-        rows = self._transaction.execute(stmt, params).mappings().all()
+        rows = self._transaction.rows(stmt, params)
         if not rows:
             raise NotFoundError("student", student_id)
-        student = JOINED_STUDENT.entity(rows[0])
-        sessions = [m.session_from(r) for r in rows if r["id"] is not None]
-        statuses = {
-            SessionId(r["id"]): m.mark_status(r["m_status"])
-            for r in rows
-            if r["m_status"] is not None
-        }
-        return StudentClasses(student, sessions, statuses)
+        # a student whose section has no session in the dates still gives one row
+        return [m.scheduled_class_from(row) for row in rows if row[0] is not None]
 
     def list_for_teacher(self, faculty_id: FacultyId, dates: DateRange) -> Sequence[ClassSession]:
         return self._select_where(
@@ -464,9 +458,9 @@ def _assignment_summaries(dialect: str) -> Any:
 
 
 def _student_classes() -> Any:
-    """One statement for a student's schedule: the student, their section's sessions in the
-    dates and the status of their mark in each (a student without sessions still gives one
-    row); a mark's other columns are not read, nor built into marks nobody looks at."""
+    """One statement for a student's schedule: their section's sessions in the dates, only
+    the columns a schedule shows, and the status of the student's mark in each (a student
+    without sessions still gives one row, of nulls; no student, no row)."""
     students, marks = t.students.c, t.marks.c
     in_dates = and_(
         SESSIONS.institution_id == students.institution_id,
@@ -479,8 +473,10 @@ def _student_classes() -> Any:
         marks.student_id == students.id,
     )
     joined = t.students.outerjoin(t.sessions, in_dates).outerjoin(t.marks, own_mark)
+    times = (SESSIONS.id, SESSIONS.day, SESSIONS.start_time, SESSIONS.end_time)
+    what = (SESSIONS.section_id, SESSIONS.subject_code, SESSIONS.teacher_id, SESSIONS.venue)
     return (
-        select(*JOINED_STUDENT.columns(), *JOINED_SESSION.columns(), marks.status.label("m_status"))
+        select(*times, *what, SESSIONS.status, SESSIONS.topic, marks.status.label("m_status"))
         .select_from(joined)
         .where(students.institution_id == INSTITUTION_ID, students.id == bindparam("student"))
         .order_by(SESSIONS.day, SESSIONS.start_time, SESSIONS.id)

@@ -71,8 +71,8 @@ from ams_core.ports.persistence.people import (
     UpsertCounts,
 )
 from ams_core.ports.persistence.sessions import (
+    ScheduledClass,
     SessionRepository,
-    StudentClasses,
     TeacherBooking,
 )
 from ams_core.ports.persistence.teaching import (
@@ -104,6 +104,7 @@ __all__ = [
     "OutboxRepository",
     "PasswordCredentialRepository",
     "PushTokenRepository",
+    "ScheduledClass",
     "SectionRepository",
     "SecurityEventFilter",
     "SecurityEventRepository",
@@ -112,7 +113,6 @@ __all__ = [
     "SignInRepository",
     "Slice",
     "SlotRepository",
-    "StudentClasses",
     "StudentRepository",
     "SubjectRepository",
     "SubstitutePreferenceRepository",

@@ -1,4 +1,4 @@
-"""Persistence ports: class sessions, and a student's classes read with their marks.
+"""Persistence ports: class sessions, and a student's classes read as their schedule shows them.
 
 The rules every adapter must honour are in :mod:`ams_core.ports.persistence`.
 """
@@ -22,21 +22,31 @@ from ams_core.domain.ids import (
     StudentId,
     SubjectCode,
 )
-from ams_core.domain.people import Student
 from ams_core.domain.reports import AssignmentSummary, SessionCounts
-from ams_core.domain.sessions import ClassSession
+from ams_core.domain.sessions import ClassSession, SessionStatus
 from ams_core.domain.teaching import TeachingAssignment
 
 
 @dataclass(frozen=True, slots=True)
-class StudentClasses:
-    """A student's classes in some dates, with the status of the student's own mark in
-    each that has one (what a schedule shows; a whole mark is ``MarkRepository.find``'s).
+class ScheduledClass:
+    """One class of a student's schedule: what the schedule shows of the session, and the
+    status of the student's own mark in it (``None``: no mark yet).
+
+    A read model, not a :class:`ClassSession`: no window, tally or other state a schedule
+    never shows is read or built (a week is about thirty of them per request).
     """
 
-    student: Student
-    sessions: Sequence[ClassSession]
-    statuses: Mapping[SessionId, AttendanceStatus]
+    id: SessionId
+    date: date
+    start: time
+    end: time
+    section_id: SectionId
+    subject_code: SubjectCode
+    teacher_id: FacultyId
+    venue: str
+    status: SessionStatus
+    topic: str | None
+    my_status: AttendanceStatus | None
 
 
 @dataclass(frozen=True, slots=True)
@@ -73,9 +83,9 @@ class SessionRepository(Protocol):
         """Sessions of a section in ``dates``, ordered by date, start and id."""
 
     @abstractmethod
-    def list_for_student(self, student_id: StudentId, dates: DateRange) -> StudentClasses:
-        """The student, their section's sessions in ``dates`` (ordered by date, start and
-        id) and the status of the student's mark in each, read together.
+    def list_for_student(self, student_id: StudentId, dates: DateRange) -> Sequence[ScheduledClass]:
+        """The student's section's sessions in ``dates`` as their schedule shows them
+        (ordered by date, start and id), each with the status of the student's own mark.
 
         Raises:
             NotFoundError: no such student in the institution.

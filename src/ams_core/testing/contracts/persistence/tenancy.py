@@ -154,9 +154,12 @@ class TenancyContract(ContractHelpers):
             with pytest.raises(NotFoundError):
                 uow.sessions.list_for_student(StudentId(f"N{other}0001"), WEEK)
             own = uow.sessions.list_for_student(mine.students[0].id, WEEK)
-            assert {s.id for s in own.sessions} == ids
+            assert {k.id for k in own} == ids
             # the same student id has a mark in the same session id in both institutions
-            assert dict(own.statuses) == {SessionId("S-SHARED"): _shared_status(me)}
+            assert {k.id: k.my_status for k in own if k.my_status} == {
+                SessionId("S-SHARED"): _shared_status(me)
+            }
+            assert {k.topic for k in own if k.id == "S-SHARED"} == {f"Topic {me}"}
             assert list(uow.sessions.list_for_teacher(FacultyId(f"F{other}"), WEEK)) == []
             assert [s.id for s in uow.sessions.list_for_teacher(mine.alice.id, WEEK)] == [
                 "S-SHARED",
