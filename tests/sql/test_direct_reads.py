@@ -4,6 +4,7 @@ no BEGIN or COMMIT (ADR 0013); everything from the first write on is one transac
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import time
 from typing import Any
 
 import pytest
@@ -124,3 +125,46 @@ def test_a_backend_killed_before_a_direct_read_is_unavailable_and_the_pool_recov
     with SqlUnitOfWork(engine).for_institution(college.id) as uow:
         assert len(uow.students.list()) == 6
         assert uow.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
+
+
+def _plans_of(engine: Engine, fragment: str) -> tuple[int, int]:
+    """(generic, custom) plans so far of the pooled connection's prepared statements whose
+    text holds ``fragment``."""
+    with engine.connect() as connection:
+        row = connection.execute(
+            text(
+                "SELECT coalesce(sum(generic_plans), 0), coalesce(sum(custom_plans), 0) "
+                "FROM pg_prepared_statements WHERE statement LIKE :fragment"
+            ),
+            {"fragment": f"%{fragment}%"},
+        ).one()
+    return int(row[0]), int(row[1])
+
+
+def test_a_teachers_dashboard_runs_on_its_generic_plan_not_planned_anew_each_time(
+    engine: Engine, college: SmallCollege
+) -> None:
+    # PostgreSQL plans a prepared statement anew for each of its first five executions,
+    # and keeps doing so when it estimates that cheaper; this one is told not to
+    for _ in range(8):
+        with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+            summaries = uow.sessions.teacher_summaries(college.alice.id, HOLIDAY, time(9))
+            assert [a.id for a, _ in summaries] == sorted(a.id for a, _ in summaries)
+
+    generic, custom = _plans_of(engine, "AS a_held")
+
+    assert custom == 0
+    assert generic >= 6  # every run from the second, the first going through SQLAlchemy
+
+
+def test_other_reads_keep_postgresqls_own_choice_of_plan(
+    engine: Engine, college: SmallCollege
+) -> None:
+    _read_twice(engine, college)
+    for _ in range(5):
+        with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+            uow.students.list()
+
+    _, custom = _plans_of(engine, "FROM students")
+
+    assert custom >= 5  # the first five executions of a prepared statement are custom plans

@@ -27,6 +27,7 @@ from sqlalchemy.sql.expression import ColumnElement
 
 from ams_adapters.sql import mappers as m
 from ams_adapters.sql import tables as t
+from ams_adapters.sql.direct import GENERIC_PLAN
 from ams_adapters.sql.repositories._base import (
     INSTITUTION_ID,
     JoinedEntity,
@@ -411,7 +412,15 @@ def _teacher_summaries_pg() -> Any:
         .outerjoin(last, true())
         .outerjoin(upcoming, true())
     )
-    return select(*columns).select_from(joined).where(taught).order_by(assignments.id)
+    # its generic plan costs ~0.6 ms; left to choose, PostgreSQL planned it anew (0.7 ms)
+    # for every dashboard, its estimate for the given teacher and day being lower
+    return (
+        select(*columns)
+        .select_from(joined)
+        .where(taught)
+        .order_by(assignments.id)
+        .execution_options(**GENERIC_PLAN)
+    )
 
 
 def _assignment_summaries(dialect: str) -> Any:
