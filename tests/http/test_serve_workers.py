@@ -193,3 +193,64 @@ def test_workers_that_keep_failing_to_start_stop_the_server(tmp_path: Path) -> N
     log = (tmp_path / "serve.log").read_text()
     assert status == 1
     assert "workers keep exiting right after they start; stopping" in log
+
+
+SLOW_APP = """
+import asyncio
+import os
+
+
+async def app(scope, receive, send):
+    if scope["type"] == "lifespan":
+        while True:
+            message = await receive()
+            if message["type"] == "lifespan.startup":
+                await asyncio.sleep(float(os.environ["SLOW_STARTUP_SECONDS"]))
+                await send({"type": "lifespan.startup.complete"})
+            else:
+                await send({"type": "lifespan.shutdown.complete"})
+                return
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": b"ok"})
+"""
+
+
+def test_a_restarted_worker_takes_connections_only_once_its_app_has_started(
+    tmp_path: Path,
+) -> None:
+    # a worker listening while its app still starts holds the connections the kernel
+    # hands it until the start is over: here 3 s, in AMS the import and the pools
+    (tmp_path / "slow_app.py").write_text(SLOW_APP)
+    program = (
+        "import sys, uvicorn\n"
+        "from ams_http.serve.workers import Workers\n"
+        "config = uvicorn.Config('slow_app:app', port=int(sys.argv[1]), log_level='warning')\n"
+        "sys.exit(Workers(config, 2).run())\n"
+    )
+    port = free_port()
+    env = os.environ | {"PYTHONPATH": f"{tmp_path}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+    with (tmp_path / "serve.log").open("wb") as out:
+        server = subprocess.Popen(  # noqa: S603 - our own program
+            [sys.executable, "-c", program, str(port)],
+            env=env | {"SLOW_STARTUP_SECONDS": "3"},
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+    try:
+        _wait_for(lambda: is_live(port) and len(_workers(server.pid, port)) == 2)
+        victim = min(_workers(server.pid, port))
+        os.kill(victim, signal.SIGKILL)
+        _wait_for(lambda: victim not in _workers(server.pid, port))
+
+        # a new connection every 0.1 s while the replacement starts, each from a port of its own
+        deadline, slow = time.monotonic() + 5, 0
+        while time.monotonic() < deadline:
+            started = time.monotonic()
+            answered = is_live(port)
+            slow += not answered or time.monotonic() - started > 1
+            time.sleep(0.1)
+        assert slow == 0, f"{slow} connections waited on a worker still starting"
+        _wait_for(lambda: len(_workers(server.pid, port)) == 2)
+    finally:
+        _stop(server)

@@ -2,12 +2,13 @@
 
 uvicorn's own supervisor hands every worker the same listening socket, and whichever
 worker wakes first accepts a whole burst of new connections: measured here, 16 keep-alive
-connections opened together landed 16/0 on two workers as often as 8/8, and a server with
-all of them on one process runs at half its rate (docs/benchmarks.md). Here each worker
-binds its own ``SO_REUSEPORT`` socket, so the kernel spreads connections across them by
-their addresses. The supervisor holds the port (bound, never listening, so it is never
-handed a connection), restarts a worker that dies, gives up when workers keep dying right
-after they start, and stops them all on SIGINT or SIGTERM.
+connections opened together landed 16/0 on two workers as often as 8/8, and a
+server with all of them on one process runs at half its rate (docs/benchmarks.md). Here
+each worker binds its own ``SO_REUSEPORT`` socket and listens on it only once its app
+has started, so the kernel spreads connections by their addresses across the workers
+ready to take them. The supervisor holds the port (bound, never listening, so it is
+never handed a connection), restarts a worker that dies, gives up when workers keep
+dying right after they start, and stops them all on SIGINT or SIGTERM.
 """
 
 from __future__ import annotations
@@ -39,8 +40,8 @@ def reuse_port_supported() -> bool:
     return hasattr(socket, "SO_REUSEPORT")
 
 
-def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.socket:
-    """A TCP socket bound with ``SO_REUSEPORT`` (listening unless ``listen`` is false).
+def reuse_port_socket(host: str, port: int) -> socket.socket:
+    """A TCP socket bound with ``SO_REUSEPORT``, not listening yet.
 
     Named ``IPPROTO_TCP`` so asyncio sets ``TCP_NODELAY`` on the connections it accepts.
     """
@@ -52,8 +53,6 @@ def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.soc
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
         sock.bind(address)
-        if listen:
-            sock.listen(2048)
     except OSError:
         sock.close()
         raise
@@ -64,7 +63,9 @@ def listening_socket(host: str, port: int, *, listen: bool = True) -> socket.soc
 def _work(config: uvicorn.Config) -> None:
     """One worker process: its own socket, one uvicorn server."""
     config.configure_logging()  # as uvicorn's own workers do: logging is per process
-    sock = listening_socket(config.host, config.port)
+    # bound, not listening: asyncio listens once uvicorn has loaded the app and run its
+    # startup, so the kernel never hands a connection to a worker still starting
+    sock = reuse_port_socket(config.host, config.port)
     uvicorn.Server(config).run(sockets=[sock])
 
 
@@ -81,7 +82,7 @@ class Workers:
         """Serve until SIGINT or SIGTERM; the exit status for the command."""
         # fails at once (port taken) instead of in every worker; never listens
         try:
-            holder = listening_socket(self._config.host, self._config.port, listen=False)
+            holder = reuse_port_socket(self._config.host, self._config.port)
         except OSError as error:
             logger.error("cannot listen on %s:%s: %s", self._config.host, self._config.port, error)
             return 1
