@@ -64,8 +64,10 @@ SET_SCOPE_GENERIC_PLAN = (
     "SELECT set_config('app.institution_id', $1, true), set_config('app.scope', $2, true), "
     "set_config('plan_cache_mode', 'force_generic_plan', true)"
 )
+#: the execution option that marks a statement to run on its generic plan
+_GENERIC_PLAN_OPTION = "ams_generic_plan"
 #: execution options of a statement that runs on its generic plan (see the module's doc)
-GENERIC_PLAN = {"ams_generic_plan": True}
+GENERIC_PLAN = {_GENERIC_PLAN_OPTION: True}
 #: where a pooled connection's record keeps its cursor (``PoolProxiedConnection.info``)
 _KEPT_CURSOR = "ams.direct.cursor"
 #: a ``%(name)s`` placeholder or an escaped ``%`` in SQLAlchemy's psycopg (pyformat) SQL
@@ -183,7 +185,7 @@ class DirectRead:
             keys=keys,
             results=tuple((i, p) for i, p in processors if p is not None),
             scope_sql=SET_SCOPE_GENERIC_PLAN
-            if statement.get_execution_options().get("ams_generic_plan")
+            if statement.get_execution_options().get(_GENERIC_PLAN_OPTION)
             else SET_SCOPE,
             metadata=SimpleResultMetaData(keys),
             returns_rows=isinstance(statement, Select) or bool(statement._returning),
