@@ -4,7 +4,7 @@ no BEGIN or COMMIT (ADR 0013); everything from the first write on is one transac
 from __future__ import annotations
 
 from collections.abc import Iterator
-from datetime import time
+from datetime import time, timedelta
 from typing import Any
 
 import pytest
@@ -125,6 +125,42 @@ def test_a_backend_killed_before_a_direct_read_is_unavailable_and_the_pool_recov
     with SqlUnitOfWork(engine).for_institution(college.id) as uow:
         assert len(uow.students.list()) == 6
         assert uow.execute(text("SELECT pg_backend_pid()")).scalar_one() != victim
+
+
+def _prepared_by_ams(engine: Engine, drop: bool = False) -> int:
+    """How many statements AMS prepared on the pooled connection (the engine has one);
+    with ``drop``, ``DEALLOCATE ALL`` first, as a pooler or a tool might send it."""
+    with engine.connect() as connection:
+        if drop:
+            connection.exec_driver_sql("DEALLOCATE ALL")
+        return int(
+            connection.exec_driver_sql(
+                "SELECT count(*) FROM pg_prepared_statements WHERE starts_with(name, 'ams_')"
+            ).scalar_one()
+        )
+
+
+def test_a_session_that_lost_its_prepared_statements_reads_and_writes_on(
+    engine: Engine, college: SmallCollege
+) -> None:
+    for holiday in (HOLIDAY, HOLIDAY + timedelta(days=1)):  # the write runs directly next time
+        with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+            uow.holidays.add(Holiday(college.id, holiday, "before"))
+            uow.rollback()
+    _read_twice(engine, college)
+    assert _prepared_by_ams(engine) >= 2  # the scope, the list of students, …
+
+    assert _prepared_by_ams(engine, drop=True) == 0
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        assert len(uow.students.list()) == 6  # sent again, prepared anew
+    assert _prepared_by_ams(engine) >= 2
+
+    assert _prepared_by_ams(engine, drop=True) == 0
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        uow.holidays.add(Holiday(college.id, HOLIDAY, "after"))  # BEGIN, scope, INSERT again
+        uow.commit()
+    with SqlUnitOfWork(engine).for_institution(college.id) as uow:
+        assert [h.name for h in uow.holidays.list()] == ["after"]
 
 
 def _plans_of(engine: Engine, fragment: str) -> tuple[int, int]:

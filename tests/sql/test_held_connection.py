@@ -15,7 +15,7 @@ from sqlalchemy.engine import Engine
 from sqlalchemy.pool import QueuePool
 
 from ams_adapters.sql import held
-from ams_adapters.sql.direct import kept_cursor
+from ams_adapters.sql.direct import kept_wire
 from ams_adapters.sql.persistence import SqlUnitOfWork
 from ams_core.domain import InstitutionId, UnavailableError
 from ams_core.testing.builders import SmallCollege, seed_small_college
@@ -181,17 +181,18 @@ def test_a_held_connection_whose_server_process_died_fails_once_and_is_then_repl
     assert _checked_out(engine) == 1
 
 
-def test_a_connection_keeps_one_cursor_for_its_direct_statements(engine: Engine) -> None:
-    pooled = engine.raw_connection()
+def test_a_connection_keeps_one_wire_for_its_direct_statements(engine: Engine) -> None:
+    pooled, other = engine.raw_connection(), engine.raw_connection()
     try:
         raw = pooled.driver_connection
-        first = kept_cursor(pooled.info, raw)
+        first = kept_wire(pooled.info, raw)
 
-        assert kept_cursor(pooled.info, raw) is first
-        first.close()
-        assert kept_cursor(pooled.info, raw) is not first
+        assert kept_wire(pooled.info, raw) is first
+        # a record whose connection was replaced gets a wire for the new connection
+        assert kept_wire(pooled.info, other.driver_connection).raw is other.driver_connection
     finally:
         pooled.close()
+        other.close()
 
 
 def test_with_pre_ping_on_every_unit_of_work_takes_a_tested_connection_from_the_pool(

@@ -14,14 +14,20 @@ without ``RETURNING`` answers its row count (:class:`Written`). A write whose an
 nobody reads can be held back (:class:`Deferred`) and sent in one pipeline with the next
 statement or with ``COMMIT`` (:func:`send_deferred`): a round trip saved per such write.
 
-A direct statement is kept with PostgreSQL's own ``$1`` placeholders and runs on a
-``psycopg.RawCursor``, which sends it as it is: psycopg's usual cursor parses every
-statement's ``%(name)s`` placeholders on each execution, and caches the result only for
-statements under 4 KB (a teacher's dashboard is 5.5 KB), so converting once here saves a
-dashboard ~0.1 ms of CPU and every other direct statement the cache lookup. One such cursor
-is kept with each pooled connection for the connection's life (:func:`kept_cursor`) and runs
-the scope and the statements alike: a new cursor would build its adapters map and a loader
-for every result column again on each statement.
+A direct statement is kept with PostgreSQL's own ``$1`` placeholders and goes to libpq as
+it is, through a :class:`Wire`: psycopg's usual cursor parses every statement's
+``%(name)s`` placeholders on each execution, and caches the result only for statements
+under 4 KB (a teacher's dashboard is 5.5 KB), so converting once here saves a dashboard
+~0.1 ms of CPU. The wire sends each pipeline's statements through libpq's own pipeline
+calls, prepares each statement once per connection under a name of its own, and dumps
+values and loads rows with psycopg's ``Transformer`` (its C code), as a ``RawCursor`` does:
+a cursor's Python around each statement (its prepared-statement cache, query conversion,
+result bookkeeping) cost a check-in as much as the rest of this adapter. One wire is kept
+with each pooled connection for the connection's life (:func:`kept_wire`). psycopg itself
+prepares nothing on these connections (``prepare_threshold=None``, ``engine.py``): its
+cache sends ``DEALLOCATE ALL`` on every rollback, which would drop the wire's statements
+too. A session that lost them anyway (a pooler, a tool) prepares them again; a pipeline
+that began outside a transaction is sent again at once (ADR 0013, session 25).
 
 A statement built with ``.execution_options(**GENERIC_PLAN)`` runs on the generic plan of
 its prepared statement (``plan_cache_mode`` set with the scope, for the transaction it runs
@@ -35,6 +41,7 @@ repositories, for :data:`GENERIC_PLAN`).
 
 from __future__ import annotations
 
+import collections
 import dataclasses
 import functools
 import operator
@@ -44,7 +51,9 @@ import weakref
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, Protocol
 
-from psycopg import RawCursor
+from psycopg import errors, pq
+from psycopg.adapt import PyFormat, Transformer
+from psycopg.generators import fetch_many, pipeline_communicate
 from sqlalchemy.engine import Engine
 from sqlalchemy.engine.result import IteratorResult, SimpleResultMetaData
 from sqlalchemy.sql import Select
@@ -68,8 +77,8 @@ SET_SCOPE_GENERIC_PLAN = (
 _GENERIC_PLAN_OPTION = "ams_generic_plan"
 #: execution options of a statement that runs on its generic plan (see the module's doc)
 GENERIC_PLAN = {_GENERIC_PLAN_OPTION: True}
-#: where a pooled connection's record keeps its cursor (``PoolProxiedConnection.info``)
-_KEPT_CURSOR = "ams.direct.cursor"
+#: where a pooled connection's record keeps its wire (``PoolProxiedConnection.info``)
+_KEPT_WIRE = "ams.direct.wire"
 #: a ``%(name)s`` placeholder or an escaped ``%`` in SQLAlchemy's psycopg (pyformat) SQL
 _PYFORMAT = re.compile(r"%\(([^)]+)\)s|%%")
 
@@ -90,42 +99,183 @@ def native_placeholders(sql: str) -> tuple[str, tuple[str, ...]]:
     return _PYFORMAT.sub(placeholder, sql), tuple(names)
 
 
-def kept_cursor(info: dict[Any, Any], raw: Any) -> RawCursor[Any]:
-    """The ``RawCursor`` kept in ``info`` (a pooled connection's, which lives as long as the
+_FATAL_ERROR = pq.ExecStatus.FATAL_ERROR
+_PIPELINE_ABORTED = pq.ExecStatus.PIPELINE_ABORTED
+_PIPELINE_SYNC = pq.ExecStatus.PIPELINE_SYNC
+_COMMAND_OK = pq.ExecStatus.COMMAND_OK
+_TEXT = pq.Format.TEXT
+_BAD = pq.ConnStatus.BAD
+_IDLE = pq.TransactionStatus.IDLE
+_INERROR = pq.TransactionStatus.INERROR
+#: a statement to send: its SQL, and its values (None: a statement without parameters,
+#: ``BEGIN`` or ``COMMIT``, sent unprepared)
+Outgoing = tuple[bytes, tuple[Any, ...] | None]
+
+
+class Wire:
+    """A psycopg connection driven through libpq in pipeline mode, past psycopg's cursors.
+
+    Each pipeline sends its statements and one ``Sync``, and answers each statement's
+    result: one round trip. A statement with parameters is prepared on its first use on
+    the connection (named ``ams_<n>``; psycopg's own prepared statements are ``_pg3_<n>``)
+    and executed by name from then on; values are dumped and rows loaded by a psycopg
+    ``Transformer``, as a ``RawCursor`` does. A cursor spends about as much Python on
+    each statement as the rest of a check-in's SQL adapter (its prepared-statement cache,
+    query conversion, result bookkeeping), so this does the same work with less.
+    """
+
+    __slots__ = ("_names", "_prepared", "_transformer", "encoding", "pgconn", "raw")
+
+    def __init__(self, raw: Any) -> None:
+        self.raw = raw
+        self.pgconn = raw.pgconn
+        self.encoding: str = raw.pgconn._encoding
+        self._transformer = Transformer(raw)
+        #: (SQL, parameter types) → name of the statement prepared on this connection
+        self._names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        #: statements prepared so far (each name is used once, even if its PREPARE failed)
+        self._prepared = 0
+
+    def pipeline(
+        self, statements: Sequence[Outgoing], *, retry: bool = True
+    ) -> list[pq.abc.PGresult]:
+        """Send ``statements`` in one pipeline; their results, in order. Raises psycopg's
+        error for the first statement that failed (the ones after it did not run)."""
+        pgconn, transformer, names = self.pgconn, self._transformer, self._names
+        commands: collections.deque[Callable[[], None]] = collections.deque()
+        # per command sent: (key, name) of a statement being prepared, or None
+        prepares: list[tuple[tuple[bytes, tuple[int, ...]], bytes] | None] = []
+        preparing: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
+        for sql, values in statements:
+            if values is None:
+                commands.append(functools.partial(pgconn.send_query_params, sql, None))
+                prepares.append(None)
+                continue
+            dumped = transformer.dump_sequence(values, [PyFormat.AUTO] * len(values))
+            types, formats = transformer.types or (), transformer.formats
+            key = (sql, types)
+            name = names.get(key) or preparing.get(key)
+            if name is None:
+                self._prepared += 1
+                name = preparing[key] = b"ams_%d" % self._prepared
+                commands.append(
+                    functools.partial(pgconn.send_prepare, name, sql, param_types=types)
+                )
+                prepares.append((key, name))
+            commands.append(
+                functools.partial(
+                    pgconn.send_query_prepared,
+                    name,
+                    dumped,
+                    param_formats=formats,
+                    result_format=_TEXT,
+                )
+            )
+            prepares.append(None)
+        commands.append(pgconn.pipeline_sync)
+        idle = pgconn.transaction_status == _IDLE
+        fetched = self._exchange(commands)
+        results, failure = [], None
+        for (result, *_), prepared in zip(fetched, prepares, strict=True):
+            status = result.status
+            if status == _FATAL_ERROR:
+                failure = failure or errors.error_from_result(result, encoding=self.encoding)
+            elif status == _PIPELINE_ABORTED:
+                failure = failure or errors.PipelineAborted("pipeline aborted")
+            elif prepared is not None:
+                if status == _COMMAND_OK:  # prepared: executed by name from now on
+                    names[prepared[0]] = prepared[1]
+            else:
+                results.append(result)
+        if failure is None:
+            return results
+        if isinstance(failure, errors.InvalidSqlStatementName):
+            # the session lost its prepared statements (``DEALLOCATE ALL`` or ``DISCARD
+            # ALL`` sent by someone else): prepared again from the next pipeline on, and
+            # this one sent again if it began outside a transaction (nothing it did stays)
+            names.clear()
+            if idle and retry:
+                if pgconn.transaction_status == _INERROR:
+                    self._exchange(
+                        collections.deque(
+                            (
+                                functools.partial(pgconn.send_query_params, b"ROLLBACK", None),
+                                pgconn.pipeline_sync,
+                            )
+                        )
+                    )
+                return self.pipeline(statements, retry=False)
+        raise failure
+
+    def rows(self, result: pq.abc.PGresult) -> list[tuple[Any, ...]]:
+        """The rows of ``result`` as tuples, loaded as a ``RawCursor`` loads them."""
+        transformer = self._transformer
+        transformer.set_pgresult(result)
+        rows: list[tuple[Any, ...]] = transformer.load_rows(0, result.ntuples, tuple)
+        transformer.set_pgresult(None)
+        return rows
+
+    def _exchange(self, commands: collections.deque[Callable[[], None]]) -> list[Any]:
+        """Run ``commands`` (ending with a ``Sync``) in pipeline mode; every result set up to
+        and including the ``Sync``'s."""
+        raw, pgconn = self.raw, self.pgconn
+        pgconn.enter_pipeline_mode()
+        try:
+            fetched: list[Any] = raw.wait(pipeline_communicate(pgconn, commands))
+            while not fetched or fetched[-1][0].status != _PIPELINE_SYNC:
+                fetched.append(raw.wait(fetch_many(pgconn)))
+        except BaseException:
+            self._leave_pipeline(failed=True)
+            raise
+        self._leave_pipeline(failed=False)
+        return fetched[:-1]
+
+    def _leave_pipeline(self, *, failed: bool) -> None:
+        if self.pgconn.status == _BAD:
+            return
+        try:
+            self.pgconn.exit_pipeline_mode()
+        except errors.OperationalError:
+            # results left unread (an interrupted exchange): the connection is unusable,
+            # so it is closed, and the pool replaces it (``driver_failed``)
+            self.raw.close()
+            if not failed:
+                raise
+
+
+def kept_wire(info: dict[Any, Any], raw: Any) -> Wire:
+    """The :class:`Wire` kept in ``info`` (a pooled connection's, which lives as long as the
     connection and is emptied when the pool replaces it) for the psycopg connection ``raw``;
     made on first use. One statement runs on it at a time: the transaction holding the
     connection is its only user."""
-    cursor = info.get(_KEPT_CURSOR)
-    if cursor is None or cursor.closed or cursor.connection is not raw:
-        cursor = info[_KEPT_CURSOR] = RawCursor(raw)
-    return cursor
+    wire = info.get(_KEPT_WIRE)
+    if wire is None or wire.raw is not raw:
+        wire = info[_KEPT_WIRE] = Wire(raw)
+    return wire
 
 
 class DriverSide(Protocol):
     """What a direct statement needs of the transaction it runs in."""
 
-    def driver(self) -> Any:
-        """The psycopg connection the transaction holds."""
+    def wire(self) -> Wire:
+        """The :class:`Wire` kept with the transaction's connection (:func:`kept_wire`)."""
 
-    def cursor(self) -> RawCursor[Any]:
-        """The ``RawCursor`` kept with that connection (:func:`kept_cursor`)."""
-
-    def announce(self, cursor: Any, sql: str, parameters: Any) -> None:
+    def announce(self, sql: str, parameters: Any) -> None:
         """Tell the engine's ``before_cursor_execute`` listeners about a statement."""
 
     def driver_failed(self, error: Exception, statement: str, kind: str) -> AmsError:
         """The core error for a failed statement (a broken connection is invalidated)."""
 
 
+_BEGIN, _COMMIT, _SET_SCOPE_WIRE = b"BEGIN", b"COMMIT", SET_SCOPE.encode()
+
+
 def begin_with_scope(side: DriverSide, scope: tuple[str, str]) -> None:
     """``BEGIN`` and the scope (institution, scope name) in one round trip (pipeline)."""
-    raw, cursor = side.driver(), side.cursor()
     try:
-        with raw.pipeline():
-            side.announce(cursor, "BEGIN", ())
-            cursor.execute("BEGIN")
-            side.announce(cursor, SET_SCOPE, scope)
-            cursor.execute(SET_SCOPE, scope, prepare=True)
+        side.announce("BEGIN", ())
+        side.announce(SET_SCOPE, scope)
+        side.wire().pipeline(((_BEGIN, None), (_SET_SCOPE_WIRE, scope)))
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, SET_SCOPE, "scope") from None
 
@@ -135,7 +285,7 @@ class DirectRead:
     """A statement compiled once for psycopg, with SQLAlchemy's own value processors: a
     SELECT, or an INSERT, UPDATE or DELETE (with or without ``RETURNING``)."""
 
-    #: with ``$n`` placeholders, for a ``RawCursor``
+    #: with ``$n`` placeholders, as :class:`Wire` sends it
     sql: str
     #: the parameters' names, in ``$n`` order
     names: tuple[str, ...]
@@ -155,6 +305,9 @@ class DirectRead:
     pick: Callable[[Mapping[str, Any]], tuple[Any, ...]] = dataclasses.field(
         default=lambda values: (), compare=False
     )
+    #: ``sql`` and ``scope_sql`` encoded, as libpq takes them
+    wire_sql: bytes = dataclasses.field(default=b"", compare=False)
+    wire_scope: bytes = dataclasses.field(default=b"", compare=False)
 
     @classmethod
     def compile(cls, statement: DirectStatement, engine: Engine) -> DirectRead | None:
@@ -174,6 +327,8 @@ class DirectRead:
         keys = tuple(map(str, columns.keys()))
         binds = {bind.key: bind.type for bind in compiled.binds.values()}
         sql, names = native_placeholders(str(compiled))
+        generic = statement.get_execution_options().get(_GENERIC_PLAN_OPTION)
+        scope_sql = SET_SCOPE_GENERIC_PLAN if generic else SET_SCOPE
         return cls(
             sql=sql,
             names=names,
@@ -184,12 +339,12 @@ class DirectRead:
             },
             keys=keys,
             results=tuple((i, p) for i, p in processors if p is not None),
-            scope_sql=SET_SCOPE_GENERIC_PLAN
-            if statement.get_execution_options().get(_GENERIC_PLAN_OPTION)
-            else SET_SCOPE,
+            scope_sql=scope_sql,
             metadata=SimpleResultMetaData(keys),
             returns_rows=isinstance(statement, Select) or bool(statement._returning),
             pick=_picker(names),
+            wire_sql=sql.encode(),
+            wire_scope=scope_sql.encode(),
         )
 
     def parameters(self, given: Mapping[str, Any] | None) -> tuple[Any, ...]:
@@ -304,20 +459,16 @@ def run_directly(
     implicit transaction, so the scope holds for the statement and ends with it. With
     ``begin`` (the first write), ``BEGIN`` goes first and the transaction stays open.
     """
-    raw, cursor = side.driver(), side.cursor()
     try:
         values = direct.parameters(parameters)
+        outgoing: list[Outgoing] = [(direct.wire_scope, scope), (direct.wire_sql, values)]
         if begin:
-            side.announce(cursor, "BEGIN", ())
-        side.announce(cursor, direct.scope_sql, scope)
-        side.announce(cursor, direct.sql, values)
-        with raw.pipeline():
-            if begin:
-                cursor.execute("BEGIN")
-            cursor.execute(direct.scope_sql, scope, prepare=True)
-            # the cursor answers the last statement it ran: this one
-            cursor.execute(direct.sql, values, prepare=True)
-        answer = _answer(cursor, direct)
+            side.announce("BEGIN", ())
+            outgoing.insert(0, (_BEGIN, None))
+        side.announce(direct.scope_sql, scope)
+        side.announce(direct.sql, values)
+        wire = side.wire()
+        answer = _answer(wire, wire.pipeline(outgoing)[-1], direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, kind) from None
     return answer if isinstance(answer, Written) else direct.converted(answer)
@@ -342,18 +493,13 @@ def run_in_transaction(
     """The statement, inside the transaction already begun (BEGIN and the scope were sent
     with its first write), after the ``deferred`` writes in the same pipeline: one round
     trip, without SQLAlchemy's execution around it. Answers as :func:`run_directly`."""
-    raw, cursor = side.driver(), side.cursor()
     try:
         values = direct.parameters(parameters)
-        if deferred:
-            with raw.pipeline():
-                _send(side, cursor, deferred)
-                side.announce(cursor, direct.sql, values)
-                cursor.execute(direct.sql, values, prepare=True)
-        else:
-            side.announce(cursor, direct.sql, values)
-            cursor.execute(direct.sql, values, prepare=True)
-        answer = _answer(cursor, direct)
+        outgoing = _announced(side, deferred)
+        side.announce(direct.sql, values)
+        outgoing.append((direct.wire_sql, values))
+        wire = side.wire()
+        answer = _answer(wire, wire.pipeline(outgoing)[-1], direct)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         raise side.driver_failed(error, direct.sql, _kinds(deferred, kind)) from None
     return answer if isinstance(answer, Written) else direct.converted(answer)
@@ -362,22 +508,24 @@ def run_in_transaction(
 def send_deferred(side: DriverSide, deferred: Sequence[Deferred], *, commit: bool) -> None:
     """The ``deferred`` writes in one pipeline, with ``COMMIT`` after them if asked: one
     round trip. A write that fails aborts the rest (the COMMIT included)."""
-    raw, cursor = side.driver(), side.cursor()
     try:
-        with raw.pipeline():
-            _send(side, cursor, deferred)
-            if commit:
-                side.announce(cursor, "COMMIT", ())
-                cursor.execute("COMMIT")
+        outgoing = _announced(side, deferred)
+        if commit:
+            side.announce("COMMIT", ())
+            outgoing.append((_COMMIT, None))
+        side.wire().pipeline(outgoing)
     except Exception as error:  # noqa: BLE001 - psycopg raises its own classes here
         statement = "COMMIT" if commit else deferred[-1].direct.sql
         raise side.driver_failed(error, statement, _kinds(deferred, "row")) from None
 
 
-def _send(side: DriverSide, cursor: Any, deferred: Sequence[Deferred]) -> None:
+def _announced(side: DriverSide, deferred: Sequence[Deferred]) -> list[Outgoing]:
+    """The ``deferred`` writes to send, each told to the listeners."""
+    outgoing: list[Outgoing] = []
     for write in deferred:
-        side.announce(cursor, write.direct.sql, write.values)
-        cursor.execute(write.direct.sql, write.values, prepare=True)
+        side.announce(write.direct.sql, write.values)
+        outgoing.append((write.direct.wire_sql, write.values))
+    return outgoing
 
 
 def _kinds(deferred: Sequence[Deferred], kind: str) -> str:
@@ -385,9 +533,12 @@ def _kinds(deferred: Sequence[Deferred], kind: str) -> str:
     return " or ".join(dict.fromkeys([*(d.kind for d in deferred), kind]))
 
 
-def _answer(cursor: Any, direct: DirectRead) -> list[tuple[Any, ...]] | Written:
+def _answer(wire: Wire, result: Any, direct: DirectRead) -> list[tuple[Any, ...]] | Written:
     """The rows the statement returned, or its row count when it returns none."""
-    return cursor.fetchall() if direct.returns_rows else Written(cursor.rowcount)
+    if direct.returns_rows:
+        return wire.rows(result)
+    count = result.command_tuples
+    return Written(-1 if count is None else count)
 
 
 __all__ = [
@@ -396,10 +547,11 @@ __all__ = [
     "DirectRead",
     "DirectStatement",
     "DriverSide",
+    "Wire",
     "Written",
     "begin_with_scope",
     "direct_read_of",
-    "kept_cursor",
+    "kept_wire",
     "run_directly",
     "run_in_transaction",
     "send_deferred",

@@ -40,7 +40,10 @@ def make_engine(settings: SqlSettings) -> Engine:
         # through every pooled backend, each with cold caches)
         pool_use_lifo=True,
         echo=settings.echo,
-        connect_args={"options": options, "connect_timeout": 5},
+        # psycopg prepares nothing itself: the statements that run often go through
+        # ``direct.Wire``, which prepares them by name; psycopg's own cache would send
+        # ``DEALLOCATE ALL`` on every rollback, dropping those statements with its own
+        connect_args={"options": options, "connect_timeout": 5, "prepare_threshold": None},
     )
 
 

@@ -27,10 +27,11 @@ from ams_adapters.sql.cache import ReferenceCache
 from ams_adapters.sql.direct import (
     Deferred,
     DirectRead,
+    Wire,
     Written,
     begin_with_scope,
     direct_read_of,
-    kept_cursor,
+    kept_wire,
     run_directly,
     run_in_transaction,
     send_deferred,
@@ -93,8 +94,8 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
         self._scope_pending = False
         #: on PostgreSQL: writes held back to go with the next statement (execute_later)
         self._deferred: list[Deferred] = []
-        #: the cursor kept with that connection, once a direct statement asked for it
-        self._cursor: Any = None
+        #: the wire kept with that connection, once a direct statement asked for it
+        self._wire: Wire | None = None
         #: when the connection of the open transaction was taken from the pool
         self._since = 0.0
         #: attribute names of what was attached to this object for the transaction's
@@ -187,7 +188,7 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
 
     def _exit_postgres(self, *, ok: bool) -> None:
         pooled, driver, conn = self._pooled, self._driver, self._conn
-        self._pooled = self._driver = self._conn = self._cursor = None
+        self._pooled = self._driver = self._conn = self._wire = None
         self._deferred.clear()  # never sent: the transaction ends without them
         self._end_scope()
         if pooled is None:
@@ -270,21 +271,23 @@ class SqlTransaction(ScopedTransaction[InstitutionId]):
             raise RuntimeError(NO_TRANSACTION)
         return self._driver
 
-    def cursor(self) -> Any:
-        """The psycopg ``RawCursor`` kept with the pooled connection (direct statements)."""
-        cursor = self._cursor
-        if cursor is None:
+    def wire(self) -> Wire:
+        """The :class:`~ams_adapters.sql.direct.Wire` kept with the pooled connection
+        (direct statements)."""
+        wire = self._wire
+        if wire is None:
             if self._pooled is None:
                 raise RuntimeError(NO_TRANSACTION)
-            cursor = self._cursor = kept_cursor(self._pooled.info, self._driver)
-        return cursor
+            wire = self._wire = kept_wire(self._pooled.info, self._driver)
+        return wire
 
-    def announce(self, cursor: Any, sql: str, parameters: Any) -> None:
+    def announce(self, sql: str, parameters: Any) -> None:
         """Tell the engine's ``before_cursor_execute`` listeners (statement spies, tracing)
-        about a statement sent on the driver connection, as SQLAlchemy does for its own."""
+        about a statement sent on the driver connection, as SQLAlchemy does for its own
+        (with no DB-API cursor: the statement goes through libpq, past psycopg's)."""
         if self.engine._has_events:
             conn = self._require_conn()
-            conn.dispatch.before_cursor_execute(conn, cursor, sql, parameters, None, False)
+            conn.dispatch.before_cursor_execute(conn, None, sql, parameters, None, False)
 
     def driver_failed(self, error: Exception, statement: str, kind: str) -> AmsError:
         """The core error for a statement sent on the driver connection; a connection the
