@@ -129,7 +129,7 @@ class Wire:
     def __init__(self, raw: Any) -> None:
         self.raw = raw
         self.pgconn = raw.pgconn
-        self.encoding: str = raw.pgconn._encoding
+        self.encoding: str = raw.info.encoding
         self._transformer = Transformer(raw)
         #: (SQL, parameter types) → name of the statement prepared on this connection
         self._names: dict[tuple[bytes, tuple[int, ...]], bytes] = {}
