@@ -216,14 +216,16 @@ class Wire:
         return rows
 
     def _exchange(self, commands: collections.deque[Callable[[], None]]) -> list[Any]:
-        """Run ``commands`` (ending with a ``Sync``) in pipeline mode; every result set up to
-        and including the ``Sync``'s."""
+        """Run ``commands`` (ending with a ``Sync``) in pipeline mode; the result sets of the
+        commands before the ``Sync``, in order."""
         raw, pgconn = self.raw, self.pgconn
         pgconn.enter_pipeline_mode()
         try:
             fetched: list[Any] = raw.wait(pipeline_communicate(pgconn, commands))
             while not fetched or fetched[-1][0].status != _PIPELINE_SYNC:
-                fetched.append(raw.wait(fetch_many(pgconn)))
+                if not (more := raw.wait(fetch_many(pgconn))):
+                    raise errors.OperationalError("the pipeline's results ended before its Sync")
+                fetched.append(more)
         except BaseException:
             self._leave_pipeline(failed=True)
             raise
